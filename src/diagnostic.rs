@@ -187,7 +187,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for a misspelt name, if a candidate is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let name_lower = name.to_lowercase();
     candidates
         .into_iter()
@@ -221,7 +224,10 @@ pub struct Counts {
 impl Counts {
     /// Count a list.
     pub fn of(diags: &[Diagnostic]) -> Self {
-        let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         Counts {
             errors,
             warnings: diags.len() - errors,
@@ -267,7 +273,9 @@ impl miette::Diagnostic for MietteView {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.hint.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -323,7 +331,10 @@ fn miette_view(d: &Diagnostic, sources: &Sources) -> MietteView {
     let mut extra_notes = Vec::new();
     if let Some(span) = d.span {
         let file = sources.get(span.file);
-        source = Some(miette::NamedSource::new(file.path.clone(), file.text.clone()));
+        source = Some(miette::NamedSource::new(
+            file.path.clone(),
+            file.text.clone(),
+        ));
         labels.push(miette::LabeledSpan::new_primary_with_span(
             d.label.clone(),
             (span.start, span.end.saturating_sub(span.start)),
@@ -332,7 +343,10 @@ fn miette_view(d: &Diagnostic, sources: &Sources) -> MietteView {
             if note_span.file == span.file {
                 labels.push(miette::LabeledSpan::new_with_span(
                     Some(text.clone()),
-                    (note_span.start, note_span.end.saturating_sub(note_span.start)),
+                    (
+                        note_span.start,
+                        note_span.end.saturating_sub(note_span.start),
+                    ),
                 ));
             } else {
                 extra_notes.push(format!("{} (at {})", text, sources.location(*note_span)));
@@ -435,15 +449,25 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
-            assert!(c.as_str().chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'));
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '-')
+            );
         }
     }
 
     #[test]
     fn did_you_mean_finds_close_names_only() {
         let names = ["refunds", "orders", "billing"];
-        assert_eq!(did_you_mean("refund", names).as_deref(), Some("did you mean `refunds`?"));
-        assert_eq!(did_you_mean("Biling", names).as_deref(), Some("did you mean `billing`?"));
+        assert_eq!(
+            did_you_mean("refund", names).as_deref(),
+            Some("did you mean `refunds`?")
+        );
+        assert_eq!(
+            did_you_mean("Biling", names).as_deref(),
+            Some("did you mean `billing`?")
+        );
         assert_eq!(did_you_mean("zzz", names), None);
     }
 }

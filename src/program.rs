@@ -77,8 +77,10 @@ impl Lang {
     pub fn parse(s: &str) -> Option<Lang> {
         let mut parts = s.split('-');
         let first = parts.next()?;
-        let ok_first = (2..=3).contains(&first.len()) && first.chars().all(|c| c.is_ascii_alphabetic());
-        let ok_rest = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        let ok_first =
+            (2..=3).contains(&first.len()) && first.chars().all(|c| c.is_ascii_alphabetic());
+        let ok_rest = parts
+            .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         (ok_first && ok_rest).then(|| Lang(s.to_owned()))
     }
 
@@ -116,20 +118,15 @@ pub enum Utterance<'a> {
 
 impl Prompt {
     /// What to play or say to a caller speaking `lang`: that language's
-    /// recording, else its text, else the shared recording, else the default
-    /// language's text. `None` only for a prompt with nothing at all.
+    /// recording, else the shared recording, else that language's text, else
+    /// the default language's text. `None` only for a prompt with nothing at all.
     pub fn for_language<'a>(&'a self, lang: &Lang, default: &'a Lang) -> Option<Utterance<'a>> {
-        if let Some(a) = self.audio.get(lang) {
-            return Some(Utterance::Audio(a));
-        }
-        if let Some((l, t)) = self.text.get_key_value(lang) {
-            return Some(Utterance::Text(l, t));
-        }
-        if let Some(a) = &self.audio_default {
+        if let Some(a) = self.audio.get(lang).or(self.audio_default.as_ref()) {
             return Some(Utterance::Audio(a));
         }
         self.text
-            .get_key_value(default)
+            .get_key_value(lang)
+            .or_else(|| self.text.get_key_value(default))
             .or_else(|| self.text.iter().next())
             .map(|(l, t)| Utterance::Text(l, t))
     }
@@ -451,12 +448,22 @@ impl NodeKind {
             }
         };
         match self {
-            NodeKind::Say { next, .. } | NodeKind::Set { next, .. } => return vec![(E::Next, *next)],
+            NodeKind::Say { next, .. } | NodeKind::Set { next, .. } => {
+                return vec![(E::Next, *next)];
+            }
             NodeKind::Menu(m) => {
                 let mut out: Vec<_> = m
                     .options
                     .iter()
-                    .map(|o| (E::Option { key: o.key, words: o.words.clone() }, o.target))
+                    .map(|o| {
+                        (
+                            E::Option {
+                                key: o.key,
+                                words: o.words.clone(),
+                            },
+                            o.target,
+                        )
+                    })
                     .collect();
                 out.extend(m.on_failure.map(|t| (E::Failure, t)));
                 return out;
@@ -467,12 +474,25 @@ impl NodeKind {
                 return out;
             }
             NodeKind::Branch { cases, default } => {
-                let mut out: Vec<_> = cases.iter().enumerate().map(|(i, c)| (E::Case(i), c.target)).collect();
+                let mut out: Vec<_> = cases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (E::Case(i), c.target))
+                    .collect();
                 out.push((E::Default, *default));
                 return out;
             }
-            NodeKind::Hours { open, closed, holiday, .. } => {
-                return vec![(E::Open, *open), (E::Closed, *closed), (E::Holiday, *holiday)];
+            NodeKind::Hours {
+                open,
+                closed,
+                holiday,
+                ..
+            } => {
+                return vec![
+                    (E::Open, *open),
+                    (E::Closed, *closed),
+                    (E::Holiday, *holiday),
+                ];
             }
             NodeKind::Split { routes, .. } => {
                 return routes.iter().map(|(w, t)| (E::Weight(*w), *t)).collect();
@@ -487,7 +507,9 @@ impl NodeKind {
                 opt(E::NoAnswer, &t.on_no_answer);
                 opt(E::AfterCall, &t.next);
             }
-            NodeKind::Voicemail { next, .. } | NodeKind::Callback { next, .. } | NodeKind::Survey { next, .. } => {
+            NodeKind::Voicemail { next, .. }
+            | NodeKind::Callback { next, .. }
+            | NodeKind::Survey { next, .. } => {
                 opt(E::Next, next);
             }
             NodeKind::Subflow { next, .. } => return vec![(E::Returned, *next)],
@@ -499,10 +521,13 @@ impl NodeKind {
     /// Can the call end here (hang up, reach a person, or return to a caller flow)?
     pub fn can_end(&self) -> bool {
         match self {
-            NodeKind::Hangup { .. } | NodeKind::Return | NodeKind::Queue(_) | NodeKind::Transfer(_) => true,
-            NodeKind::Voicemail { next, .. } | NodeKind::Callback { next, .. } | NodeKind::Survey { next, .. } => {
-                next.is_none()
-            }
+            NodeKind::Hangup { .. }
+            | NodeKind::Return
+            | NodeKind::Queue(_)
+            | NodeKind::Transfer(_) => true,
+            NodeKind::Voicemail { next, .. }
+            | NodeKind::Callback { next, .. }
+            | NodeKind::Survey { next, .. } => next.is_none(),
             _ => false,
         }
     }
@@ -562,7 +587,9 @@ impl Exit {
         match self {
             Exit::Next => String::new(),
             Exit::Option { key, words } if words.is_empty() => format!("press {key}"),
-            Exit::Option { key, words } => format!("press {key} / say \"{}\"", words.join("\" / \"")),
+            Exit::Option { key, words } => {
+                format!("press {key} / say \"{}\"", words.join("\" / \""))
+            }
             Exit::Entered => "entered".into(),
             Exit::Failure => "no input / invalid".into(),
             Exit::Case(i) => format!("case {}", i + 1),
@@ -627,17 +654,26 @@ impl Program {
 
     /// The flow with this name.
     pub fn flow_by_name(&self, name: &str) -> Option<FlowId> {
-        self.flows.iter().position(|f| f.name == name).map(|i| FlowId(i as u32))
+        self.flows
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FlowId(i as u32))
     }
 
     /// The flow a call to `called` starts in.
     pub fn flow_for_number(&self, called: &str) -> FlowId {
-        self.numbers.get(called).copied().unwrap_or(self.default_flow)
+        self.numbers
+            .get(called)
+            .copied()
+            .unwrap_or(self.default_flow)
     }
 
     /// The group with this name.
     pub fn group_by_name(&self, name: &str) -> Option<GroupId> {
-        self.groups.iter().position(|g| g.name == name).map(|i| GroupId(i as u32))
+        self.groups
+            .iter()
+            .position(|g| g.name == name)
+            .map(|i| GroupId(i as u32))
     }
 
     /// The node `flow.node`, if it exists.
@@ -680,17 +716,33 @@ mod tests {
     }
 
     #[test]
-    fn prompt_prefers_language_audio_then_text_then_shared_audio() {
+    fn prompt_prefers_audio_then_text() {
         let en = Lang::parse("en-US").unwrap();
         let zh = Lang::parse("zh-CN").unwrap();
         let mut p = Prompt::default();
         p.text.insert(en.clone(), "Hello".into());
-        assert_eq!(p.for_language(&zh, &en), Some(Utterance::Text(&en, "Hello")));
+        assert_eq!(
+            p.for_language(&zh, &en),
+            Some(Utterance::Text(&en, "Hello"))
+        );
         p.audio_default = Some("hello.wav".into());
-        assert_eq!(p.for_language(&zh, &en), Some(Utterance::Audio("hello.wav")));
-        assert_eq!(p.for_language(&en, &en), Some(Utterance::Text(&en, "Hello")));
+        assert_eq!(
+            p.for_language(&zh, &en),
+            Some(Utterance::Audio("hello.wav"))
+        );
+        assert_eq!(
+            p.for_language(&en, &en),
+            Some(Utterance::Audio("hello.wav"))
+        );
         p.audio.insert(en.clone(), "en-US/hello.wav".into());
-        assert_eq!(p.for_language(&en, &en), Some(Utterance::Audio("en-US/hello.wav")));
+        assert_eq!(
+            p.for_language(&en, &en),
+            Some(Utterance::Audio("en-US/hello.wav"))
+        );
+        assert_eq!(
+            p.for_language(&zh, &en),
+            Some(Utterance::Audio("hello.wav"))
+        );
         assert_eq!(Prompt::default().for_language(&en, &en), None);
     }
 }

@@ -8,9 +8,9 @@
 
 pub use crate::flow::raw::GroupKind;
 use crate::program::{Lang, ScheduleId};
+use jiff::Timestamp;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use std::fmt;
 use std::time::Duration;
 
@@ -30,11 +30,18 @@ impl Endpoint {
             if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
                 return Ok(Endpoint::Number(s.to_owned()));
             }
-            return Err(format!("`{s}` is not an E.164 number (`+` then 7 to 15 digits, no spaces)"));
+            return Err(format!(
+                "`{s}` is not an E.164 number (`+` then 7 to 15 digits, no spaces)"
+            ));
         }
         let rest = s.strip_prefix("sip:").or_else(|| s.strip_prefix("sips:"));
         match rest {
-            Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) && !r.starts_with('@') && !r.ends_with('@') => {
+            Some(r)
+                if !r.is_empty()
+                    && !r.contains(char::is_whitespace)
+                    && !r.starts_with('@')
+                    && !r.ends_with('@') =>
+            {
                 Ok(Endpoint::Sip(s.to_owned()))
             }
             _ => Err(format!(
@@ -125,12 +132,17 @@ impl DateRule {
     pub fn parse(s: &str) -> Result<DateRule, String> {
         if s.len() == 5 {
             let (m, d) = s.split_once('-').ok_or_else(|| bad_date(s))?;
-            let (m, d): (i8, i8) = (m.parse().map_err(|_| bad_date(s))?, d.parse().map_err(|_| bad_date(s))?);
+            let (m, d): (i8, i8) = (
+                m.parse().map_err(|_| bad_date(s))?,
+                d.parse().map_err(|_| bad_date(s))?,
+            );
             // Validate against a leap year so that 02-29 is accepted.
             Date::new(2024, m, d).map_err(|_| bad_date(s))?;
             return Ok(DateRule::Yearly(m, d));
         }
-        s.parse::<Date>().map(DateRule::Once).map_err(|_| bad_date(s))
+        s.parse::<Date>()
+            .map(DateRule::Once)
+            .map_err(|_| bad_date(s))
     }
 
     fn key(self, year: i16) -> (i16, i8, i8) {
@@ -164,7 +176,11 @@ impl Holiday {
         match (self.from, self.until) {
             (DateRule::Yearly(..), DateRule::Yearly(..)) => {
                 let (from, until) = (self.from.key(y), self.until.key(y));
-                if from <= until { from <= d && d <= until } else { d >= from || d <= until }
+                if from <= until {
+                    from <= d && d <= until
+                } else {
+                    d >= from || d <= until
+                }
             }
             _ => self.from.key(y) <= d && d <= self.until.key(y),
         }
@@ -244,7 +260,12 @@ pub fn parse_days(spec: &str) -> Result<Vec<usize>, String> {
         let s = s.trim().to_ascii_lowercase();
         DAYS.iter()
             .position(|d| s == *d || (s.len() > 3 && full_day_name(d).starts_with(&s)))
-            .ok_or_else(|| format!("`{}` is not a day: use mon, tue, wed, thu, fri, sat, sun", s))
+            .ok_or_else(|| {
+                format!(
+                    "`{}` is not a day: use mon, tue, wed, thu, fri, sat, sun",
+                    s
+                )
+            })
     };
     let mut out = Vec::new();
     for part in spec.split(',') {
@@ -285,9 +306,12 @@ pub fn parse_ranges(spec: &str) -> Result<Ranges, String> {
     }
     let mut out: Ranges = Vec::new();
     for part in spec.split(',') {
-        let (a, b) = part
-            .split_once('-')
-            .ok_or_else(|| format!("`{}` is not a time range: write \"08:00-20:00\"", part.trim()))?;
+        let (a, b) = part.split_once('-').ok_or_else(|| {
+            format!(
+                "`{}` is not a time range: write \"08:00-20:00\"",
+                part.trim()
+            )
+        })?;
         let (s, e) = (parse_minute(a)?, parse_minute(b)?);
         if e <= s {
             return Err(format!(
@@ -296,7 +320,12 @@ pub fn parse_ranges(spec: &str) -> Result<Ranges, String> {
             ));
         }
         if let Some(&(ps, pe)) = out.iter().find(|&&(ps, pe)| s < pe && ps < e) {
-            return Err(format!("`{}` overlaps {}-{}", part.trim(), fmt_minute(ps), fmt_minute(pe)));
+            return Err(format!(
+                "`{}` overlaps {}-{}",
+                part.trim(),
+                fmt_minute(ps),
+                fmt_minute(pe)
+            ));
         }
         out.push((s, e));
     }
@@ -306,7 +335,11 @@ pub fn parse_ranges(spec: &str) -> Result<Ranges, String> {
 
 fn parse_minute(s: &str) -> Result<Minute, String> {
     let s = s.trim();
-    let bad = || format!("`{s}` is not a time: write 24-hour \"HH:MM\", e.g. \"08:30\" (\"24:00\" ends the day)");
+    let bad = || {
+        format!(
+            "`{s}` is not a time: write 24-hour \"HH:MM\", e.g. \"08:30\" (\"24:00\" ends the day)"
+        )
+    };
     let (h, m) = s.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(bad());
@@ -326,7 +359,13 @@ pub fn fmt_minute(m: Minute) -> String {
 /// Look up an IANA time zone in the bundled database (no file system access).
 pub fn time_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|_| {
-        format!("`{name}` is not an IANA time zone name, e.g. \"America/New_York\", \"Europe/London\", \"Asia/Shanghai\"")
+        let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+        match crate::diagnostic::did_you_mean(name, names.iter().map(String::as_str)) {
+            Some(dym) => format!("`{name}` is not an IANA time zone name; {dym}"),
+            None => format!(
+                "`{name}` is not an IANA time zone name, e.g. \"America/New_York\", \"Europe/London\", \"Asia/Shanghai\""
+            ),
+        }
     })
 }
 
@@ -379,8 +418,14 @@ mod tests {
     #[test]
     fn holidays_and_exceptions_override_the_week() {
         let s = schedule();
-        assert_eq!(s.status_at(at("2026-12-25T15:00:00Z")), HoursStatus::Holiday);
-        assert_eq!(s.status_at(at("2027-12-26T15:00:00Z")), HoursStatus::Holiday);
+        assert_eq!(
+            s.status_at(at("2026-12-25T15:00:00Z")),
+            HoursStatus::Holiday
+        );
+        assert_eq!(
+            s.status_at(at("2027-12-26T15:00:00Z")),
+            HoursStatus::Holiday
+        );
         // Christmas Eve 2026 (Thursday): open 08-12 only.
         assert_eq!(s.status_at(at("2026-12-24T14:00:00Z")), HoursStatus::Open);
         assert_eq!(s.status_at(at("2026-12-24T18:00:00Z")), HoursStatus::Closed);
@@ -388,7 +433,11 @@ mod tests {
 
     #[test]
     fn yearly_holidays_may_wrap_the_new_year() {
-        let h = Holiday { from: DateRule::Yearly(12, 31), until: DateRule::Yearly(1, 2), name: None };
+        let h = Holiday {
+            from: DateRule::Yearly(12, 31),
+            until: DateRule::Yearly(1, 2),
+            name: None,
+        };
         assert!(h.contains(Date::new(2026, 12, 31).unwrap()));
         assert!(h.contains(Date::new(2027, 1, 2).unwrap()));
         assert!(!h.contains(Date::new(2027, 1, 3).unwrap()));
@@ -399,11 +448,22 @@ mod tests {
         assert_eq!(parse_days("fri-mon").unwrap(), vec![4, 5, 6, 0]);
         assert_eq!(parse_days("Sat, sunday").unwrap(), vec![5, 6]);
         assert!(parse_days("funday").unwrap_err().contains("not a day"));
-        assert_eq!(parse_ranges("13:00-17:00, 09:00-12:00").unwrap(), vec![(540, 720), (780, 1020)]);
+        assert_eq!(
+            parse_ranges("13:00-17:00, 09:00-12:00").unwrap(),
+            vec![(540, 720), (780, 1020)]
+        );
         assert_eq!(parse_ranges("00:00-24:00").unwrap(), vec![(0, 1440)]);
-        assert!(parse_ranges("20:00-08:00").unwrap_err().contains("overnight"));
+        assert!(
+            parse_ranges("20:00-08:00")
+                .unwrap_err()
+                .contains("overnight")
+        );
         assert!(parse_ranges("9:00-17:00").unwrap_err().contains("HH:MM"));
-        assert!(parse_ranges("09:00-12:00,11:00-13:00").unwrap_err().contains("overlaps"));
+        assert!(
+            parse_ranges("09:00-12:00,11:00-13:00")
+                .unwrap_err()
+                .contains("overlaps")
+        );
         assert!(DateRule::parse("02-29").is_ok());
         assert!(DateRule::parse("2026-02-30").is_err());
         assert!(time_zone("America/New_York").is_ok());

@@ -63,6 +63,11 @@ pub struct RawFile {
     pub numbers: Vec<(Sp<String>, Sp<String>)>,
     /// `[settings]`.
     pub settings: Option<Sp<RawSettings>>,
+    /// Names (nodes, groups, schedules, lists) whose definitions failed to parse:
+    /// references to them are not reported again as unknown.
+    pub failed: BTreeSet<String>,
+    /// The file is not valid TOML, so nothing in it is known.
+    pub unparsed: bool,
 }
 
 /// The recordings folder: which files exist (paths relative to it, `/`-separated).
@@ -124,12 +129,15 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
         lists: Vec::new(),
         numbers: Vec::new(),
         settings: None,
+        failed: BTreeSet::new(),
+        unparsed: false,
     };
     let mut diags = Vec::new();
     let span = |r: Range<usize>| Span::new(file, r);
 
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        raw.unparsed = true;
         for e in errors {
             let r = e.span().unwrap_or(0..0);
             diags.push(
@@ -159,7 +167,9 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
             }
             "numbers" => {
                 for (k, v, _) in entries(file, section, value, &mut diags) {
-                    if let Some(flow) = de::<Sp<String>>(file, v, &format!("number `{}`", k.value), &mut diags) {
+                    if let Some(flow) =
+                        de::<Sp<String>>(file, v, &format!("number `{}`", k.value), &mut diags)
+                    {
                         raw.numbers.push((Sp::new(k.to_string(), k.range()), flow));
                     }
                 }
@@ -168,23 +178,39 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
                 for (k, v, s) in entries(file, section, value, &mut diags) {
                     check_name(file, &k, section, &mut diags);
                     let name = Sp::new(k.value.to_string(), k.range());
+                    raw.failed.insert(k.value.to_string());
                     match section {
                         "groups" => {
                             let ctx = format!("group `{}`", k.value);
                             if let Some(value) = de::<RawGroup>(file, v, &ctx, &mut diags) {
-                                raw.groups.push(Named { name, value, span: s });
+                                raw.failed.remove(&name.value);
+                                raw.groups.push(Named {
+                                    name,
+                                    value,
+                                    span: s,
+                                });
                             }
                         }
                         "schedules" => {
                             let ctx = format!("schedule `{}`", k.value);
                             if let Some(value) = de::<RawSchedule>(file, v, &ctx, &mut diags) {
-                                raw.schedules.push(Named { name, value, span: s });
+                                raw.failed.remove(&name.value);
+                                raw.schedules.push(Named {
+                                    name,
+                                    value,
+                                    span: s,
+                                });
                             }
                         }
                         _ => {
                             let ctx = format!("list `{}`", k.value);
                             if let Some(value) = de::<RawList>(file, v, &ctx, &mut diags) {
-                                raw.lists.push(Named { name, value, span: s });
+                                raw.failed.remove(&name.value);
+                                raw.lists.push(Named {
+                                    name,
+                                    value,
+                                    span: s,
+                                });
                             }
                         }
                     }
@@ -201,7 +227,10 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
                             kind,
                             span: s,
                         }),
-                        Some(Err(e)) => diags.push(toml_error(file, &e, &ctx, s.clone())),
+                        Some(Err(e)) => {
+                            raw.failed.insert(id.value.to_string());
+                            diags.push(toml_error(file, &e, &ctx, s.clone()));
+                        }
                         None => {}
                     }
                 }
@@ -233,7 +262,11 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
     (raw, diags)
 }
 
-type Entry<'i> = (Sp<std::borrow::Cow<'i, str>>, toml::Spanned<DeValue<'i>>, Range<usize>);
+type Entry<'i> = (
+    Sp<std::borrow::Cow<'i, str>>,
+    toml::Spanned<DeValue<'i>>,
+    Range<usize>,
+);
 
 /// The entries of a table-of-tables section such as `[menu.*]` or `[groups.*]`.
 fn entries<'i>(
@@ -266,13 +299,21 @@ fn entries<'i>(
     }
 }
 
-fn check_name(file: FileId, name: &Sp<std::borrow::Cow<'_, str>>, what: &str, diags: &mut Vec<Diagnostic>) {
+fn check_name(
+    file: FileId,
+    name: &Sp<std::borrow::Cow<'_, str>>,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     if !is_valid_name(&name.value) {
         let what = what.trim_end_matches('s');
         diags.push(
-            Diagnostic::new(Code::InvalidValue, format!("`{}` is not a valid {what} name", name.value))
-                .labelled(Span::new(file, name.range()), "invalid name")
-                .hint(name_hint()),
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a valid {what} name", name.value),
+            )
+            .labelled(Span::new(file, name.range()), "invalid name")
+            .hint(name_hint()),
         );
     }
 }
@@ -297,12 +338,13 @@ fn de<T: for<'de> Deserialize<'de>>(
 fn toml_error(file: FileId, e: &toml::de::Error, ctx: &str, fallback: Range<usize>) -> Diagnostic {
     let msg = e.message().trim();
     let span = Span::new(file, e.span().unwrap_or(fallback));
-    let quoted = |s: &str| -> Vec<String> {
-        s.split('`').skip(1).step_by(2).map(str::to_owned).collect()
-    };
+    let quoted =
+        |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let names = quoted(rest);
-        let (bad, allowed) = names.split_first().map_or(("?", &[][..]), |(b, a)| (b.as_str(), a));
+        let (bad, allowed) = names
+            .split_first()
+            .map_or(("?", &[][..]), |(b, a)| (b.as_str(), a));
         let list: Vec<_> = allowed.iter().map(|a| format!("`{a}`")).collect();
         let dym = did_you_mean(bad, allowed.iter().map(String::as_str));
         let hint = match dym {
@@ -318,18 +360,27 @@ fn toml_error(file: FileId, e: &toml::de::Error, ctx: &str, fallback: Range<usiz
         let field = quoted(rest).into_iter().next().unwrap_or_default();
         return Diagnostic::new(Code::MissingField, format!("{ctx} is missing `{field}`"))
             .labelled(span, format!("needs `{field}`"))
-            .hint(format!("add `{field} = …`; docs/flows.md describes every key"));
+            .hint(format!(
+                "add `{field} = …`; docs/flows.md describes every key"
+            ));
     }
     if let Some(rest) = msg.strip_prefix("unknown variant ") {
         let names = quoted(rest);
-        let (bad, allowed) = names.split_first().map_or(("?", &[][..]), |(b, a)| (b.as_str(), a));
+        let (bad, allowed) = names
+            .split_first()
+            .map_or(("?", &[][..]), |(b, a)| (b.as_str(), a));
         let list: Vec<_> = allowed.iter().map(|a| format!("`{a}`")).collect();
-        return Diagnostic::new(Code::InvalidValue, format!("`{bad}` is not allowed in {ctx}"))
-            .labelled(span, "unknown value")
-            .hint(match did_you_mean(bad, allowed.iter().map(String::as_str)) {
+        return Diagnostic::new(
+            Code::InvalidValue,
+            format!("`{bad}` is not allowed in {ctx}"),
+        )
+        .labelled(span, "unknown value")
+        .hint(
+            match did_you_mean(bad, allowed.iter().map(String::as_str)) {
                 Some(d) => format!("{d} Allowed: {}", list.join(", ")),
                 None => format!("allowed: {}", list.join(", ")),
-            });
+            },
+        );
     }
     let hint = if msg.starts_with("invalid type") {
         "check the value's type: text needs quotes (\"5s\", \"1\"), numbers and true/false do not"
@@ -362,7 +413,10 @@ pub fn load_dir(dir: &Path) -> Result<FlowSet, LoadError> {
         match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => texts.push((display, stem(&path), text)),
-                Err(e) => read_errors.push((display, format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))),
+                Err(e) => read_errors.push((
+                    display,
+                    format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                )),
             },
             Err(e) => read_errors.push((display, e.to_string())),
         }
@@ -379,7 +433,11 @@ pub fn load_dir(dir: &Path) -> Result<FlowSet, LoadError> {
     let rel = set
         .files
         .iter()
-        .find_map(|f| f.settings.as_ref().and_then(|s| s.value.recordings.as_ref()))
+        .find_map(|f| {
+            f.settings
+                .as_ref()
+                .and_then(|s| s.value.recordings.as_ref())
+        })
         .map_or_else(|| "../recordings".to_owned(), |r| r.value.clone());
     let root = dir.join(rel);
     set.recordings = index_recordings(&root);
@@ -454,20 +512,40 @@ mod tests {
 
     #[test]
     fn one_bad_node_does_not_hide_the_next() {
-        let src = "[say.a]\nprompt = 3\nnext = \"b\"\n[say.b]\nprompt = \"x\"\nnxt = \"a\"\n[mneu.c]\n";
+        let src =
+            "[say.a]\nprompt = 3\nnext = \"b\"\n[say.b]\nprompt = \"x\"\nnxt = \"a\"\n[mneu.c]\n";
         let (raw, diags) = parse(src);
         let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
-        assert_eq!(codes, [Code::InvalidValue, Code::UnknownField, Code::UnknownField]);
+        assert_eq!(
+            codes,
+            [Code::InvalidValue, Code::UnknownField, Code::UnknownField]
+        );
         assert!(raw.nodes.is_empty());
-        assert_eq!(diags[2].hint.as_deref().map(|h| h.starts_with("did you mean `menu`?")), Some(true));
-        assert!(diags[1].hint.as_deref().unwrap_or("").contains("did you mean `next`?"));
+        assert_eq!(
+            diags[2]
+                .hint
+                .as_deref()
+                .map(|h| h.starts_with("did you mean `menu`?")),
+            Some(true)
+        );
+        assert!(
+            diags[1]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("did you mean `next`?")
+        );
     }
 
     #[test]
     fn syntax_errors_are_reported_with_positions() {
         let (_, diags) = parse("[flow\nstart = 1");
         assert!(!diags.is_empty());
-        assert!(diags.iter().all(|d| d.code == Code::TomlSyntax && d.span.is_some()));
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.code == Code::TomlSyntax && d.span.is_some())
+        );
     }
 
     #[test]

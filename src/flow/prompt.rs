@@ -68,7 +68,8 @@ impl<'de> Deserialize<'de> for RawPrompt {
                         "a prompt with `text` also needs `recording`; for text alone write the text (or a language table) directly",
                     )),
                     (Some(_), _) => {
-                        let extra: Vec<_> = langs.keys().map(|k| format!("`{}`", k.value)).collect();
+                        let extra: Vec<_> =
+                            langs.keys().map(|k| format!("`{}`", k.value)).collect();
                         Err(de::Error::custom(format!(
                             "a recorded prompt takes only `recording` and `text`, found {}; put translations inside `text = {{ … }}`",
                             extra.join(", ")

@@ -544,4 +544,11 @@ node_types! {
 }
 
 /// Top-level tables that are not node types.
-pub const SECTIONS: &[&str] = &["flow", "groups", "schedules", "lists", "numbers", "settings"];
+pub const SECTIONS: &[&str] = &[
+    "flow",
+    "groups",
+    "schedules",
+    "lists",
+    "numbers",
+    "settings",
+];

@@ -1,0 +1,20 @@
+//! Helpers shared by the integration tests.
+
+pub(crate) mod large;
+
+use std::path::Path;
+use switchboard::compile::{self, Compiled};
+use switchboard::diagnostic::{self, Style};
+use switchboard::flow::{self, FlowSet};
+
+/// Load and compile a directory (relative to the crate root).
+pub(crate) fn check_dir(dir: &Path) -> (FlowSet, Compiled) {
+    let set = flow::load_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+    let compiled = compile::compile(&set);
+    (set, compiled)
+}
+
+/// The diagnostics as an admin sees them (no colour), for snapshots.
+pub(crate) fn rendered(set: &FlowSet, compiled: &Compiled) -> String {
+    diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain)
+}
