@@ -16,6 +16,7 @@ use crate::flow::RawFile;
 use crate::program::{Exit, FlowId, NodeKind, Program};
 use crate::routing::GroupKind;
 use crate::source::Span;
+use fixedbitset::FixedBitSet;
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -131,11 +132,11 @@ fn bfs_from(
     g: &DiGraph<(), Step>,
     starts: impl IntoIterator<Item = NodeIndex>,
     reverse: bool,
-) -> HashSet<NodeIndex> {
-    let mut seen = HashSet::new();
+) -> FixedBitSet {
+    let mut seen = FixedBitSet::with_capacity(g.node_count());
     let mut queue: VecDeque<NodeIndex> = VecDeque::new();
     for s in starts {
-        if seen.insert(s) {
+        if !seen.put(s.index()) {
             queue.push_back(s);
         }
     }
@@ -146,7 +147,7 @@ fn bfs_from(
     };
     while let Some(n) = queue.pop_front() {
         for m in g.neighbors_directed(n, dir) {
-            if seen.insert(m) {
+            if !seen.put(m.index()) {
                 queue.push_back(m);
             }
         }
@@ -178,7 +179,7 @@ pub(super) fn run(
     for ix in p
         .graph
         .node_indices()
-        .filter(|ix| !can_end.contains(ix) && real(*ix))
+        .filter(|ix| !can_end.contains(ix.index()) && real(*ix))
     {
         trapped.entry(p.graph[ix].flow).or_default().push(ix);
     }
@@ -248,7 +249,7 @@ fn reachability_warnings(
         for ix in p
             .graph
             .node_indices()
-            .filter(|ix| !reached.contains(ix) && real(*ix))
+            .filter(|ix| !reached.contains(ix.index()) && real(*ix))
         {
             let flow_id = p.graph[ix].flow;
             let Some(flow) = p.flows.get(flow_id.index()) else {
@@ -278,7 +279,7 @@ fn reachability_warnings(
         .filter(|&ix| p.graph[ix].kind.reaches_human());
     let to_human = bfs_from(g, humans, true);
     for ix in p.graph.node_indices() {
-        if matches!(p.graph[ix].kind, NodeKind::Menu(_)) && !to_human.contains(&ix) {
+        if matches!(p.graph[ix].kind, NodeKind::Menu(_)) && !to_human.contains(ix.index()) {
             diags.push(
                 Diagnostic::new(Code::NoPathToHuman, format!("no path from menu `{}` leads to a person", p.graph[ix].id))
                     .labelled(p.graph[ix].span, "no way to an agent")
@@ -411,20 +412,22 @@ fn overflow_cycles(p: &Program, files: &[RawFile], diags: &mut Vec<Diagnostic>) 
     }
 }
 
-/// Fewest key presses from `start` to every node, by 0-1 BFS (presses cost 1,
-/// silent exits 0, failure exits are not followed), with the keys pressed.
-fn presses_from(g: &DiGraph<(), Step>, start: NodeIndex) -> HashMap<NodeIndex, (u32, Vec<String>)> {
-    // node → (presses, the edge it was reached by: previous node and keys)
-    type Via = Option<(NodeIndex, Option<String>)>;
-    let mut best: HashMap<NodeIndex, (u32, Via)> = HashMap::new();
-    best.insert(start, (0, None));
+/// How a node was reached on a shortest path: the previous node and the keys pressed.
+type Via = Option<(NodeIndex, Option<String>)>;
+
+/// Fewest key presses from `start` to every node (indexed by node), by 0-1 BFS
+/// (presses cost 1, silent exits 0, failure exits are not followed), with the
+/// edge each node was reached by so that [`keys_to`] can rebuild the path.
+fn presses_from(g: &DiGraph<(), Step>, start: NodeIndex) -> Vec<Option<(u32, Via)>> {
+    let mut best: Vec<Option<(u32, Via)>> = vec![None; g.node_count()];
+    let mut done = vec![false; g.node_count()];
+    best[start.index()] = Some((0, None));
     let mut deque = VecDeque::from([start]);
-    let mut done = HashSet::new();
     while let Some(n) = deque.pop_front() {
-        if !done.insert(n) {
+        if std::mem::replace(&mut done[n.index()], true) {
             continue;
         }
-        let d = best[&n].0;
+        let d = best[n.index()].as_ref().map_or(0, |b| b.0);
         let mut edges: Vec<_> = g.edges(n).filter(|e| !e.weight().failure).collect();
         // Prefer silent exits, then lower keys, so the reported path is the obvious one.
         edges.sort_by(|a, b| {
@@ -433,8 +436,8 @@ fn presses_from(g: &DiGraph<(), Step>, start: NodeIndex) -> HashMap<NodeIndex, (
         for e in edges {
             let w = u32::from(e.weight().input);
             let m = e.target();
-            if best.get(&m).is_none_or(|(old, _)| d + w < *old) {
-                best.insert(m, (d + w, Some((n, e.weight().keys.clone()))));
+            if best[m.index()].as_ref().is_none_or(|(old, _)| d + w < *old) {
+                best[m.index()] = Some((d + w, Some((n, e.weight().keys.clone()))));
                 if w == 0 {
                     deque.push_front(m)
                 } else {
@@ -443,18 +446,19 @@ fn presses_from(g: &DiGraph<(), Step>, start: NodeIndex) -> HashMap<NodeIndex, (
             }
         }
     }
-    best.keys()
-        .map(|&n| {
-            let mut keys = Vec::new();
-            let mut cur = n;
-            while let Some((_, Some((prev, k)))) = best.get(&cur) {
-                keys.extend(k.clone());
-                cur = *prev;
-            }
-            keys.reverse();
-            (n, (best[&n].0, keys))
-        })
-        .collect()
+    best
+}
+
+/// The keys pressed on the shortest path to `node`.
+fn keys_to(best: &[Option<(u32, Via)>], node: NodeIndex) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cur = node;
+    while let Some(Some((_, Some((prev, k))))) = best.get(cur.index()) {
+        keys.extend(k.clone());
+        cur = *prev;
+    }
+    keys.reverse();
+    keys
 }
 
 fn depths(
@@ -466,22 +470,24 @@ fn depths(
     let mut out = Vec::new();
     for flow in &p.flows {
         let dist = presses_from(g, flow.start);
-        let mut best: BTreeMap<usize, (u32, NodeIndex, Vec<String>)> = BTreeMap::new();
-        for (&ix, (d, keys)) in &dist {
+        let mut best: BTreeMap<usize, (u32, NodeIndex)> = BTreeMap::new();
+        let reached = dist
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.as_ref().map(|b| (NodeIndex::new(i), b.0)));
+        for (ix, d) in reached {
             if let NodeKind::Queue(q) = &p.graph[ix].kind {
                 if q.group.index() < p.groups.len() {
-                    let e = best
-                        .entry(q.group.index())
-                        .or_insert((*d, ix, keys.clone()));
-                    if (*d, ix) < (e.0, e.1) {
-                        *e = (*d, ix, keys.clone());
+                    let e = best.entry(q.group.index()).or_insert((d, ix));
+                    if (d, ix) < *e {
+                        *e = (d, ix);
                     }
                 }
             }
         }
         let mut groups: Vec<_> = best
             .into_iter()
-            .map(|(gi, (presses, ix, keys))| (presses, gi, ix, keys))
+            .map(|(gi, (presses, ix))| (presses, gi, ix, keys_to(&dist, ix)))
             .collect();
         groups.sort();
         if flow.entry && warnings {
