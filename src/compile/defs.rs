@@ -1,7 +1,6 @@
 //! Compiling the definitions around the nodes: `[settings]`, `[schedules.*]`,
 //! `[lists.*]`, `[groups.*]`, each flow's `[flow]` header and `[numbers]`.
 
-use super::prompts::PromptCx;
 use super::{Builder, DefKind, Settings};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::flow::raw::RawSettings;
@@ -139,20 +138,10 @@ impl<'a> Builder<'a> {
 
     /// Compile every schedule, in id order.
     pub(super) fn schedules(&mut self) -> Vec<Schedule> {
-        let mut out: Vec<Option<Schedule>> = vec![None; self.schedule_ids.len()];
-        let files: &'a [RawFile] = &self.set.files;
-        for f in files {
-            for n in &f.schedules {
-                let Some(&id) = self.schedule_ids.get(n.name.as_str()) else {
-                    continue;
-                };
-                if out[id.index()].is_some() {
-                    continue;
-                }
-                out[id.index()] = Some(self.schedule(f.file, n));
-            }
-        }
-        out.into_iter().flatten().collect()
+        let defs = self.definitions(DefKind::Schedule, |f| &f.schedules);
+        defs.into_iter()
+            .map(|(file, n)| self.schedule(file, n))
+            .collect()
     }
 
     fn schedule(&mut self, file: FileId, n: &Named<crate::flow::raw::RawSchedule>) -> Schedule {
@@ -285,28 +274,20 @@ impl<'a> Builder<'a> {
 
     /// Compile every caller list.
     pub(super) fn lists(&mut self) -> Vec<(String, Vec<String>)> {
-        let mut out: Vec<Option<(String, Vec<String>)>> = vec![None; self.list_ids.len()];
-        let files: &'a [RawFile] = &self.set.files;
-        for f in files {
-            for n in &f.lists {
-                let Some(&id) = self.list_ids.get(n.name.as_str()) else {
-                    continue;
-                };
-                if out[id.index()].is_some() {
-                    continue;
+        let defs = self.definitions(DefKind::List, |f| &f.lists);
+        let mut out = Vec::with_capacity(defs.len());
+        for (file, n) in defs {
+            let mut numbers = Vec::new();
+            for num in &n.value.numbers {
+                if self.e164(file, num, "caller list entries") {
+                    numbers.push(num.value.clone());
                 }
-                let mut numbers = Vec::new();
-                for num in &n.value.numbers {
-                    if self.e164(f.file, num, "caller list entries") {
-                        numbers.push(num.value.clone());
-                    }
-                }
-                numbers.sort();
-                numbers.dedup();
-                out[id.index()] = Some((n.name.value.clone(), numbers));
             }
+            numbers.sort();
+            numbers.dedup();
+            out.push((n.name.value.clone(), numbers));
         }
-        out.into_iter().flatten().collect()
+        out
     }
 
     pub(super) fn e164(&mut self, file: FileId, num: &Sp<String>, what: &str) -> bool {
@@ -323,19 +304,13 @@ impl<'a> Builder<'a> {
 
     /// Compile every group (schedules must be compiled first).
     pub(super) fn groups(&mut self, settings: &Settings) -> Vec<Group> {
-        let mut out: Vec<Option<Group>> = vec![None; self.group_ids.len()];
-        let files: &'a [RawFile] = &self.set.files;
+        let defs = self.definitions(DefKind::Group, |f| &f.groups);
+        let mut out = Vec::with_capacity(defs.len());
         let mut overflow_refs = Vec::new();
-        for f in files {
-            for n in &f.groups {
-                let Some(&id) = self.group_ids.get(n.name.as_str()) else {
-                    continue;
-                };
-                if out[id.index()].is_some() {
-                    continue;
-                }
+        for (i, (file, n)) in defs.into_iter().enumerate() {
+            {
+                let id = GroupId(i as u32);
                 let g = &n.value;
-                let file = f.file;
                 let sp = |r| Span::new(file, r);
                 let target = match (&g.queue, &g.agents) {
                     (Some(q), Some(a)) => {
@@ -413,12 +388,7 @@ impl<'a> Builder<'a> {
                     .as_ref()
                     .map(|t| self.bounded(file, Some(t), 1, 1, 9, "`tier`"));
                 let hold_music = g.hold_music.as_ref().and_then(|h| {
-                    let cx = PromptCx {
-                        file,
-                        languages: &settings.languages,
-                        default_language: &settings.default_language,
-                        recordings: &self.set.recordings,
-                    };
+                    let cx = self.prompts(file, &settings.languages, settings);
                     let mut d = Vec::new();
                     let r = cx.audio_file(
                         h,
@@ -440,7 +410,7 @@ impl<'a> Builder<'a> {
                 if let Some(o) = &g.overflow {
                     overflow_refs.push((id, file, o.clone()));
                 }
-                out[id.index()] = Some(Group {
+                out.push(Group {
                     name: n.name.value.clone(),
                     display_name: g.name.clone().unwrap_or_else(|| n.name.value.clone()),
                     kind: g.kind.value,
@@ -459,11 +429,11 @@ impl<'a> Builder<'a> {
         }
         for (id, file, o) in overflow_refs {
             let target = self.def_ref::<GroupId>(DefKind::Group, file, &o);
-            if let Some(g) = out[id.index()].as_mut() {
+            if let Some(g) = out.get_mut(id.index()) {
                 g.overflow = target;
             }
         }
-        out.into_iter().flatten().collect()
+        out
     }
 
     /// Each flow's header: languages, start node, global keys.
@@ -636,12 +606,7 @@ impl<'a> Builder<'a> {
                     .as_ref()
                     .and_then(|g| self.def_ref::<GroupId>(DefKind::Group, file, g));
                 if let Some(m) = &fb.message {
-                    let cx = PromptCx {
-                        file,
-                        languages: &settings.languages,
-                        default_language: &settings.default_language,
-                        recordings: &self.set.recordings,
-                    };
+                    let cx = self.prompts(file, &settings.languages, settings);
                     let mut d = Vec::new();
                     fallback.message = cx.prompt(m, "the fallback message", &mut d).prompt;
                     self.diags.extend(d);

@@ -16,7 +16,7 @@ pub use checks::{FlowDepth, GroupDepth};
 
 use crate::diagnostic::{self, Code, Counts, Diagnostic, did_you_mean};
 use crate::flow::spanned::Sp;
-use crate::flow::{FlowSet, RawFile};
+use crate::flow::{FlowSet, Named, RawFile};
 use crate::program::{FlowId, GroupId, Lang, ListId, Node, NodeKind, Program, ScheduleId};
 use crate::source::{FileId, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -591,57 +591,45 @@ impl<'a> Builder<'a> {
         Some(lang)
     }
 
-    /// Report definitions nothing uses.
-    fn unused(&mut self, program: &Program) {
-        let mut found = Vec::new();
-        for file in &self.set.files {
-            for g in &file.groups {
-                if let Some(id) = self.group_ids.get(g.name.as_str()) {
-                    if !self.usage.groups.contains(id) {
-                        found.push((
-                            file.file,
-                            g.name.range(),
-                            DefKind::Group,
-                            g.name.value.clone(),
-                        ));
-                    }
-                }
-            }
-            for s in &file.schedules {
-                if let Some(id) = self.schedule_ids.get(s.name.as_str()) {
-                    if !self.usage.schedules.contains(id) {
-                        found.push((
-                            file.file,
-                            s.name.range(),
-                            DefKind::Schedule,
-                            s.name.value.clone(),
-                        ));
-                    }
-                }
-            }
-            for l in &file.lists {
-                if let Some(id) = self.list_ids.get(l.name.as_str()) {
-                    if !self.usage.lists.contains(id) {
-                        found.push((
-                            file.file,
-                            l.name.range(),
-                            DefKind::List,
-                            l.name.value.clone(),
-                        ));
-                    }
-                }
-            }
-        }
-        for (file, range, kind, name) in found {
-            self.push(
+    /// `unused-definition` for one kind of definition.
+    fn unused_of<T>(
+        &self,
+        kind: DefKind,
+        section: fn(&'a RawFile) -> &'a [Named<T>],
+        used: impl Fn(u32) -> bool,
+    ) -> Vec<Diagnostic> {
+        let defs = self.definitions(kind, section).into_iter().enumerate();
+        defs.filter(|(i, _)| !used(*i as u32))
+            .map(|(_, (file, n))| {
                 Diagnostic::new(
                     Code::UnusedDefinition,
-                    format!("{} `{name}` is never used", kind.noun()),
+                    format!("{} `{}` is never used", kind.noun(), n.name.value),
                 )
-                .labelled(Span::new(file, range), "unused")
-                .hint("use it from a node, or delete it to keep the flow set honest"),
-            );
-        }
+                .labelled(Span::new(file, n.name.range()), "unused")
+                .hint("use it from a node, or delete it to keep the flow set honest")
+            })
+            .collect()
+    }
+
+    /// Report groups, schedules, lists and flows nothing uses.
+    fn unused(&mut self, program: &Program) {
+        let u = &self.usage;
+        let mut found = self.unused_of(
+            DefKind::Group,
+            |f| &f.groups,
+            |i| u.groups.contains(&GroupId(i)),
+        );
+        found.extend(self.unused_of(
+            DefKind::Schedule,
+            |f| &f.schedules,
+            |i| u.schedules.contains(&ScheduleId(i)),
+        ));
+        found.extend(self.unused_of(
+            DefKind::List,
+            |f| &f.lists,
+            |i| u.lists.contains(&ListId(i)),
+        ));
+        self.diags.extend(found);
         for (i, f) in program.flows.iter().enumerate() {
             let id = FlowId(i as u32);
             if !f.entry && !self.usage.flows.contains(&id) {
@@ -655,6 +643,54 @@ impl<'a> Builder<'a> {
                 );
             }
         }
+    }
+
+    /// A prompt compiler for `file`, speaking `languages`. It borrows the flow
+    /// set, not the builder, so diagnostics can still be pushed meanwhile.
+    pub(crate) fn prompts<'c>(
+        &self,
+        file: FileId,
+        languages: &'c [Lang],
+        settings: &'c Settings,
+    ) -> prompts::PromptCx<'c>
+    where
+        'a: 'c,
+    {
+        let set: &'a FlowSet = self.set;
+        prompts::PromptCx {
+            file,
+            languages,
+            default_language: &settings.default_language,
+            recordings: &set.recordings,
+        }
+    }
+
+    /// The first definition of each group, schedule or list name, in id order
+    /// (later duplicates were reported by `collect_definitions`).
+    pub(crate) fn definitions<T>(
+        &self,
+        kind: DefKind,
+        section: fn(&'a RawFile) -> &'a [Named<T>],
+    ) -> Vec<(FileId, &'a Named<T>)> {
+        let ids = match kind {
+            DefKind::Group => self
+                .group_ids
+                .iter()
+                .map(|(k, v)| (k, v.0))
+                .collect::<HashMap<_, _>>(),
+            DefKind::Schedule => self.schedule_ids.iter().map(|(k, v)| (k, v.0)).collect(),
+            DefKind::List => self.list_ids.iter().map(|(k, v)| (k, v.0)).collect(),
+        };
+        let mut out: Vec<Option<(FileId, &'a Named<T>)>> = vec![None; ids.len()];
+        let files: &'a [RawFile] = &self.set.files;
+        for f in files {
+            for n in section(f) {
+                if let Some(&i) = ids.get(&n.name.value) {
+                    out[i as usize].get_or_insert((f.file, n));
+                }
+            }
+        }
+        out.into_iter().flatten().collect()
     }
 
     /// Error out on two definitions with one name across files.

@@ -4,7 +4,7 @@
 //! `invalid-key`, `split-weights`, `queue-without-closed-route`,
 //! `prompt-option-mismatch`).
 
-use super::prompts::{self, PromptCx};
+use super::prompts;
 use super::{Builder, DefKind, Settings};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::flow::RawNode;
@@ -84,12 +84,7 @@ impl<'a> Builder<'a> {
                 node.id.value
             )
         };
-        let cx = PromptCx {
-            file: at.file,
-            languages: at.languages,
-            default_language: &settings.default_language,
-            recordings: &self.set.recordings,
-        };
+        let cx = self.prompts(at.file, at.languages, settings);
         let mut pd = Vec::new();
         let mut prompt = |raw: &Sp<crate::flow::prompt::RawPrompt>, field: &str| {
             cx.prompt(raw, &what(field), &mut pd)

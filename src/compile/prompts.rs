@@ -358,40 +358,30 @@ mod tests {
     }
 
     #[test]
-    fn finds_keys_in_both_prompt_styles() {
-        assert_eq!(
-            keys("For orders, press 1. For billing, press 2."),
-            Some("12".into())
-        );
-        assert_eq!(
-            keys("Press 1 for orders, 2 for billing, or 0 for a person."),
-            Some("012".into())
-        );
-        assert_eq!(
-            keys("订单请按1，账单请按2，人工服务请按0。"),
-            Some("012".into())
-        );
-        assert_eq!(
-            keys("Press star to repeat, or pound to finish."),
-            Some("#*".into())
-        );
-    }
-
-    #[test]
-    fn ignores_numbers_that_are_not_keys() {
-        assert_eq!(
-            keys("We are open 24 hours, call 1-800-555-0100 at 9:30. Press 1."),
-            Some("1".into())
-        );
-        assert_eq!(
-            keys("We are open from 8 AM to 8 PM. To leave a message, press 1."),
-            Some("1".into())
-        );
-        assert_eq!(
-            keys("服务时间为早上8点至晚上8点。留言请按1。"),
-            Some("1".into())
-        );
-        assert_eq!(keys("Version 2.5 is out. Press 3."), Some("3".into()));
-        assert_eq!(keys("Welcome to Acme, open since 1999."), None);
+    fn finds_the_keys_a_prompt_announces() {
+        let cases = [
+            ("For orders, press 1. For billing, press 2.", Some("12")),
+            (
+                "Press 1 for orders, 2 for billing, or 0 for a person.",
+                Some("012"),
+            ),
+            ("订单请按1，账单请按2，人工服务请按0。", Some("012")),
+            ("Press star to repeat, or pound to finish.", Some("#*")),
+            // Numbers that are not keys: times, phone numbers, decimals, clauses without a key verb.
+            (
+                "We are open 24 hours, call 1-800-555-0100 at 9:30. Press 1.",
+                Some("1"),
+            ),
+            (
+                "We are open from 8 AM to 8 PM. To leave a message, press 1.",
+                Some("1"),
+            ),
+            ("服务时间为早上8点至晚上8点。留言请按1。", Some("1")),
+            ("Version 2.5 is out. Press 3.", Some("3")),
+            ("Welcome to Acme, open since 1999.", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(keys(text).as_deref(), expected, "{text}");
+        }
     }
 }

@@ -43,3 +43,15 @@ fn every_lint_fails_its_failing_fixture_and_passes_its_passing_one() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+#[test]
+fn every_lint_is_documented() {
+    let doc = std::fs::read_to_string("docs/lints.md").expect("docs/lints.md");
+    let missing: Vec<_> = Code::ALL
+        .iter()
+        .filter(|c| !doc.contains(&format!("## `{}`", c.as_str())))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/lints.md has no section for {missing:?}"
+    );
+}
