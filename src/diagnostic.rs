@@ -55,15 +55,15 @@ codes! {
     InvalidValue = "invalid-value", Error;
     /// Two definitions share one name.
     DuplicateDefinition = "duplicate-definition", Error;
-    /// A name that refers to nothing: node, flow, group, schedule, list, recording.
+    /// A name that refers to nothing: node, flow, group, schedule, caller list or language.
     UnknownReference = "unknown-reference", Error;
     /// The directory holds no flow at all.
     NoFlows = "no-flows", Error;
     /// Several flows and no `default_flow` to pick for unmapped numbers.
     NoDefaultFlow = "no-default-flow", Error;
-    /// A menu option key that is not a single phone key (0-9, *, #).
+    /// A key that is not a single phone key (0-9, *, #), or a finish key callers could never press.
     InvalidKey = "invalid-key", Error;
-    /// Two options of one menu answer to the same key or speech word.
+    /// One key or speech word doing two jobs: two options of a menu, or two global keys of a flow.
     DuplicateOption = "duplicate-option", Error;
     /// A node from which the call can never end: the caller is trapped.
     TrappedCaller = "trapped-caller", Error;

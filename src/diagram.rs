@@ -241,7 +241,7 @@ fn build(p: &Program, only: Option<FlowId>) -> Diagram {
         let tier = g.tier.map(|t| format!(", tier {t}")).unwrap_or_default();
         d.nodes.push(DNode {
             id: format!("g{gi}"),
-            label: format!("{}\n{} group{tier}", g.name, g.kind),
+            label: format!("{}\n{} group ({}){tier}", g.display_name, g.kind, g.name),
             shape: Shape::Group(g.kind),
             flow: None,
         });

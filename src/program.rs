@@ -460,6 +460,7 @@ impl NodeKind {
                             E::Option {
                                 key: o.key,
                                 words: o.words.clone(),
+                                label: o.label.clone(),
                             },
                             o.target,
                         )
@@ -549,6 +550,8 @@ pub enum Exit {
         key: Key,
         /// Its speech words.
         words: Vec<String>,
+        /// Its short name, if given.
+        label: Option<String>,
     },
     /// Valid input entered.
     Entered,
@@ -586,9 +589,15 @@ impl Exit {
     pub fn label(&self) -> String {
         match self {
             Exit::Next => String::new(),
-            Exit::Option { key, words } if words.is_empty() => format!("press {key}"),
-            Exit::Option { key, words } => {
-                format!("press {key} / say \"{}\"", words.join("\" / \""))
+            Exit::Option { key, words, label } => {
+                let mut l = format!("press {key}");
+                if !words.is_empty() {
+                    l.push_str(&format!(" / say \"{}\"", words.join("\" / \"")));
+                }
+                if let Some(name) = label {
+                    l.push_str(&format!(": {name}"));
+                }
+                l
             }
             Exit::Entered => "entered".into(),
             Exit::Failure => "no input / invalid".into(),
@@ -682,6 +691,23 @@ impl Program {
         self.graph
             .node_indices()
             .find(|&ix| self.graph[ix].flow == f && self.graph[ix].id == node)
+    }
+
+    /// Where a menu or input sends callers after their last failed try: its
+    /// `on_failure`, else its flow's operator node. `None` means the flow
+    /// set's fallback route (also for nodes that are not menus or inputs).
+    pub fn failure_route(&self, ix: NodeIndex) -> Option<NodeIndex> {
+        let node = &self.graph[ix];
+        let explicit = match &node.kind {
+            NodeKind::Menu(m) => m.on_failure,
+            NodeKind::Input(i) => i.on_failure,
+            _ => return None,
+        };
+        explicit.or_else(|| {
+            self.flows
+                .get(node.flow.index())
+                .and_then(|f| f.keys.operator.map(|(_, t)| t))
+        })
     }
 
     /// `flow.node` of a node, for messages.

@@ -53,8 +53,10 @@ pub struct GroupDepth {
 struct Step {
     /// Taking this edge needs the caller to press or say something.
     input: bool,
-    /// A timeout or invalid-input exit: possible, but not a path anyone chooses.
-    failure: bool,
+    /// A detour rather than a path a caller navigates: a timeout or invalid
+    /// input, or a queue or transfer that was not answered, was full, was
+    /// closed or has ended. The depth report does not follow these.
+    detour: bool,
     /// What the caller presses, for the depth report.
     keys: Option<String>,
 }
@@ -63,14 +65,14 @@ impl Step {
     fn silent() -> Self {
         Step {
             input: false,
-            failure: false,
+            detour: false,
             keys: None,
         }
     }
     fn press(keys: String) -> Self {
         Step {
             input: true,
-            failure: false,
+            detour: false,
             keys: Some(keys),
         }
     }
@@ -85,10 +87,17 @@ fn analysis_graph(p: &Program) -> DiGraph<(), Step> {
     }
     for e in p.graph.edge_references() {
         let step = match e.weight() {
+            // A call continues at `next` only through the callee's `return`
+            // nodes, which are wired below; the direct edge would skip the callee.
+            Exit::Returned => continue,
             Exit::Option { key, .. } => Step::press(key.to_string()),
             Exit::Entered => Step::press("<digits>".into()),
-            Exit::Failure => Step {
-                failure: true,
+            Exit::Failure | Exit::NoAnswer | Exit::Full | Exit::AfterCall => Step {
+                detour: true,
+                ..Step::silent()
+            },
+            Exit::Closed if p.graph[e.source()].kind.reaches_human() => Step {
+                detour: true,
                 ..Step::silent()
             },
             _ => Step::silent(),
@@ -112,7 +121,31 @@ fn analysis_graph(p: &Program) -> DiGraph<(), Step> {
                     }
                 }
             }
-            NodeKind::Menu(_) => {
+            NodeKind::Input(i) if i.on_failure.is_none() => {
+                if let Some(t) = p.failure_route(ix) {
+                    g.add_edge(
+                        ix,
+                        t,
+                        Step {
+                            detour: true,
+                            ..Step::silent()
+                        },
+                    );
+                }
+            }
+            NodeKind::Menu(m) => {
+                if m.on_failure.is_none() {
+                    if let Some(t) = p.failure_route(ix) {
+                        g.add_edge(
+                            ix,
+                            t,
+                            Step {
+                                detour: true,
+                                ..Step::silent()
+                            },
+                        );
+                    }
+                }
                 if let Some(flow) = p.flows.get(p.graph[ix].flow.index()) {
                     if let Some((key, op)) = flow.keys.operator {
                         g.add_edge(ix, op, Step::press(key.to_string()));
@@ -170,10 +203,16 @@ pub(super) fn run(
     let real = |ix: NodeIndex| p.graph[ix].id != "<unresolved>";
 
     // trapped-caller
+    // A menu or input without a failure route of its own or its flow's sends
+    // its last failures to the fallback route, which ends the call.
+    let to_fallback = |ix: NodeIndex| {
+        matches!(p.graph[ix].kind, NodeKind::Menu(_) | NodeKind::Input(_))
+            && p.failure_route(ix).is_none()
+    };
     let ends = p
         .graph
         .node_indices()
-        .filter(|&ix| p.graph[ix].kind.can_end());
+        .filter(|&ix| p.graph[ix].kind.can_end() || to_fallback(ix));
     let can_end = bfs_from(&g, ends, true);
     let mut trapped: BTreeMap<FlowId, Vec<NodeIndex>> = BTreeMap::new();
     for ix in p
@@ -368,7 +407,7 @@ fn subflow_checks(p: &Program, diags: &mut Vec<Diagnostic>) {
                     },
                 )
                 .labelled(p.graph[ix].span, "recursive call")
-                .hint("a sub-flow cannot (even indirectly) call itself; jump with `goto`-style `flow.node` references instead, or restructure"),
+                .hint("a sub-flow cannot call itself, even through others; jump to another flow's node with a `flow.node` reference instead"),
             );
         }
     }
@@ -428,7 +467,7 @@ fn presses_from(g: &DiGraph<(), Step>, start: NodeIndex) -> Vec<Option<(u32, Via
             continue;
         }
         let d = best[n.index()].as_ref().map_or(0, |b| b.0);
-        let mut edges: Vec<_> = g.edges(n).filter(|e| !e.weight().failure).collect();
+        let mut edges: Vec<_> = g.edges(n).filter(|e| !e.weight().detour).collect();
         // Prefer silent exits, then lower keys, so the reported path is the obvious one.
         edges.sort_by(|a, b| {
             (a.weight().input, &a.weight().keys).cmp(&(b.weight().input, &b.weight().keys))

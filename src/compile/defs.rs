@@ -363,15 +363,19 @@ impl<'a> Builder<'a> {
                     .schedule
                     .as_ref()
                     .and_then(|s| self.def_ref::<ScheduleId>(DefKind::Schedule, file, s));
-                let max_wait = g.max_wait.as_ref().map(|w| {
-                    self.duration(
-                        file,
-                        Some(w),
-                        10 * MINUTE,
-                        Duration::from_secs(10),
-                        240 * MINUTE,
-                    )
+                let max_wait = g.max_wait.as_ref().and_then(|w| {
+                    self.duration_opt(file, w, Duration::from_secs(10), 240 * MINUTE)
                 });
+                if let (Some(o), None) = (&g.overflow, &g.max_wait) {
+                    self.push(
+                        Diagnostic::new(
+                            Code::MissingField,
+                            format!("group `{}` overflows after `max_wait`, but has none", n.name.value),
+                        )
+                        .labelled(Span::new(file, o.range()), "overflow without max_wait")
+                        .hint("add `max_wait = \"5m\"` (how long callers wait before they go to the overflow group)"),
+                    );
+                }
                 let announce_every = self.duration(
                     file,
                     g.announce_every.as_ref(),
@@ -382,11 +386,11 @@ impl<'a> Builder<'a> {
                 let max_queue = g
                     .max_queue
                     .as_ref()
-                    .map(|m| self.bounded(file, Some(m), 100, 1, 10_000, "`max_queue`"));
+                    .and_then(|m| self.number_opt(file, m, 1, 10_000, "`max_queue`"));
                 let tier = g
                     .tier
                     .as_ref()
-                    .map(|t| self.bounded(file, Some(t), 1, 1, 9, "`tier`"));
+                    .and_then(|t| self.number_opt(file, t, 1, 9, "`tier`"));
                 let hold_music = g.hold_music.as_ref().and_then(|h| {
                     let cx = self.prompts(file, &settings.languages, settings);
                     let mut d = Vec::new();

@@ -464,7 +464,18 @@ impl<'a> Builder<'a> {
         None
     }
 
-    /// Parse a duration such as `"5s"` or `"2m 30s"` within bounds.
+    /// Parse a duration such as `"5s"` or `"2m 30s"` within bounds; `None` (and a diagnostic) if it is not one.
+    pub(crate) fn duration_opt(
+        &mut self,
+        file: FileId,
+        raw: &Sp<String>,
+        min: Duration,
+        max: Duration,
+    ) -> Option<Duration> {
+        self.check_duration(file, raw, min, max, None)
+    }
+
+    /// A duration with a default for when the key is absent (or wrong).
     pub(crate) fn duration(
         &mut self,
         file: FileId,
@@ -473,45 +484,61 @@ impl<'a> Builder<'a> {
         min: Duration,
         max: Duration,
     ) -> Duration {
-        let Some(raw) = raw else { return default };
+        raw.and_then(|r| self.check_duration(file, r, min, max, Some(default)))
+            .unwrap_or(default)
+    }
+
+    fn check_duration(
+        &mut self,
+        file: FileId,
+        raw: &Sp<String>,
+        min: Duration,
+        max: Duration,
+        default: Option<Duration>,
+    ) -> Option<Duration> {
+        let fmt = humantime::format_duration;
+        let range = format!("allowed: {} to {}", fmt(min), fmt(max));
+        let range = match default {
+            Some(d) => format!("{range}; leave the key out for the default, {}", fmt(d)),
+            None => range,
+        };
         match humantime::parse_duration(raw.trim()) {
-            Ok(d) if d >= min && d <= max => d,
+            Ok(d) if d >= min && d <= max => Some(d),
             Ok(_) => {
                 self.push(
                     Diagnostic::new(
                         Code::InvalidValue,
-                        format!(
-                            "`{}` is out of range: allowed {} to {}",
-                            raw.value,
-                            humantime::format_duration(min),
-                            humantime::format_duration(max)
-                        ),
+                        format!("`{}` is out of range", raw.value),
                     )
                     .labelled(Span::new(file, raw.range()), "out of range")
-                    .hint(format!(
-                        "the default is {}",
-                        humantime::format_duration(default)
-                    )),
+                    .hint(range),
                 );
-                default
+                None
             }
             Err(_) => {
                 self.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{}` is not a duration", raw.value),
-                    )
-                    .labelled(Span::new(file, raw.range()), "expected a duration")
-                    .hint(
-                        "write a number with a unit: \"5s\", \"90s\", \"2m\", \"1h 30m\", \"7d\"",
-                    ),
+                    Diagnostic::new(Code::InvalidValue, format!("`{}` is not a duration", raw.value))
+                        .labelled(Span::new(file, raw.range()), "expected a duration")
+                        .hint(format!("write a number with a unit: \"5s\", \"90s\", \"2m\", \"1h 30m\", \"7d\" ({range})")),
                 );
-                default
+                None
             }
         }
     }
 
-    /// Check an integer within bounds.
+    /// Check a number within bounds; `None` (and a diagnostic) if outside them.
+    pub(crate) fn number_opt(
+        &mut self,
+        file: FileId,
+        raw: &Sp<u32>,
+        min: u32,
+        max: u32,
+        what: &str,
+    ) -> Option<u32> {
+        self.check_number(file, raw, min, max, what, None)
+    }
+
+    /// A number with a default for when the key is absent (or wrong).
     pub(crate) fn bounded(
         &mut self,
         file: FileId,
@@ -521,21 +548,35 @@ impl<'a> Builder<'a> {
         max: u32,
         what: &str,
     ) -> u32 {
-        match raw {
-            None => default,
-            Some(v) if (min..=max).contains(&v.value) => v.value,
-            Some(v) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("{what} must be between {min} and {max}, not {}", v.value),
-                    )
-                    .labelled(Span::new(file, v.range()), "out of range")
-                    .hint(format!("the default is {default}")),
-                );
-                default
-            }
+        raw.and_then(|r| self.check_number(file, r, min, max, what, Some(default)))
+            .unwrap_or(default)
+    }
+
+    fn check_number(
+        &mut self,
+        file: FileId,
+        raw: &Sp<u32>,
+        min: u32,
+        max: u32,
+        what: &str,
+        default: Option<u32>,
+    ) -> Option<u32> {
+        if (min..=max).contains(&raw.value) {
+            return Some(raw.value);
         }
+        let hint = match default {
+            Some(d) => format!("leave the key out for the default, {d}"),
+            None => format!("use a number from {min} to {max}"),
+        };
+        self.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("{what} must be between {min} and {max}, not {}", raw.value),
+            )
+            .labelled(Span::new(file, raw.range()), "out of range")
+            .hint(hint),
+        );
+        None
     }
 
     /// Check a variable name.

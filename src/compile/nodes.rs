@@ -31,7 +31,10 @@ struct At<'f> {
     file: FileId,
     id: &'f Sp<String>,
     keys: &'f GlobalKeys,
+    /// Languages this flow's prompts must exist in.
     languages: &'f [Lang],
+    /// Every language of the flow set (what a call may switch to or test for).
+    declared: &'f [Lang],
 }
 
 impl<'a> Builder<'a> {
@@ -57,6 +60,7 @@ impl<'a> Builder<'a> {
                     id: &node.id,
                     keys: &flow.keys,
                     languages: &flow.languages,
+                    declared: &settings.languages,
                 };
                 let kind = self.node(settings, groups, &at, node);
                 out.push(Node {
@@ -102,7 +106,7 @@ impl<'a> Builder<'a> {
                     &p.recording,
                     p.text.as_ref(),
                     p.recording.range(),
-                    &what("recording"),
+                    &format!("play `{}`", node.id.value),
                     &mut pd,
                 );
                 NodeKind::Say {
@@ -203,10 +207,10 @@ impl<'a> Builder<'a> {
                     .iter()
                     .map(|(k, v)| (self.var_name(at.file, k), v.value.clone()))
                     .collect();
-                let language = s.language.as_ref().and_then(|l| {
-                    let declared = settings.languages.clone();
-                    self.declared_lang(at.file, l, &declared)
-                });
+                let language = s
+                    .language
+                    .as_ref()
+                    .and_then(|l| self.declared_lang(at.file, l, at.declared));
                 if s.vars.is_empty() && s.language.is_none() {
                     self.push(
                         Diagnostic::new(Code::MissingField, format!("set `{}` sets nothing", node.id.value))
@@ -451,7 +455,9 @@ impl<'a> Builder<'a> {
         invalid_prompt: Option<Prompt>,
     ) -> Input {
         let min_digits = self.bounded(at.file, i.min_digits.as_ref(), 1, 1, 64, "`min_digits`");
-        let max_digits = self.bounded(at.file, Some(&i.max_digits), 64, 1, 64, "`max_digits`");
+        let max_digits = self
+            .number_opt(at.file, &i.max_digits, 1, 64, "`max_digits`")
+            .unwrap_or(64);
         if max_digits < min_digits {
             self.push(
                 Diagnostic::new(
@@ -551,7 +557,7 @@ impl<'a> Builder<'a> {
                 conds.push(Condition::CalledIs(ok));
             }
             if let Some(l) = &c.language {
-                if let Some(l) = self.declared_lang(at.file, l, at.languages) {
+                if let Some(l) = self.declared_lang(at.file, l, at.declared) {
                     conds.push(Condition::Language(l));
                 }
             }
@@ -588,10 +594,9 @@ impl<'a> Builder<'a> {
                 ),
             }
             if let Some(h) = &c.called_before {
-                let within = self.duration(
+                let within = self.duration_opt(
                     at.file,
-                    Some(&h.within),
-                    Duration::from_secs(86_400),
+                    &h.within,
                     60 * SEC,
                     Duration::from_secs(90 * 86_400),
                 );
@@ -599,7 +604,9 @@ impl<'a> Builder<'a> {
                     .group
                     .as_ref()
                     .and_then(|g| self.def_ref::<GroupId>(DefKind::Group, at.file, g));
-                conds.push(Condition::CalledBefore { within, group });
+                if let Some(within) = within {
+                    conds.push(Condition::CalledBefore { within, group });
+                }
             }
             let has_any = c.caller.is_some()
                 || c.caller_in.is_some()

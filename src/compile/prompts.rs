@@ -269,7 +269,7 @@ impl PromptCx<'_> {
     }
 }
 
-/// Words that introduce keys in a prompt ("press 1", "请按1", "pulse 1"…).
+/// Words that introduce keys in a prompt ("press 1", "pulse 1"…), matched as whole words.
 const KEY_VERBS: &[&str] = &[
     "press",
     "dial",
@@ -277,7 +277,6 @@ const KEY_VERBS: &[&str] = &[
     "enter",
     "key",
     "select",
-    "按",
     "pulse",
     "marque",
     "oprima",
@@ -290,6 +289,34 @@ const KEY_VERBS: &[&str] = &[
     "pressione",
 ];
 
+/// Key verbs of scripts written without spaces, matched anywhere ("请按1").
+const KEY_VERBS_CJK: &[&str] = &["按", "押して", "누르"];
+
+/// Spelled-out keys in English prompts ("press one").
+const KEY_WORDS: &[(&str, &str)] = &[
+    ("zero", "0"),
+    ("one", "1"),
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("star", "*"),
+    ("asterisk", "*"),
+    ("pound", "#"),
+    ("hash", "#"),
+];
+
+fn speaks_of_keys(clause: &str) -> bool {
+    clause
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| KEY_VERBS.contains(&w))
+        || KEY_VERBS_CJK.iter().any(|v| clause.contains(v))
+}
+
 /// Keys a prompt text announces: lone digits, `*`/`#` and the words
 /// star/pound/hash, in the clauses that speak of pressing keys ("For billing,
 /// press 2", "Press 1 for orders, 2 for billing", "账单请按2"). Clauses about
@@ -300,7 +327,7 @@ pub(crate) fn announced_keys(text: &str) -> Option<BTreeSet<Key>> {
     let mut keys = BTreeSet::new();
     let mut any = false;
     for clause in lower.split(['.', '!', '?', ';', '。', '！', '？', '；']) {
-        if KEY_VERBS.iter().any(|v| clause.contains(v)) {
+        if speaks_of_keys(clause) {
             any = true;
             clause_keys(clause, &mut keys);
         }
@@ -336,10 +363,8 @@ fn clause_keys(clause: &str, keys: &mut BTreeSet<Key>) {
         keys.extend(Key::parse(&c.to_string()));
     }
     for word in clause.split(|c: char| !c.is_alphanumeric()) {
-        match word {
-            "star" | "asterisk" => keys.extend(Key::parse("*")),
-            "pound" | "hash" => keys.extend(Key::parse("#")),
-            _ => {}
+        if let Some((_, key)) = KEY_WORDS.iter().find(|(w, _)| *w == word) {
+            keys.extend(Key::parse(key));
         }
     }
     for (word, key) in [("星号", "*"), ("井号", "#")] {
@@ -379,6 +404,10 @@ mod tests {
             ("服务时间为早上8点至晚上8点。留言请按1。", Some("1")),
             ("Version 2.5 is out. Press 3.", Some("3")),
             ("Welcome to Acme, open since 1999.", None),
+            // Key verbs count as whole words only: "center" is not "enter", "premium" not "premi".
+            ("Our service center is open 8 to 8.", None),
+            ("Premium members get 2 months free.", None),
+            ("For orders, press one. For billing, press two.", Some("12")),
         ];
         for (text, expected) in cases {
             assert_eq!(keys(text).as_deref(), expected, "{text}");

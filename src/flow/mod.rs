@@ -96,7 +96,7 @@ pub struct FlowSet {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The directory itself cannot be listed.
-    #[error("cannot read flow directory {path}: {source}")]
+    #[error("cannot read flow directory {path}")]
     Dir {
         /// The directory.
         path: PathBuf,

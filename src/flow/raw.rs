@@ -75,7 +75,7 @@ pub struct RawOptionTable {
     /// Words a caller may say instead of pressing the key.
     #[serde(default)]
     pub speech: Vec<Sp<String>>,
-    /// Short name shown in diagrams and reports.
+    /// Short name shown on the option's edge in diagrams.
     pub label: Option<String>,
 }
 
@@ -354,7 +354,7 @@ pub struct RawGroup {
     pub name: Option<String>,
     /// Support tier (1, 2, …) for tiered support groups.
     pub tier: Option<Sp<u32>>,
-    /// Provider queue name; default the group's name. Ignored when `agents` is set.
+    /// Provider queue name; default the group's name. Cannot be combined with `agents`.
     pub queue: Option<Sp<String>>,
     /// Agent endpoints to dial (E.164 numbers or SIP URIs) instead of a provider queue.
     pub agents: Option<Vec<Sp<String>>>,
