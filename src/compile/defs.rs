@@ -290,18 +290,6 @@ impl<'a> Builder<'a> {
         out
     }
 
-    pub(super) fn e164(&mut self, file: FileId, num: &Sp<String>, what: &str) -> bool {
-        if routing::is_e164(num) {
-            return true;
-        }
-        self.push(
-            Diagnostic::new(Code::InvalidValue, format!("`{}` is not an E.164 number", num.value))
-                .labelled(Span::new(file, num.range()), "expected +<country code><number>")
-                .hint(format!("{what} are written in E.164, e.g. \"+15551230000\": `+`, country code, number, no spaces")),
-        );
-        false
-    }
-
     /// Compile every group (schedules must be compiled first).
     pub(super) fn groups(&mut self, settings: &Settings) -> Vec<Group> {
         let defs = self.definitions(DefKind::Group, |f| &f.groups);

@@ -11,18 +11,18 @@ mod checks;
 mod defs;
 mod nodes;
 mod prompts;
+mod resolve;
+mod values;
 
 pub use checks::{FlowDepth, GroupDepth};
 
-use crate::diagnostic::{self, Code, Counts, Diagnostic, did_you_mean};
-use crate::flow::spanned::Sp;
+use crate::diagnostic::{self, Code, Counts, Diagnostic};
 use crate::flow::{FlowSet, Named, RawFile};
 use crate::program::{FlowId, GroupId, Lang, ListId, Node, NodeKind, Program, ScheduleId};
 use crate::source::{FileId, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 /// The result of compiling a flow set.
 #[derive(Debug)]
@@ -262,376 +262,6 @@ impl<'a> Builder<'a> {
         self.diags.push(d);
     }
 
-    /// Gather flows and their node names; report duplicates and stray nodes.
-    fn collect_flows(&mut self) {
-        let mut count = 0usize;
-        for file in &self.set.files {
-            match &file.flow {
-                Some(header) => {
-                    if !crate::flow::is_valid_name(&file.name) {
-                        self.push(
-                            Diagnostic::new(
-                                Code::InvalidValue,
-                                format!("`{}` is not a valid flow name", file.name),
-                            )
-                            .labelled(Span::new(file.file, header.range()), "this file is a flow")
-                            .hint(
-                                "rename the file: flow names may use letters, digits, `_` and `-`",
-                            ),
-                        );
-                    }
-                    let id = FlowId(self.flow_srcs.len() as u32);
-                    self.flow_ids.insert(file.name.clone(), id);
-                    let mut seen: HashMap<&str, &Sp<String>> = HashMap::new();
-                    for node in &file.nodes {
-                        if let Some(first) = seen.get(node.id.as_str()) {
-                            self.diags.push(
-                                Diagnostic::new(
-                                    Code::DuplicateDefinition,
-                                    format!("node `{}` is defined twice in flow `{}`", node.id.value, file.name),
-                                )
-                                .labelled(Span::new(file.file, node.id.range()), "second definition")
-                                .note(Span::new(file.file, first.range()), "first defined here")
-                                .hint("node ids are shared by every node type of a flow; rename one of them"),
-                            );
-                            continue;
-                        }
-                        seen.insert(&node.id.value, &node.id);
-                        self.node_ix
-                            .insert((id, node.id.value.clone()), NodeIndex::new(count));
-                        count += 1;
-                    }
-                    self.flow_srcs.push(FlowSrc {
-                        name: file.name.clone(),
-                        file,
-                    });
-                }
-                None => {
-                    if let Some(first) = file.nodes.first() {
-                        self.push(
-                            Diagnostic::new(
-                                Code::MissingField,
-                                format!("{} declares nodes but has no [flow] table", self.set.sources.get(file.file).path),
-                            )
-                            .labelled(Span::new(file.file, first.span.clone()), "a node outside any flow")
-                            .hint(format!("add `[flow]` with `start = \"{}\"` to make this file the flow `{}`", first.id.value, file.name)),
-                        );
-                    }
-                }
-            }
-        }
-        self.sink = NodeIndex::new(count);
-        if self.flow_srcs.is_empty() && !self.set.files.iter().any(|f| f.unparsed) {
-            self.push(Diagnostic::new(Code::NoFlows, "no flow found: no file has a [flow] table").hint(
-                "a flow is a file `<name>.toml` with `[flow] start = \"…\"` and nodes; see docs/flows.md",
-            ));
-        }
-    }
-
-    /// The flow a node belongs to is needed for resolution; nodes are visited flow by flow.
-    pub(crate) fn target(&mut self, flow: FlowId, file: FileId, t: &Sp<String>) -> NodeIndex {
-        let (fid, node) = match t.split_once('.') {
-            Some((f, n)) => match self.flow_ids.get(f) {
-                Some(&fid) => {
-                    if fid != flow {
-                        self.usage.flows.insert(fid);
-                    }
-                    (fid, n)
-                }
-                None => {
-                    if !self.set.files.iter().any(|x| x.name == f && x.unparsed) {
-                        let d = self.unknown_flow(file, f, t.range());
-                        self.push(d);
-                    }
-                    self.needs_sink = true;
-                    return self.sink;
-                }
-            },
-            None => (flow, t.as_str()),
-        };
-        if let Some(&ix) = self.node_ix.get(&(fid, node.to_owned())) {
-            return ix;
-        }
-        self.needs_sink = true;
-        let src = &self.flow_srcs[fid.index()];
-        if !src.file.failed.contains(node) {
-            let candidates: Vec<&str> = src.file.nodes.iter().map(|n| n.id.as_str()).collect();
-            let where_ = if fid == flow {
-                String::new()
-            } else {
-                format!(" in flow `{}`", src.name)
-            };
-            let d = Diagnostic::new(
-                Code::UnknownReference,
-                format!("there is no node `{node}`{where_}"),
-            )
-            .labelled(Span::new(file, t.range()), "unknown node")
-            .hint(
-                did_you_mean(node, candidates.iter().copied()).unwrap_or_else(|| {
-                    format!(
-                        "define it, e.g. `[say.{node}]`, or point at an existing node ({} in `{}`)",
-                        candidates.len(),
-                        src.name
-                    )
-                }),
-            );
-            self.push(d);
-        }
-        self.sink
-    }
-
-    /// "there is no flow `x`", suggesting flows that exist or whose file did not parse.
-    pub(crate) fn unknown_flow(
-        &self,
-        file: FileId,
-        name: &str,
-        range: std::ops::Range<usize>,
-    ) -> Diagnostic {
-        let names: Vec<&str> = self.flow_srcs.iter().map(|s| s.name.as_str()).collect();
-        let unparsed: Vec<&str> = self
-            .set
-            .files
-            .iter()
-            .filter(|f| f.unparsed)
-            .map(|f| f.name.as_str())
-            .collect();
-        let hint = match did_you_mean(name, names.iter().chain(&unparsed).copied()) {
-            Some(d) if unparsed.iter().any(|u| d.contains(&format!("`{u}`"))) => {
-                format!("{d} (that file has syntax errors, so its flow is not known yet)")
-            }
-            Some(d) => d,
-            None => format!(
-                "flows: {}; other flows' nodes are written `flow.node`",
-                names.join(", ")
-            ),
-        };
-        Diagnostic::new(Code::UnknownReference, format!("there is no flow `{name}`"))
-            .labelled(Span::new(file, range), "unknown flow")
-            .hint(hint)
-    }
-
-    /// Resolve a group, schedule or list name.
-    pub(crate) fn def_ref<T: Copy>(
-        &mut self,
-        kind: DefKind,
-        file: FileId,
-        name: &Sp<String>,
-    ) -> Option<T>
-    where
-        Builder<'a>: DefTable<T>,
-    {
-        if let Some(id) = <Self as DefTable<T>>::table(self)
-            .get(name.as_str())
-            .copied()
-        {
-            <Self as DefTable<T>>::used(self, id);
-            return Some(id);
-        }
-        let any_unparsed = self.set.files.iter().any(|f| f.unparsed);
-        let failed = self
-            .set
-            .files
-            .iter()
-            .any(|f| f.failed.contains(name.as_str()));
-        let mut names: Vec<&str> = <Self as DefTable<T>>::table(self)
-            .keys()
-            .map(String::as_str)
-            .collect();
-        names.sort_unstable();
-        let dym = did_you_mean(name, names.iter().copied());
-        // While some file does not parse, an unknown name may be defined there:
-        // report it only when it looks like a typo of a known one.
-        if !failed && (!any_unparsed || dym.is_some()) {
-            let hint = dym.unwrap_or_else(|| {
-                if names.is_empty() {
-                    format!("declare it as `[{}.{}]`", kind.section(), name.value)
-                } else {
-                    format!("known {}s: {}", kind.noun(), names.join(", "))
-                }
-            });
-            self.push(
-                Diagnostic::new(
-                    Code::UnknownReference,
-                    format!("there is no {} `{}`", kind.noun(), name.value),
-                )
-                .labelled(
-                    Span::new(file, name.range()),
-                    format!("unknown {}", kind.noun()),
-                )
-                .hint(hint),
-            );
-        }
-        None
-    }
-
-    /// Parse a duration such as `"5s"` or `"2m 30s"` within bounds; `None` (and a diagnostic) if it is not one.
-    pub(crate) fn duration_opt(
-        &mut self,
-        file: FileId,
-        raw: &Sp<String>,
-        min: Duration,
-        max: Duration,
-    ) -> Option<Duration> {
-        self.check_duration(file, raw, min, max, None)
-    }
-
-    /// A duration with a default for when the key is absent (or wrong).
-    pub(crate) fn duration(
-        &mut self,
-        file: FileId,
-        raw: Option<&Sp<String>>,
-        default: Duration,
-        min: Duration,
-        max: Duration,
-    ) -> Duration {
-        raw.and_then(|r| self.check_duration(file, r, min, max, Some(default)))
-            .unwrap_or(default)
-    }
-
-    fn check_duration(
-        &mut self,
-        file: FileId,
-        raw: &Sp<String>,
-        min: Duration,
-        max: Duration,
-        default: Option<Duration>,
-    ) -> Option<Duration> {
-        let fmt = humantime::format_duration;
-        let range = format!("allowed: {} to {}", fmt(min), fmt(max));
-        let range = match default {
-            Some(d) => format!("{range}; leave the key out for the default, {}", fmt(d)),
-            None => range,
-        };
-        match humantime::parse_duration(raw.trim()) {
-            Ok(d) if d >= min && d <= max => Some(d),
-            Ok(_) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{}` is out of range", raw.value),
-                    )
-                    .labelled(Span::new(file, raw.range()), "out of range")
-                    .hint(range),
-                );
-                None
-            }
-            Err(_) => {
-                self.push(
-                    Diagnostic::new(Code::InvalidValue, format!("`{}` is not a duration", raw.value))
-                        .labelled(Span::new(file, raw.range()), "expected a duration")
-                        .hint(format!("write a number with a unit: \"5s\", \"90s\", \"2m\", \"1h 30m\", \"7d\" ({range})")),
-                );
-                None
-            }
-        }
-    }
-
-    /// Check a number within bounds; `None` (and a diagnostic) if outside them.
-    pub(crate) fn number_opt(
-        &mut self,
-        file: FileId,
-        raw: &Sp<u32>,
-        min: u32,
-        max: u32,
-        what: &str,
-    ) -> Option<u32> {
-        self.check_number(file, raw, min, max, what, None)
-    }
-
-    /// A number with a default for when the key is absent (or wrong).
-    pub(crate) fn bounded(
-        &mut self,
-        file: FileId,
-        raw: Option<&Sp<u32>>,
-        default: u32,
-        min: u32,
-        max: u32,
-        what: &str,
-    ) -> u32 {
-        raw.and_then(|r| self.check_number(file, r, min, max, what, Some(default)))
-            .unwrap_or(default)
-    }
-
-    fn check_number(
-        &mut self,
-        file: FileId,
-        raw: &Sp<u32>,
-        min: u32,
-        max: u32,
-        what: &str,
-        default: Option<u32>,
-    ) -> Option<u32> {
-        if (min..=max).contains(&raw.value) {
-            return Some(raw.value);
-        }
-        let hint = match default {
-            Some(d) => format!("leave the key out for the default, {d}"),
-            None => format!("use a number from {min} to {max}"),
-        };
-        self.push(
-            Diagnostic::new(
-                Code::InvalidValue,
-                format!("{what} must be between {min} and {max}, not {}", raw.value),
-            )
-            .labelled(Span::new(file, raw.range()), "out of range")
-            .hint(hint),
-        );
-        None
-    }
-
-    /// Check a variable name.
-    pub(crate) fn var_name(&mut self, file: FileId, name: &Sp<String>) -> String {
-        if !crate::flow::is_valid_name(name) {
-            self.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("`{}` is not a valid variable name", name.value),
-                )
-                .labelled(Span::new(file, name.range()), "invalid name")
-                .hint("variable names may use letters, digits, `_` and `-`"),
-            );
-        }
-        name.value.clone()
-    }
-
-    /// Check a language tag that must be one of the declared ones.
-    pub(crate) fn declared_lang(
-        &mut self,
-        file: FileId,
-        tag: &Sp<String>,
-        declared: &[Lang],
-    ) -> Option<Lang> {
-        let Some(lang) = Lang::parse(tag) else {
-            self.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("`{}` is not a language tag", tag.value),
-                )
-                .labelled(Span::new(file, tag.range()), "expected a tag like en-US")
-                .hint("language tags look like `en-US`, `zh-CN`, `es-MX`"),
-            );
-            return None;
-        };
-        if !declared.contains(&lang) {
-            let names: Vec<_> = declared.iter().map(Lang::as_str).collect();
-            self.push(
-                Diagnostic::new(
-                    Code::UnknownReference,
-                    format!("language `{lang}` is not declared"),
-                )
-                .labelled(Span::new(file, tag.range()), "undeclared language")
-                .hint(did_you_mean(tag, names.iter().copied()).unwrap_or_else(|| {
-                    format!(
-                        "declared: {}; add it to `[settings] languages`",
-                        names.join(", ")
-                    )
-                })),
-            );
-            return None;
-        }
-        Some(lang)
-    }
-
     /// `unused-definition` for one kind of definition.
     fn unused_of<T>(
         &self,
@@ -705,78 +335,6 @@ impl<'a> Builder<'a> {
             recordings: &set.recordings,
         }
     }
-
-    /// The first definition of each group, schedule or list name, in id order
-    /// (later duplicates were reported by `collect_definitions`).
-    pub(crate) fn definitions<T>(
-        &self,
-        kind: DefKind,
-        section: fn(&'a RawFile) -> &'a [Named<T>],
-    ) -> Vec<(FileId, &'a Named<T>)> {
-        let ids = match kind {
-            DefKind::Group => self
-                .group_ids
-                .iter()
-                .map(|(k, v)| (k, v.0))
-                .collect::<HashMap<_, _>>(),
-            DefKind::Schedule => self.schedule_ids.iter().map(|(k, v)| (k, v.0)).collect(),
-            DefKind::List => self.list_ids.iter().map(|(k, v)| (k, v.0)).collect(),
-        };
-        let mut out: Vec<Option<(FileId, &'a Named<T>)>> = vec![None; ids.len()];
-        let files: &'a [RawFile] = &self.set.files;
-        for f in files {
-            for n in section(f) {
-                if let Some(&i) = ids.get(&n.name.value) {
-                    out[i as usize].get_or_insert((f.file, n));
-                }
-            }
-        }
-        out.into_iter().flatten().collect()
-    }
-
-    /// Error out on two definitions with one name across files.
-    pub(crate) fn duplicate(&mut self, what: &str, name: &str, second: Span, first: Span) {
-        self.push(
-            Diagnostic::new(
-                Code::DuplicateDefinition,
-                format!("{what} `{name}` is defined twice"),
-            )
-            .labelled(second, "second definition")
-            .note(first, "first defined here")
-            .hint("names are shared by every file in the directory; rename or delete one"),
-        );
-    }
-}
-
-/// Name tables for groups, schedules and lists, so one resolver serves all three.
-pub(crate) trait DefTable<T> {
-    fn table(&self) -> &HashMap<String, T>;
-    fn used(&mut self, id: T);
-}
-
-impl DefTable<GroupId> for Builder<'_> {
-    fn table(&self) -> &HashMap<String, GroupId> {
-        &self.group_ids
-    }
-    fn used(&mut self, id: GroupId) {
-        self.usage.groups.insert(id);
-    }
-}
-impl DefTable<ScheduleId> for Builder<'_> {
-    fn table(&self) -> &HashMap<String, ScheduleId> {
-        &self.schedule_ids
-    }
-    fn used(&mut self, id: ScheduleId) {
-        self.usage.schedules.insert(id);
-    }
-}
-impl DefTable<ListId> for Builder<'_> {
-    fn table(&self) -> &HashMap<String, ListId> {
-        &self.list_ids
-    }
-    fn used(&mut self, id: ListId) {
-        self.usage.lists.insert(id);
-    }
 }
 
 /// Compile in-memory files `(name, text)`: a convenience for tests and benchmarks.
@@ -841,4 +399,118 @@ pub fn depth_report(depths: &[FlowDepth]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Key;
+
+    fn ok(files: &[(&str, &str)]) -> Program {
+        let (set, c) = compile_texts(files.iter().copied());
+        c.program.unwrap_or_else(|| {
+            panic!(
+                "{}",
+                diagnostic::render_text(&c.diagnostics, &set.sources, diagnostic::Style::Plain)
+            )
+        })
+    }
+
+    const MAIN: &str = r#"
+[flow]
+start = "m"
+operator = "desk"
+
+[menu.m]
+prompt = "For help, press 1. For sales, press 2."
+options = { 1 = "help.start", 2 = "sales" }
+
+[queue.sales]
+group = "sales"
+
+[queue.desk]
+group = "sales"
+
+[groups.sales]
+kind = "service"
+"#;
+    const HELP: &str = r#"
+[flow]
+start = "start"
+
+[input.start]
+prompt = "Enter your order number."
+variable = "order"
+max_digits = 6
+next = "bye"
+
+[hangup.bye]
+"#;
+
+    #[test]
+    fn resolves_cross_flow_targets_and_defaults_global_keys() {
+        let p = ok(&[
+            ("main", MAIN),
+            ("help", HELP),
+            ("settings", "[settings]\ndefault_flow = \"main\"\n"),
+        ]);
+        let m = p.node_by_name("main", "m").unwrap();
+        let NodeKind::Menu(menu) = &p.node(m).kind else {
+            panic!("menu")
+        };
+        assert_eq!(p.qualified_name(menu.options[0].target), "help.start");
+        let main = &p.flows[p.flow_by_name("main").unwrap().index()];
+        assert_eq!(
+            main.keys.operator.map(|(k, t)| (k, p.qualified_name(t))),
+            Some((Key::parse("0").unwrap(), "main.desk".into()))
+        );
+        assert_eq!(main.keys.repeat, Key::parse("*"));
+        assert!(main.entry);
+        assert!(!p.flows[p.flow_by_name("help").unwrap().index()].entry);
+    }
+
+    #[test]
+    fn failure_route_is_on_failure_then_operator_then_fallback() {
+        let p = ok(&[
+            ("main", MAIN),
+            ("help", HELP),
+            ("settings", "[settings]\ndefault_flow = \"main\"\n"),
+        ]);
+        let m = p.node_by_name("main", "m").unwrap();
+        assert_eq!(
+            p.failure_route(m).map(|t| p.qualified_name(t)).as_deref(),
+            Some("main.desk")
+        );
+        let input = p.node_by_name("help", "start").unwrap();
+        assert_eq!(
+            p.failure_route(input),
+            None,
+            "no on_failure and no operator: the fallback route"
+        );
+    }
+
+    #[test]
+    fn depth_report_follows_the_keys_a_caller_presses() {
+        let (_, c) = compile_texts([
+            ("main", MAIN),
+            ("help", HELP),
+            ("settings", "[settings]\ndefault_flow = \"main\"\n"),
+        ]);
+        let main = c.depths.iter().find(|d| d.flow == "main").unwrap();
+        let sales = main.groups.iter().find(|g| g.group == "sales").unwrap();
+        assert_eq!(
+            (sales.presses, sales.keys.clone()),
+            (1, vec!["2".to_owned()])
+        );
+        assert!(depth_report(&c.depths).contains("sales  service   1  (keys 2)"));
+    }
+
+    #[test]
+    fn version_follows_the_text() {
+        let (a, _) = compile_texts([("main", MAIN)]);
+        let (b, _) = compile_texts([("main", MAIN)]);
+        let (c, _) = compile_texts([("main", &*MAIN.replace("For sales", "For Sales"))]);
+        assert_eq!(version(&a), version(&b));
+        assert_ne!(version(&a), version(&c));
+    }
 }
