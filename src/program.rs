@@ -589,16 +589,14 @@ impl Exit {
     pub fn label(&self) -> String {
         match self {
             Exit::Next => String::new(),
-            Exit::Option { key, words, label } => {
-                let mut l = format!("press {key}");
-                if !words.is_empty() {
-                    l.push_str(&format!(" / say \"{}\"", words.join("\" / \"")));
-                }
-                if let Some(name) = label {
-                    l.push_str(&format!(": {name}"));
-                }
-                l
-            }
+            Exit::Option { key, words, label } => match (label, words.as_slice()) {
+                // Diagrams stay readable: a label wins over the word list, which is capped at two.
+                (Some(name), _) => format!("press {key}: {name}"),
+                (None, []) => format!("press {key}"),
+                (None, [w]) => format!("press {key} / say \"{w}\""),
+                (None, [a, b]) => format!("press {key} / say \"{a}\", \"{b}\""),
+                (None, [a, b, ..]) => format!("press {key} / say \"{a}\", \"{b}\"…"),
+            },
             Exit::Entered => "entered".into(),
             Exit::Failure => "no input / invalid".into(),
             Exit::Case(i) => format!("case {}", i + 1),
