@@ -360,6 +360,19 @@ fn cycle_path(g: &DiGraph<(), Step>, start: NodeIndex, scc: &HashSet<NodeIndex>)
     vec![start, start]
 }
 
+/// The members of every cycle (strongly connected component with an edge
+/// back into itself), each sorted, for messages that name them.
+fn cycles<E>(g: &DiGraphMap<u32, E>) -> Vec<Vec<u32>> {
+    tarjan_scc(g)
+        .into_iter()
+        .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
+        .map(|mut scc| {
+            scc.sort_unstable();
+            scc
+        })
+        .collect()
+}
+
 fn subflow_checks(p: &Program, diags: &mut Vec<Diagnostic>) {
     let mut calls: DiGraphMap<u32, NodeIndex> = DiGraphMap::new();
     for ix in p.graph.node_indices() {
@@ -380,13 +393,8 @@ fn subflow_checks(p: &Program, diags: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
-    for scc in tarjan_scc(&calls) {
-        let self_call = scc.len() == 1 && calls.contains_edge(scc[0], scc[0]);
-        if scc.len() < 2 && !self_call {
-            continue;
-        }
-        let mut members = scc.clone();
-        members.sort_unstable();
+    for members in cycles(&calls) {
+        let self_call = members.len() == 1;
         let names: Vec<_> = members
             .iter()
             .map(|f| format!("`{}`", p.flows[*f as usize].name))
@@ -421,12 +429,7 @@ fn overflow_cycles(p: &Program, files: &[RawFile], diags: &mut Vec<Diagnostic>) 
             g.add_edge(i as u32, o.0, ());
         }
     }
-    for scc in tarjan_scc(&g) {
-        if scc.len() < 2 && !g.contains_edge(scc[0], scc[0]) {
-            continue;
-        }
-        let mut members = scc.clone();
-        members.sort_unstable();
+    for members in cycles(&g) {
         let names: Vec<_> = members
             .iter()
             .map(|i| format!("`{}`", p.groups[*i as usize].name))

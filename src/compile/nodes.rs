@@ -8,6 +8,7 @@ use super::prompts;
 use super::{Builder, DefKind, Settings};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::flow::RawNode;
+use crate::flow::prompt::RawPrompt;
 use crate::flow::raw::*;
 use crate::flow::spanned::{Sp, StringOr};
 use crate::program::*;
@@ -102,13 +103,15 @@ impl<'a> Builder<'a> {
                 }
             }
             RawNodeKind::Play(p) => {
-                let c = cx.play(
-                    &p.recording,
-                    p.text.as_ref(),
+                // A play node is a say node whose prompt is a recording.
+                let raw = Sp::new(
+                    RawPrompt::Recorded {
+                        recording: p.recording.clone(),
+                        text: p.text.clone(),
+                    },
                     p.recording.range(),
-                    &format!("play `{}`", node.id.value),
-                    &mut pd,
                 );
+                let c = cx.prompt(&raw, &format!("play `{}`", node.id.value), &mut pd);
                 NodeKind::Say {
                     prompt: c.prompt,
                     next: self.target(at.flow, at.file, &p.next),

@@ -6,6 +6,7 @@
 use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::flow::Recordings;
 use crate::flow::prompt::{RawPrompt, RawText};
+
 use crate::flow::spanned::{Sp, StringOr};
 use crate::program::{Key, Lang, Prompt};
 use crate::source::{FileId, Span};
@@ -54,27 +55,6 @@ impl PromptCx<'_> {
             }
         }
         self.check_languages(&out, raw.range(), what, diags);
-        out
-    }
-
-    /// Compile a `play` node's recording plus optional fallback text.
-    pub(crate) fn play(
-        &self,
-        recording: &Sp<String>,
-        text: Option<&Sp<RawText>>,
-        whole: Range<usize>,
-        what: &str,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Compiled {
-        let mut out = Compiled {
-            prompt: Prompt::default(),
-            texts: Vec::new(),
-        };
-        if let Some(text) = text {
-            self.text(&mut out, text, what, diags);
-        }
-        self.recording(&mut out, recording, what, diags);
-        self.check_languages(&out, whole, what, diags);
         out
     }
 

@@ -51,13 +51,11 @@ impl Builder<'_> {
         match humantime::parse_duration(raw.trim()) {
             Ok(d) if d >= min && d <= max => Some(d),
             Ok(_) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{}` is out of range", raw.value),
-                    )
-                    .labelled(Span::new(file, raw.range()), "out of range")
-                    .hint(range),
+                self.out_of_range(
+                    file,
+                    raw.range(),
+                    format!("`{}` is out of range", raw.value),
+                    range,
                 );
                 None
             }
@@ -114,15 +112,23 @@ impl Builder<'_> {
             Some(d) => format!("leave the key out for the default, {d}"),
             None => format!("use a number from {min} to {max}"),
         };
-        self.push(
-            Diagnostic::new(
-                Code::InvalidValue,
-                format!("{what} must be between {min} and {max}, not {}", raw.value),
-            )
-            .labelled(Span::new(file, raw.range()), "out of range")
-            .hint(hint),
-        );
+        let message = format!("{what} must be between {min} and {max}, not {}", raw.value);
+        self.out_of_range(file, raw.range(), message, hint);
         None
+    }
+
+    fn out_of_range(
+        &mut self,
+        file: FileId,
+        range: std::ops::Range<usize>,
+        message: String,
+        hint: String,
+    ) {
+        self.push(
+            Diagnostic::new(Code::InvalidValue, message)
+                .labelled(Span::new(file, range), "out of range")
+                .hint(hint),
+        );
     }
 
     /// Check a variable name.
