@@ -77,7 +77,7 @@ codes! {
     OverflowCycle = "overflow-cycle", Error;
     /// A `split` whose weights do not add up to 100.
     SplitWeights = "split-weights", Error;
-    /// A recording referenced by a prompt is not on disk (an error when there is no text to fall back to).
+    /// A recording (of a prompt, a `play` node or hold music) is not on disk: an error when there is no text to fall back to.
     MissingRecording = "missing-recording", Warning;
     /// A node no call can reach.
     UnreachableNode = "unreachable-node", Warning;
@@ -91,7 +91,7 @@ codes! {
     PromptOptionMismatch = "prompt-option-mismatch", Warning;
     /// A declared language has no text (or recording) for a prompt.
     MissingTranslation = "missing-translation", Warning;
-    /// A prompt has text in a language the flow set does not declare.
+    /// A prompt has text in a language its flow does not declare.
     UndeclaredLanguage = "undeclared-language", Warning;
     /// A menu or input with no `on_failure` exit for callers who never get it right.
     MissingFailureExit = "missing-failure-exit", Warning;

@@ -235,7 +235,7 @@ pub(super) fn run(
                 format!("a caller at {}{more} can never reach an end: every path loops back", names.join(", ")),
             )
             .labelled(p.graph[nodes[0]].span, "no way out from here")
-            .hint("give these nodes a way to a person, a voicemail or a `hangup` (an `on_failure` exit, or an operator key in [flow])"),
+            .hint("give these nodes a way out: an exit that leads to a person (queue or transfer), a voicemail, a callback or a `hangup`"),
         );
     }
 

@@ -9,6 +9,18 @@ use crate::program::Lang;
 use crate::source::{FileId, Span};
 use std::time::Duration;
 
+/// A bound as an admin would write it: "90d", "4h", "10m", "45s".
+fn fmt(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 impl Builder<'_> {
     /// Parse a duration such as `"5s"` or `"2m 30s"` within bounds; `None` (and a diagnostic) if it is not one.
     pub(crate) fn duration_opt(
@@ -42,7 +54,6 @@ impl Builder<'_> {
         max: Duration,
         default: Option<Duration>,
     ) -> Option<Duration> {
-        let fmt = humantime::format_duration;
         let range = format!("allowed: {} to {}", fmt(min), fmt(max));
         let range = match default {
             Some(d) => format!("{range}; leave the key out for the default, {}", fmt(d)),
@@ -195,5 +206,18 @@ impl Builder<'_> {
                 .hint(format!("{what} are written in E.164, e.g. \"+15551230000\": `+`, country code, number, no spaces")),
         );
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_read_as_written() {
+        assert_eq!(fmt(Duration::from_secs(90 * 86_400)), "90d");
+        assert_eq!(fmt(Duration::from_secs(4 * 3_600)), "4h");
+        assert_eq!(fmt(Duration::from_secs(600)), "10m");
+        assert_eq!(fmt(Duration::from_secs(45)), "45s");
     }
 }

@@ -3,6 +3,7 @@
 //! large generated flow set.
 
 mod cli;
+mod docs;
 mod large;
 mod lints;
 mod properties;
