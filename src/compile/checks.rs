@@ -69,6 +69,12 @@ impl Step {
             keys: None,
         }
     }
+    fn detour() -> Self {
+        Step {
+            detour: true,
+            ..Step::silent()
+        }
+    }
     fn press(keys: String) -> Self {
         Step {
             input: true,
@@ -92,14 +98,8 @@ fn analysis_graph(p: &Program) -> DiGraph<(), Step> {
             Exit::Returned => continue,
             Exit::Option { key, .. } => Step::press(key.to_string()),
             Exit::Entered => Step::press("<digits>".into()),
-            Exit::Failure | Exit::NoAnswer | Exit::Full | Exit::AfterCall => Step {
-                detour: true,
-                ..Step::silent()
-            },
-            Exit::Closed if p.graph[e.source()].kind.reaches_human() => Step {
-                detour: true,
-                ..Step::silent()
-            },
+            Exit::Failure | Exit::NoAnswer | Exit::Full | Exit::AfterCall => Step::detour(),
+            Exit::Closed if p.graph[e.source()].kind.reaches_human() => Step::detour(),
             _ => Step::silent(),
         };
         g.add_edge(e.source(), e.target(), step);
@@ -112,6 +112,16 @@ fn analysis_graph(p: &Program) -> DiGraph<(), Step> {
         }
     }
     for ix in p.graph.node_indices() {
+        // Without an `on_failure` of their own, menus and inputs fail over to
+        // the flow's operator (or the fallback route, an end: see `run`).
+        let own_failure = match &p.graph[ix].kind {
+            NodeKind::Menu(m) => m.on_failure.is_some(),
+            NodeKind::Input(i) => i.on_failure.is_some(),
+            _ => true,
+        };
+        if let Some(t) = p.failure_route(ix).filter(|_| !own_failure) {
+            g.add_edge(ix, t, Step::detour());
+        }
         match &p.graph[ix].kind {
             NodeKind::Subflow { flow, next } => {
                 if let Some(f) = p.flows.get(flow.index()) {
@@ -121,31 +131,7 @@ fn analysis_graph(p: &Program) -> DiGraph<(), Step> {
                     }
                 }
             }
-            NodeKind::Input(i) if i.on_failure.is_none() => {
-                if let Some(t) = p.failure_route(ix) {
-                    g.add_edge(
-                        ix,
-                        t,
-                        Step {
-                            detour: true,
-                            ..Step::silent()
-                        },
-                    );
-                }
-            }
-            NodeKind::Menu(m) => {
-                if m.on_failure.is_none() {
-                    if let Some(t) = p.failure_route(ix) {
-                        g.add_edge(
-                            ix,
-                            t,
-                            Step {
-                                detour: true,
-                                ..Step::silent()
-                            },
-                        );
-                    }
-                }
+            NodeKind::Menu(_) => {
                 if let Some(flow) = p.flows.get(p.graph[ix].flow.index()) {
                     if let Some((key, op)) = flow.keys.operator {
                         g.add_edge(ix, op, Step::press(key.to_string()));

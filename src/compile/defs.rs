@@ -55,14 +55,7 @@ impl<'a> Builder<'a> {
                         .hint("list each language once"),
                     ),
                     Some(l) => parsed.push(l),
-                    None => self.push(
-                        Diagnostic::new(
-                            Code::InvalidValue,
-                            format!("`{}` is not a language tag", tag.value),
-                        )
-                        .labelled(Span::new(file, tag.range()), "expected a tag like en-US")
-                        .hint("language tags look like `en-US`, `zh-CN`, `es-MX`"),
-                    ),
+                    None => self.push(super::values::not_a_language(file, tag)),
                 }
             }
             if let Some(first) = parsed.first() {

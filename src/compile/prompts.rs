@@ -123,11 +123,7 @@ impl PromptCx<'_> {
                     }
                     self.add_text(out, Some(lang), text, text.range());
                 }
-                None => diags.push(
-                    Diagnostic::new(Code::InvalidValue, format!("`{}` is not a language tag", tag.value))
-                        .labelled(self.span(tag.range()), "expected a tag like en-US")
-                        .hint("language tags look like `en-US`, `zh-CN`, `es-MX`; quote them as keys if needed"),
-                ),
+                None => diags.push(super::values::not_a_language(self.file, tag)),
             }
         }
     }

@@ -21,6 +21,16 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+/// "`x` is not a language tag", wherever a tag is expected.
+pub(crate) fn not_a_language(file: FileId, tag: &Sp<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidValue,
+        format!("`{}` is not a language tag", tag.value),
+    )
+    .labelled(Span::new(file, tag.range()), "expected a tag like en-US")
+    .hint("language tags look like `en-US`, `zh-CN`, `es-MX`; quote them when used as keys")
+}
+
 impl Builder<'_> {
     /// Parse a duration such as `"5s"` or `"2m 30s"` within bounds; `None` (and a diagnostic) if it is not one.
     pub(crate) fn duration_opt(
@@ -165,14 +175,7 @@ impl Builder<'_> {
         declared: &[Lang],
     ) -> Option<Lang> {
         let Some(lang) = Lang::parse(tag) else {
-            self.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("`{}` is not a language tag", tag.value),
-                )
-                .labelled(Span::new(file, tag.range()), "expected a tag like en-US")
-                .hint("language tags look like `en-US`, `zh-CN`, `es-MX`"),
-            );
+            self.push(not_a_language(file, tag));
             return None;
         };
         if !declared.contains(&lang) {
