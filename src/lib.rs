@@ -8,11 +8,14 @@
 //! The core (`flow`, `compile`, `program`, `routing`) does no IO beyond
 //! `flow::load_dir`, which reads the directory it is given.
 
+pub mod action;
 pub mod compile;
 pub mod diagnostic;
 pub mod diagram;
+pub mod engine;
 pub mod flow;
 pub mod program;
+pub mod provider;
 pub mod routing;
 pub mod schema;
 pub mod source;

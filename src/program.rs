@@ -15,7 +15,8 @@ use std::time::Duration;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct $name(pub u32);
         impl $name {
             /// Position in the program's list.
@@ -69,8 +70,24 @@ impl fmt::Display for Key {
 }
 
 /// A BCP 47 language tag such as `en-US` or `zh-CN`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Lang(String);
+
+impl TryFrom<String> for Lang {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Lang::parse(&s).ok_or_else(|| format!("`{s}` is not a language tag"))
+    }
+}
+
+impl From<Lang> for String {
+    fn from(l: Lang) -> String {
+        l.0
+    }
+}
 
 impl Lang {
     /// Parse a language tag: a 2–3 letter language, then `-`-separated subtags of 2–8 letters or digits.

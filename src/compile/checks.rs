@@ -504,12 +504,12 @@ fn depths(
             .enumerate()
             .filter_map(|(i, b)| b.as_ref().map(|b| (NodeIndex::new(i), b.0)));
         for (ix, d) in reached {
-            if let NodeKind::Queue(q) = &p.graph[ix].kind {
-                if q.group.index() < p.groups.len() {
-                    let e = best.entry(q.group.index()).or_insert((d, ix));
-                    if (d, ix) < *e {
-                        *e = (d, ix);
-                    }
+            if let NodeKind::Queue(q) = &p.graph[ix].kind
+                && q.group.index() < p.groups.len()
+            {
+                let e = best.entry(q.group.index()).or_insert((d, ix));
+                if (d, ix) < *e {
+                    *e = (d, ix);
                 }
             }
         }

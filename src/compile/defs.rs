@@ -510,15 +510,15 @@ impl<'a> Builder<'a> {
         ];
         for (i, (a, ka)) in named.iter().enumerate() {
             for (b, kb) in &named[i + 1..] {
-                if let (Some((x, rx)), Some((y, ry))) = (ka, kb) {
-                    if x == y {
-                        let at = ry.clone().or(rx.clone()).unwrap_or(header.range());
-                        self.push(
+                if let (Some((x, rx)), Some((y, ry))) = (ka, kb)
+                    && x == y
+                {
+                    let at = ry.clone().or(rx.clone()).unwrap_or(header.range());
+                    self.push(
                             Diagnostic::new(Code::DuplicateOption, format!("the {a} and {b} keys are both `{x}`"))
                                 .labelled(Span::new(file, at), "same key twice")
                                 .hint("give each global key its own key (defaults: operator \"0\", repeat \"*\")"),
                         );
-                    }
                 }
             }
         }
@@ -584,18 +584,18 @@ impl<'a> Builder<'a> {
             group: None,
             message: Prompt::default(),
         };
-        if let Some((file, s)) = settings_src {
-            if let Some(fb) = &s.fallback {
-                fallback.group = fb
-                    .group
-                    .as_ref()
-                    .and_then(|g| self.def_ref::<GroupId>(DefKind::Group, file, g));
-                if let Some(m) = &fb.message {
-                    let cx = self.prompts(file, &settings.languages, settings);
-                    let mut d = Vec::new();
-                    fallback.message = cx.prompt(m, "the fallback message", &mut d).prompt;
-                    self.diags.extend(d);
-                }
+        if let Some((file, s)) = settings_src
+            && let Some(fb) = &s.fallback
+        {
+            fallback.group = fb
+                .group
+                .as_ref()
+                .and_then(|g| self.def_ref::<GroupId>(DefKind::Group, file, g));
+            if let Some(m) = &fb.message {
+                let cx = self.prompts(file, &settings.languages, settings);
+                let mut d = Vec::new();
+                fallback.message = cx.prompt(m, "the fallback message", &mut d).prompt;
+                self.diags.extend(d);
             }
         }
         if fallback.message.text.is_empty()

@@ -543,10 +543,10 @@ impl<'a> Builder<'a> {
                     .collect();
                 conds.push(Condition::CallerIs(ok));
             }
-            if let Some(l) = &c.caller_in {
-                if let Some(id) = self.def_ref::<ListId>(DefKind::List, at.file, l) {
-                    conds.push(Condition::CallerInList(id));
-                }
+            if let Some(l) = &c.caller_in
+                && let Some(id) = self.def_ref::<ListId>(DefKind::List, at.file, l)
+            {
+                conds.push(Condition::CallerInList(id));
             }
             if let Some(p) = &c.caller_prefix {
                 conds.push(Condition::CallerPrefix(p.value.clone()));
@@ -559,10 +559,10 @@ impl<'a> Builder<'a> {
                     .collect();
                 conds.push(Condition::CalledIs(ok));
             }
-            if let Some(l) = &c.language {
-                if let Some(l) = self.declared_lang(at.file, l, at.declared) {
-                    conds.push(Condition::Language(l));
-                }
+            if let Some(l) = &c.language
+                && let Some(l) = self.declared_lang(at.file, l, at.declared)
+            {
+                conds.push(Condition::Language(l));
             }
             let tests = [c.equals.is_some(), c.one_of.is_some(), c.is_set.is_some()]
                 .iter()
@@ -678,9 +678,11 @@ impl<'a> Builder<'a> {
     ) -> Queue {
         let group = self.def_ref::<GroupId>(DefKind::Group, at.file, &q.group);
         let on_closed = self.opt_target(at, q.on_closed.as_ref());
-        if let Some(g) = group.and_then(|g| groups.get(g.index())) {
-            if g.schedule.is_some() && on_closed.is_none() {
-                self.push(
+        if let Some(g) = group.and_then(|g| groups.get(g.index()))
+            && g.schedule.is_some()
+            && on_closed.is_none()
+        {
+            self.push(
                     Diagnostic::new(
                         Code::QueueWithoutClosedRoute,
                         format!("group `{}` keeps hours, but queue `{}` has no `on_closed` route", g.name, at.id.value),
@@ -688,7 +690,6 @@ impl<'a> Builder<'a> {
                     .labelled(Span::new(at.file, at.id.range()), "no on_closed")
                     .hint("add `on_closed = \"<node>\"` (voicemail, callback or goodbye); otherwise after-hours callers wait for nobody"),
                 );
-            }
         }
         Queue {
             group: group.unwrap_or(UNRESOLVED_GROUP),

@@ -1,0 +1,349 @@
+//! Handling provider events at the node the call waits at: menu choices
+//! (options, speech words, global keys), digit entry, callback numbers,
+//! survey ratings, and queue, dial and recording results.
+
+use super::walk::Walker;
+use super::{CallStatus, DialStatus, Event, Outcome, QueueResult, RecordKind, Wait};
+use crate::program::{Key, NodeKind, Prompt};
+use crate::routing::GroupTarget;
+
+enum Miss {
+    NoInput,
+    Invalid,
+}
+
+impl Walker<'_> {
+    /// Apply one event.
+    pub(super) fn handle(&mut self, event: Event) {
+        if let Event::Status(status) = event {
+            self.status(status);
+            return;
+        }
+        let p = self.p;
+        let node = &p.graph[self.s.at];
+        match (self.s.wait, &node.kind, event) {
+            (
+                Wait::Choice,
+                NodeKind::Menu(_),
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+            ) => self.menu(e),
+            (
+                Wait::Digits,
+                NodeKind::Input(_),
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+            ) => self.digits(e),
+            (
+                Wait::CallbackNumber,
+                NodeKind::Callback { .. },
+                e @ (Event::Digits(_) | Event::NoInput),
+            ) => self.callback_number(e),
+            (
+                Wait::Rating,
+                NodeKind::Survey { .. },
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+            ) => self.rating(e),
+            (Wait::Queue, NodeKind::Queue(_), Event::Queue(r)) => self.queue_result(r),
+            (Wait::Queue, NodeKind::Queue(_), Event::Dial(d)) if self.dialing_agents() => self
+                .queue_result(if d == DialStatus::Completed {
+                    QueueResult::Bridged
+                } else {
+                    QueueResult::Timeout
+                }),
+            (Wait::Dial, NodeKind::Transfer(t), Event::Dial(d)) => {
+                self.here(RecordKind::Result {
+                    result: format!("dial {d:?}"),
+                });
+                if d == DialStatus::Completed {
+                    self.s.outcome.get_or_insert(super::Outcome::Transfer);
+                    self.continue_or_end(t.next);
+                } else {
+                    self.route(t.on_no_answer, &format!("transfer {d:?}"));
+                }
+            }
+            (
+                Wait::Recording,
+                NodeKind::Voicemail { group, next, .. },
+                Event::Recording { url, seconds },
+            ) => {
+                let name = p
+                    .groups
+                    .get(group.index())
+                    .map_or_else(String::new, |g| g.name.clone());
+                self.here(RecordKind::Voicemail {
+                    group: name,
+                    url,
+                    seconds,
+                });
+                self.s.outcome.get_or_insert(Outcome::Voicemail(*group));
+                self.continue_or_end(*next);
+            }
+            (Wait::Recording, NodeKind::Voicemail { next, .. }, Event::NoInput) => {
+                self.here(RecordKind::NoInput { attempt: 1 });
+                self.continue_or_end(*next);
+            }
+            (Wait::Fallback, _, Event::Queue(_) | Event::Dial(_)) => self.end(Outcome::Fallback),
+            (_, _, e) => {
+                self.here(RecordKind::Ignored {
+                    event: format!("{e:?}"),
+                });
+                self.repeat();
+            }
+        }
+    }
+
+    fn dialing_agents(&self) -> bool {
+        let g = self
+            .s
+            .tried
+            .last()
+            .and_then(|g| self.p.groups.get(g.index()));
+        matches!(g.map(|g| &g.target), Some(GroupTarget::Agents(_)))
+    }
+
+    fn status(&mut self, status: CallStatus) {
+        self.here(RecordKind::Result {
+            result: format!("call {status:?}"),
+        });
+        if self.s.wait != Wait::Ended {
+            self.advanced = true;
+            self.s.wait = Wait::Ended;
+            let outcome = *self.s.outcome.get_or_insert(Outcome::Abandoned);
+            self.here(RecordKind::Ended { outcome });
+        }
+    }
+
+    /// A wrong or missing answer: try again, or take the failure route.
+    fn miss(&mut self, miss: Miss, max: u32, reprompt: Option<&Prompt>) {
+        self.advanced = true;
+        self.s.attempts += 1;
+        let attempt = self.s.attempts;
+        self.here(match miss {
+            Miss::NoInput => RecordKind::NoInput { attempt },
+            Miss::Invalid => RecordKind::Invalid { attempt },
+        });
+        if attempt >= max {
+            let target = self.p.failure_route(self.s.at);
+            self.route(target, &format!("no valid answer after {attempt} tries"));
+            return;
+        }
+        if let Some(pr) = reprompt {
+            self.say(pr);
+        }
+        self.emit_wait();
+    }
+
+    fn menu(&mut self, event: Event) {
+        let p = self.p;
+        let ix = self.s.at;
+        let NodeKind::Menu(m) = &p.graph[ix].kind else {
+            return;
+        };
+        let keys = &p.flows[p.graph[ix].flow.index()].keys;
+        let chosen = match &event {
+            Event::Digits(d) => {
+                self.here(RecordKind::Keys { digits: d.clone() });
+                let key = d.chars().next().and_then(|c| Key::parse(&c.to_string()));
+                match key {
+                    Some(k) => {
+                        if let Some(o) = m.options.iter().find(|o| o.key == k) {
+                            Some((format!("pressed {k}"), o.target))
+                        } else if let Some((_, op)) = keys.operator.filter(|(ok, _)| *ok == k) {
+                            Some((format!("pressed {k}: operator"), op))
+                        } else if keys.repeat == Some(k) {
+                            self.advanced = true;
+                            self.decided(format!("pressed {k}: repeat"));
+                            self.emit_wait();
+                            return;
+                        } else if keys.back == Some(k) {
+                            self.s.menus.pop();
+                            match self.s.menus.pop() {
+                                Some(prev) => Some((format!("pressed {k}: back"), prev)),
+                                None => {
+                                    self.s.menus.push(ix);
+                                    self.advanced = true;
+                                    self.decided(format!(
+                                        "pressed {k}: back, but this is the first menu"
+                                    ));
+                                    self.emit_wait();
+                                    return;
+                                }
+                            }
+                        } else if keys.top == Some(k) {
+                            self.s.menus.clear();
+                            Some((
+                                format!("pressed {k}: top"),
+                                p.flows[p.graph[ix].flow.index()].start,
+                            ))
+                        } else {
+                            None
+                        }
+                    }
+                    None => None,
+                }
+            }
+            Event::Speech { text, .. } => {
+                self.here(RecordKind::Spoke { text: text.clone() });
+                let said = text.to_lowercase();
+                m.options
+                    .iter()
+                    .find(|o| o.words.iter().any(|w| said.contains(w.as_str())))
+                    .map(|o| (format!("said \"{text}\""), o.target))
+            }
+            _ => {
+                self.miss(Miss::NoInput, m.attempts, m.no_input_prompt.as_ref());
+                return;
+            }
+        };
+        match chosen {
+            Some((why, target)) => {
+                let name = p.graph[target].id.clone();
+                self.decided(format!("{why} → {name}"));
+                self.go(target);
+            }
+            None => self.miss(Miss::Invalid, m.attempts, m.invalid_prompt.as_ref()),
+        }
+    }
+
+    fn digits(&mut self, event: Event) {
+        let p = self.p;
+        let NodeKind::Input(i) = &p.graph[self.s.at].kind else {
+            return;
+        };
+        let entered = match event {
+            Event::Digits(d) => {
+                self.here(RecordKind::Keys { digits: d.clone() });
+                d
+            }
+            Event::Speech { text, .. } => {
+                self.here(RecordKind::Spoke { text: text.clone() });
+                text.chars().filter(char::is_ascii_digit).collect()
+            }
+            _ => {
+                self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
+                return;
+            }
+        };
+        let entered = match i.finish_key {
+            Some(k) => entered.trim_end_matches(k.as_char()).to_owned(),
+            None => entered,
+        };
+        let len = entered.chars().count() as u32;
+        let valid = !entered.is_empty()
+            && entered.chars().all(|c| c.is_ascii_digit())
+            && (i.min_digits..=i.max_digits).contains(&len)
+            && i.pattern.as_ref().is_none_or(|r| r.is_match(&entered));
+        if entered.is_empty() {
+            self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
+        } else if valid {
+            self.set_var(&i.variable, &entered);
+            self.go(i.next);
+        } else {
+            self.miss(Miss::Invalid, i.attempts, i.invalid_prompt.as_ref());
+        }
+    }
+
+    fn callback_number(&mut self, event: Event) {
+        let number = match event {
+            Event::Digits(d) => {
+                self.here(RecordKind::Keys { digits: d.clone() });
+                let d = d.trim_end_matches('#').to_owned();
+                if (7..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()) {
+                    format!("+{d}")
+                } else {
+                    self.here(RecordKind::Invalid { attempt: 1 });
+                    self.decided("not a phone number: using the caller's number");
+                    self.s.caller.clone()
+                }
+            }
+            _ => {
+                self.here(RecordKind::NoInput { attempt: 1 });
+                self.decided("no number entered: using the caller's number");
+                self.s.caller.clone()
+            }
+        };
+        self.callback_promised(number);
+    }
+
+    fn rating(&mut self, event: Event) {
+        let p = self.p;
+        let NodeKind::Survey {
+            scale,
+            thanks,
+            next,
+            ..
+        } = &p.graph[self.s.at].kind
+        else {
+            return;
+        };
+        let value = match &event {
+            Event::Digits(d) => {
+                self.here(RecordKind::Keys { digits: d.clone() });
+                d.parse::<u32>().ok()
+            }
+            Event::Speech { text, .. } => {
+                self.here(RecordKind::Spoke { text: text.clone() });
+                text.chars()
+                    .find(char::is_ascii_digit)
+                    .and_then(|c| c.to_digit(10))
+            }
+            _ => {
+                self.here(RecordKind::NoInput { attempt: 1 });
+                None
+            }
+        };
+        match value.filter(|v| (1..=*scale).contains(v)) {
+            Some(v) => {
+                self.here(RecordKind::Rating {
+                    value: v,
+                    scale: *scale,
+                });
+                if let Some(t) = thanks {
+                    self.say(t);
+                }
+            }
+            None if event != Event::NoInput => self.here(RecordKind::Invalid { attempt: 1 }),
+            None => {}
+        }
+        self.continue_or_end(*next);
+    }
+
+    fn queue_result(&mut self, result: QueueResult) {
+        let p = self.p;
+        let NodeKind::Queue(q) = &p.graph[self.s.at].kind else {
+            return;
+        };
+        self.here(RecordKind::Result {
+            result: format!("queue {result:?}"),
+        });
+        let group = self.s.tried.last().copied().unwrap_or(q.group);
+        match result {
+            QueueResult::Bridged => {
+                self.s.outcome.get_or_insert(Outcome::Group(group));
+                self.continue_or_end(q.next);
+            }
+            QueueResult::Timeout => {
+                let overflow = p.groups.get(group.index()).and_then(|g| g.overflow);
+                let open = |g: crate::program::GroupId| {
+                    p.groups
+                        .get(g.index())
+                        .and_then(|g| g.schedule)
+                        .and_then(|s| p.schedules.get(s.index()))
+                        .is_none_or(|s| s.status_at(self.now) == crate::routing::HoursStatus::Open)
+                };
+                match overflow.filter(|o| !self.s.tried.contains(o) && open(*o)) {
+                    Some(o) => {
+                        self.advanced = true;
+                        let name = p.groups[o.index()].name.clone();
+                        self.decided(format!("no answer: overflow to {name}"));
+                        self.s.tried.push(o);
+                        self.emit_wait();
+                    }
+                    None => self.route(q.on_no_answer, "no agent answered"),
+                }
+            }
+            QueueResult::Full => self.route(q.on_full.or(q.on_no_answer), "queue full"),
+            QueueResult::Hangup => self.end(Outcome::Abandoned),
+            QueueResult::Error => self.fallback("the provider could not queue the call".into()),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The call engine: pure, synchronous, no IO, no clock, no logging.
+//!
+//! [`start`] begins a call and [`step`] advances it by one provider event:
+//! `(Program, CallState, Event, now) -> (CallState, Vec<Action>, Vec<Record>)`.
+//! The caller's time (`now`) is passed in, so schedules, history windows and
+//! tests are deterministic; `split` nodes are seeded by the call id.
+//!
+//! Events that do not fit where the call is (a late dial result at a menu, a
+//! duplicate) never move the call: the engine records them as ignored and
+//! repeats the current step's actions. A walk that visits more than
+//! [`MAX_WALK`] nodes without waiting for the caller is cut short with an
+//! apology and the fallback route, though `check` already proves that no
+//! such loop exists.
+
+mod conditions;
+mod input;
+mod walk;
+
+use crate::action::Action;
+use crate::program::{FlowId, GroupId, Lang, Program};
+use jiff::Timestamp;
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Most nodes one step may pass through before the step guard ends the walk.
+pub const MAX_WALK: usize = 200;
+
+/// An earlier call of the same caller, for `called_before` conditions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastCall {
+    /// When it started.
+    pub at: Timestamp,
+    /// The agent group it reached, by name.
+    pub group: Option<String>,
+}
+
+/// What a new call brings.
+#[derive(Clone, Debug)]
+pub struct Start {
+    /// Provider call id (also seeds `split` nodes).
+    pub call_id: String,
+    /// Caller ID.
+    pub caller: String,
+    /// The dialled number.
+    pub called: String,
+    /// Earlier calls of this caller.
+    pub history: Vec<PastCall>,
+}
+
+/// What the call is waiting for at its current node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Wait {
+    /// A menu choice.
+    Choice,
+    /// Digits for an `input` node.
+    Digits,
+    /// A number for a callback.
+    CallbackNumber,
+    /// A survey rating.
+    Rating,
+    /// The result of queueing for a group.
+    Queue,
+    /// The result of a transfer.
+    Dial,
+    /// A voicemail recording.
+    Recording,
+    /// The fallback route's queue.
+    Fallback,
+    /// Nothing: the call is over.
+    Ended,
+}
+
+/// How a call ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Spoke with an agent of a group.
+    Group(GroupId),
+    /// Connected by a transfer.
+    Transfer,
+    /// Left a voicemail for a group.
+    Voicemail(GroupId),
+    /// Was promised a callback by a group.
+    Callback(GroupId),
+    /// Hung up by the flow (a `hangup` node or an ending without a next step).
+    Hangup,
+    /// The caller hung up before any of the above.
+    Abandoned,
+    /// An internal failure sent the call to the fallback route.
+    Fallback,
+}
+
+/// A call's state between provider callbacks: everything needed to continue
+/// on any instance, after any restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallState {
+    /// Provider call id.
+    pub call_id: String,
+    /// The program version the call started with.
+    pub version: String,
+    /// Caller ID.
+    pub caller: String,
+    /// The dialled number.
+    pub called: String,
+    /// The flow the call entered.
+    pub flow: FlowId,
+    /// The call's language.
+    pub language: Lang,
+    /// The node the call waits at (or ended at).
+    pub at: NodeIndex,
+    /// What it waits for.
+    pub wait: Wait,
+    /// Step sequence number, one more after every step; callbacks carry it.
+    pub step: u64,
+    /// Failed tries at the current node.
+    pub attempts: u32,
+    /// Variables.
+    pub vars: BTreeMap<String, String>,
+    /// Where each active sub-flow returns to.
+    pub returns: Vec<NodeIndex>,
+    /// Menus visited, for the back key.
+    pub menus: Vec<NodeIndex>,
+    /// Groups tried for the current queue (overflow never revisits one).
+    pub tried: Vec<GroupId>,
+    /// Earlier calls of this caller.
+    pub history: Vec<PastCall>,
+    /// How the call ended up, once known.
+    pub outcome: Option<Outcome>,
+}
+
+/// A provider event, already parsed and verified.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Keys pressed (without the finish key).
+    Digits(String),
+    /// Words spoken.
+    Speech {
+        /// The transcript.
+        text: String,
+        /// Recognition confidence 0–1.
+        confidence: f32,
+    },
+    /// A prompt timed out with nothing entered (or an empty recording).
+    NoInput,
+    /// A transfer or agent dial finished.
+    Dial(DialStatus),
+    /// The caller left a queue.
+    Queue(QueueResult),
+    /// A recording is ready.
+    Recording {
+        /// Where the provider stored it.
+        url: String,
+        /// Its length in seconds.
+        seconds: u32,
+    },
+    /// The call ended (status callback).
+    Status(CallStatus),
+}
+
+/// How a dial ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DialStatus {
+    /// Answered and finished.
+    Completed,
+    /// Busy.
+    Busy,
+    /// Not answered in time.
+    NoAnswer,
+    /// Could not be placed.
+    Failed,
+    /// Cancelled before answer.
+    Canceled,
+}
+
+/// How a caller left a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueResult {
+    /// Connected to an agent; the conversation is over.
+    Bridged,
+    /// The queue was full.
+    Full,
+    /// Left unanswered (waited the group's `max_wait`).
+    Timeout,
+    /// The caller hung up while waiting.
+    Hangup,
+    /// The provider failed.
+    Error,
+}
+
+/// Final call status from the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallStatus {
+    /// Ended normally.
+    Completed,
+    /// Busy.
+    Busy,
+    /// Not answered.
+    NoAnswer,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Canceled,
+}
+
+/// One thing that happened, for the event log, reports and `simulate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Where it happened.
+    pub node: Option<NodeIndex>,
+    /// What happened.
+    pub kind: RecordKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RecordKind {
+    /// The call began.
+    Started {
+        /// Entry flow.
+        flow: String,
+    },
+    /// A node was entered.
+    Entered,
+    /// The caller heard this (text, or `[audio file]`).
+    Heard {
+        /// What was said or played.
+        said: String,
+    },
+    /// Keys pressed.
+    Keys {
+        /// The digits.
+        digits: String,
+    },
+    /// Words spoken.
+    Spoke {
+        /// The transcript.
+        text: String,
+    },
+    /// Nothing entered in time.
+    NoInput {
+        /// The try this was (1-based).
+        attempt: u32,
+    },
+    /// Input that was not valid here.
+    Invalid {
+        /// The try this was (1-based).
+        attempt: u32,
+    },
+    /// A choice, branch or schedule decided the path.
+    Decided {
+        /// Which exit and why, e.g. `hours: closed (Sat 14:05 America/New_York)`.
+        why: String,
+    },
+    /// A variable was set.
+    Variable {
+        /// Name.
+        name: String,
+        /// Value.
+        value: String,
+    },
+    /// The call's language changed.
+    Language {
+        /// The new language.
+        language: String,
+    },
+    /// The caller was queued for a group.
+    Queued {
+        /// Group name.
+        group: String,
+    },
+    /// A dial was placed.
+    Dialed {
+        /// Who.
+        to: String,
+    },
+    /// A provider result arrived.
+    Result {
+        /// What it said.
+        result: String,
+    },
+    /// A voicemail was left.
+    Voicemail {
+        /// Mailbox group.
+        group: String,
+        /// Recording URL.
+        url: String,
+        /// Length in seconds.
+        seconds: u32,
+    },
+    /// A callback was promised.
+    CallbackRequested {
+        /// Group that calls back.
+        group: String,
+        /// Number to call.
+        number: String,
+    },
+    /// A survey rating.
+    Rating {
+        /// The rating.
+        value: u32,
+        /// Out of.
+        scale: u32,
+    },
+    /// An event that does not fit the call's position; the step was repeated.
+    Ignored {
+        /// The event.
+        event: String,
+    },
+    /// The call went to the fallback route.
+    Fallback {
+        /// Why.
+        reason: String,
+    },
+    /// The call ended.
+    Ended {
+        /// How.
+        outcome: Outcome,
+    },
+}
+
+/// The result of a step.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The call's new state.
+    pub state: CallState,
+    /// What the provider should do now.
+    pub actions: Vec<Action>,
+    /// What happened, in order.
+    pub records: Vec<Record>,
+}
+
+/// Begin a call in the flow its dialled number maps to.
+pub fn start(program: &Program, call: Start, now: Timestamp) -> Step {
+    let flow = program.flow_for_number(&call.called);
+    start_in(program, flow, call, now)
+}
+
+/// Begin a call in a given flow (e.g. `simulate --flow`).
+pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) -> Step {
+    let start = program.flows[flow.index()].start;
+    let state = CallState {
+        call_id: call.call_id,
+        version: program.version.clone(),
+        caller: call.caller,
+        called: call.called,
+        flow,
+        language: program.default_language.clone(),
+        at: start,
+        wait: Wait::Ended,
+        step: 0,
+        attempts: 0,
+        vars: BTreeMap::new(),
+        returns: Vec::new(),
+        menus: Vec::new(),
+        tried: Vec::new(),
+        history: call.history,
+        outcome: None,
+    };
+    let mut w = walk::Walker::new(program, state, now);
+    w.record(
+        None,
+        RecordKind::Started {
+            flow: program.flows[flow.index()].name.clone(),
+        },
+    );
+    w.go(start);
+    w.finish()
+}
+
+/// Advance a call by one event.
+pub fn step(program: &Program, state: &CallState, event: Event, now: Timestamp) -> Step {
+    let mut w = walk::Walker::new(program, state.clone(), now);
+    w.handle(event);
+    w.finish()
+}
+
+/// The actions of the step the call is at, again (for retried callbacks and
+/// events that do not fit).
+pub fn repeat(program: &Program, state: &CallState, now: Timestamp) -> Vec<Action> {
+    let mut w = walk::Walker::new(program, state.clone(), now);
+    w.repeat();
+    w.finish().actions
+}
+
+#[cfg(test)]
+mod tests;

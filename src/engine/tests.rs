@@ -1,0 +1,678 @@
+//! Transitions of every node type, driven through `start` and `step`.
+
+use super::*;
+use crate::action::Speech;
+use crate::compile::compile_texts;
+use crate::program::NodeKind;
+
+const GROUPS: &str = r##"
+[groups.desk]
+kind = "service"
+overflow = "backup"
+max_wait = "2m"
+
+[groups.backup]
+kind = "service"
+
+[groups.agents]
+kind = "support"
+agents = ["+15551230001", "sip:t2@pbx.example.com"]
+
+[groups.office]
+kind = "service"
+schedule = "office"
+
+[schedules.office]
+timezone = "America/New_York"
+weekly = { "mon-fri" = "09:00-17:00" }
+holidays = [{ date = "12-25" }]
+
+[lists.vip]
+numbers = ["+15550009999"]
+"##;
+
+fn program(flow: &str) -> Program {
+    let settings = "[settings]\nlanguages = [\"en-US\", \"zh-CN\"]\ndefault_flow = \"main\"\nfallback = { group = \"desk\" }\n";
+    let (set, c) = compile_texts([("main", flow), ("groups", GROUPS), ("settings", settings)]);
+    c.program.unwrap_or_else(|| {
+        panic!(
+            "{}",
+            crate::diagnostic::render_text(
+                &c.diagnostics,
+                &set.sources,
+                crate::diagnostic::Style::Plain
+            )
+        )
+    })
+}
+
+/// Monday 2026-03-02 10:00 in New York.
+fn monday() -> Timestamp {
+    "2026-03-02T15:00:00Z".parse().unwrap()
+}
+
+fn begin(p: &Program, caller: &str) -> Step {
+    start(
+        p,
+        Start {
+            call_id: "CA1".into(),
+            caller: caller.into(),
+            called: "+18005550100".into(),
+            history: vec![],
+        },
+        monday(),
+    )
+}
+
+fn feed(p: &Program, s: &Step, e: Event) -> Step {
+    step(p, &s.state, e, monday())
+}
+
+fn at(p: &Program, s: &Step) -> String {
+    p.graph[s.state.at].id.clone()
+}
+
+fn said(s: &Step) -> Vec<String> {
+    s.records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::Heard { said } => Some(said.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn why(s: &Step) -> Vec<String> {
+    s.records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::Decided { why } => Some(why.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn digits(d: &str) -> Event {
+    Event::Digits(d.into())
+}
+
+const MENU: &str = r##"
+[flow]
+start = "hello"
+operator = "op"
+keys = { operator = "0", repeat = "*", back = "#", top = "9" }
+
+[say.hello]
+prompt = { en-US = "Hello.", zh-CN = "你好。" }
+next = "main"
+
+[menu.main]
+prompt = { en-US = "For sales, press 1. For more, press 2.", zh-CN = "销售请按1。更多请按2。" }
+options = { 1 = { goto = "sales", speech = ["sales"] }, 2 = "more" }
+attempts = 2
+invalid_prompt = { en-US = "Sorry.", zh-CN = "抱歉。" }
+on_failure = "op"
+
+[menu.more]
+prompt = { en-US = "For Chinese, press 1.", zh-CN = "中文请按1。" }
+options = { 1 = "chinese" }
+
+[set.chinese]
+language = "zh-CN"
+vars = { lang_choice = "zh" }
+next = "main"
+
+[queue.sales]
+group = "desk"
+on_no_answer = "bye"
+on_full = "bye"
+next = "bye"
+
+[queue.op]
+group = "desk"
+
+[hangup.bye]
+prompt = { en-US = "Goodbye.", zh-CN = "再见。" }
+"##;
+
+#[test]
+fn a_call_walks_to_the_first_menu_and_waits() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    assert_eq!(at(&p, &s), "main");
+    assert_eq!(s.state.wait, Wait::Choice);
+    assert_eq!(s.state.step, 1);
+    assert_eq!(
+        said(&s),
+        ["Hello.", "For sales, press 1. For more, press 2."]
+    );
+    assert!(matches!(
+        &s.actions[..],
+        [
+            Action::Speak(Speech::Say { .. }),
+            Action::Gather {
+                num_digits: Some(1),
+                ..
+            }
+        ]
+    ));
+    let Action::Gather { hints, input, .. } = &s.actions[1] else {
+        unreachable!()
+    };
+    assert_eq!(hints, &["sales"]);
+    assert!(input.dtmf && input.speech);
+}
+
+#[test]
+fn menu_options_by_key_or_speech() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    let k = feed(&p, &s, digits("1"));
+    assert_eq!(at(&p, &k), "sales");
+    assert_eq!(k.state.wait, Wait::Queue);
+    assert!(matches!(&k.actions[..], [Action::Enqueue { queue, .. }] if queue == "desk"));
+    let v = feed(
+        &p,
+        &s,
+        Event::Speech {
+            text: "Sales please".into(),
+            confidence: 0.9,
+        },
+    );
+    assert_eq!(at(&p, &v), "sales");
+    assert_eq!(why(&v), ["said \"Sales please\" → sales"]);
+}
+
+#[test]
+fn invalid_and_missing_input_retry_then_fail_over() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    let a = feed(&p, &s, digits("7"));
+    assert_eq!((at(&p, &a), a.state.attempts), ("main".into(), 1));
+    assert_eq!(
+        said(&a),
+        ["Sorry.", "For sales, press 1. For more, press 2."]
+    );
+    let b = feed(&p, &a, Event::NoInput);
+    assert_eq!(at(&p, &b), "op", "two tries, then on_failure");
+    assert_eq!(why(&b), ["no valid answer after 2 tries → op"]);
+}
+
+#[test]
+fn a_menu_without_on_failure_fails_over_to_the_operator() {
+    let p = program(MENU);
+    let s = feed(&p, &begin(&p, "+15550001111"), digits("2"));
+    assert_eq!(at(&p, &s), "more");
+    let s = feed(
+        &p,
+        &feed(&p, &feed(&p, &s, Event::NoInput), Event::NoInput),
+        Event::NoInput,
+    );
+    assert_eq!(at(&p, &s), "op");
+}
+
+#[test]
+fn global_keys_operator_repeat_back_top() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    assert_eq!(at(&p, &feed(&p, &s, digits("0"))), "op");
+    let r = feed(&p, &s, digits("*"));
+    assert_eq!(
+        (at(&p, &r), r.state.attempts, r.state.step),
+        ("main".into(), 0, 2)
+    );
+    let more = feed(&p, &s, digits("2"));
+    let back = feed(&p, &more, digits("#"));
+    assert_eq!(at(&p, &back), "main");
+    let first_back = feed(&p, &s, digits("#"));
+    assert_eq!(
+        at(&p, &first_back),
+        "main",
+        "back from the first menu repeats it"
+    );
+    let top = feed(&p, &more, digits("9"));
+    assert_eq!(at(&p, &top), "main");
+    assert_eq!(said(&top)[0], "Hello.", "top goes to the flow's start");
+}
+
+#[test]
+fn set_switches_language_and_variables() {
+    let p = program(MENU);
+    let s = feed(
+        &p,
+        &feed(&p, &begin(&p, "+15550001111"), digits("2")),
+        digits("1"),
+    );
+    assert_eq!(s.state.language.as_str(), "zh-CN");
+    assert_eq!(
+        s.state.vars.get("lang_choice").map(String::as_str),
+        Some("zh")
+    );
+    assert_eq!(said(&s), ["销售请按1。更多请按2。"]);
+    let Action::Gather {
+        language, prompts, ..
+    } = &s.actions[0]
+    else {
+        panic!("{:?}", s.actions)
+    };
+    assert_eq!(language.as_str(), "zh-CN");
+    assert!(matches!(&prompts[0], Speech::Say { language, .. } if language.as_str() == "zh-CN"));
+}
+
+#[test]
+fn queue_results_bridged_overflow_no_answer_full_hangup() {
+    let p = program(MENU);
+    let q = feed(&p, &begin(&p, "+15550001111"), digits("1"));
+    let done = feed(&p, &q, Event::Queue(QueueResult::Bridged));
+    assert_eq!(at(&p, &done), "bye");
+    assert_eq!(
+        done.state.outcome,
+        Some(Outcome::Group(p.group_by_name("desk").unwrap()))
+    );
+    assert_eq!(done.state.wait, Wait::Ended);
+
+    let over = feed(&p, &q, Event::Queue(QueueResult::Timeout));
+    assert_eq!(at(&p, &over), "sales");
+    assert!(matches!(&over.actions[..], [Action::Enqueue { queue, .. }] if queue == "backup"));
+    assert_eq!(why(&over), ["no answer: overflow to backup"]);
+    let gone = feed(&p, &over, Event::Queue(QueueResult::Timeout));
+    assert_eq!(at(&p, &gone), "bye");
+    let bridged = feed(&p, &over, Event::Queue(QueueResult::Bridged));
+    assert_eq!(
+        bridged.state.outcome,
+        Some(Outcome::Group(p.group_by_name("backup").unwrap()))
+    );
+
+    assert_eq!(
+        at(&p, &feed(&p, &q, Event::Queue(QueueResult::Full))),
+        "bye"
+    );
+    let hung = feed(&p, &q, Event::Queue(QueueResult::Hangup));
+    assert_eq!(hung.state.outcome, Some(Outcome::Abandoned));
+    let err = feed(&p, &q, Event::Queue(QueueResult::Error));
+    assert_eq!(err.state.wait, Wait::Fallback);
+    assert_eq!(err.state.outcome, Some(Outcome::Fallback));
+}
+
+#[test]
+fn events_that_do_not_fit_repeat_the_step() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    let late = feed(&p, &s, Event::Dial(DialStatus::Completed));
+    assert_eq!(
+        late.state, s.state,
+        "nothing moves, not even the step number"
+    );
+    assert!(matches!(&late.actions[..], [Action::Gather { .. }]));
+    assert!(matches!(&late.records[0].kind, RecordKind::Ignored { .. }));
+    assert_eq!(repeat(&p, &s.state, monday()), late.actions);
+}
+
+#[test]
+fn a_status_callback_ends_the_call_as_abandoned_where_it_was() {
+    let p = program(MENU);
+    let s = begin(&p, "+15550001111");
+    let end = feed(&p, &s, Event::Status(CallStatus::Completed));
+    assert_eq!(
+        (end.state.wait, end.state.outcome),
+        (Wait::Ended, Some(Outcome::Abandoned))
+    );
+    assert_eq!(at(&p, &end), "main");
+    assert!(end.actions.is_empty());
+}
+
+const ROUTES: &str = r##"
+[flow]
+start = "b"
+
+[branch.b]
+cases = [
+  { caller_in = "vip", goto = "vip" },
+  { called_before = { within = "24h", group = "desk" }, goto = "back" },
+  { var = "x", equals = "1", goto = "back" },
+]
+default = "h"
+
+[hours.h]
+schedule = "office"
+open = "ab"
+closed = "closed"
+holiday = "holiday"
+
+[split.ab]
+routes = [{ weight = 30, goto = "a" }, { weight = 70, goto = "bb" }]
+variable = "variant"
+
+[say.a]
+prompt = "A."
+next = "t"
+
+[say.bb]
+prompt = "B."
+next = "t"
+
+[transfer.t]
+to = "+15557654321"
+on_no_answer = "vm"
+next = "survey"
+
+[voicemail.vm]
+group = "office"
+prompt = "Leave a message."
+next = "cb"
+
+[callback.cb]
+group = "office"
+prompt = "We will call you back."
+number_prompt = "Enter your number."
+
+[survey.survey]
+prompt = "Rate us 1 to 5."
+thanks = "Thanks."
+
+[say.vip]
+prompt = "VIP."
+next = "agents"
+
+[queue.agents]
+group = "agents"
+on_no_answer = "vm"
+
+[say.back]
+prompt = "Welcome back."
+next = "office_q"
+
+[queue.office_q]
+group = "office"
+on_closed = "closed"
+
+[say.closed]
+prompt = "We are closed."
+next = "vm"
+
+[say.holiday]
+prompt = "Happy holidays."
+next = "vm"
+"##;
+
+#[test]
+fn branch_conditions_pick_the_first_matching_case() {
+    let p = program(ROUTES);
+    let vip = begin(&p, "+15550009999");
+    assert_eq!(at(&p, &vip), "agents");
+    assert_eq!(
+        why(&vip)[0],
+        "branch: case 1 (caller +15550009999 is in list vip)"
+    );
+    assert!(matches!(&vip.actions[1], Action::Dial { to, .. } if to.len() == 2));
+
+    let history = vec![PastCall {
+        at: "2026-03-02T03:00:00Z".parse().unwrap(),
+        group: Some("desk".into()),
+    }];
+    let s = start(
+        &p,
+        Start {
+            call_id: "CA2".into(),
+            caller: "+15550001111".into(),
+            called: "x".into(),
+            history,
+        },
+        monday(),
+    );
+    assert_eq!(
+        why(&s)[0],
+        "branch: case 2 (called 12h ago and reached desk)"
+    );
+    let old = vec![PastCall {
+        at: "2026-02-27T03:00:00Z".parse().unwrap(),
+        group: Some("desk".into()),
+    }];
+    let s = start(
+        &p,
+        Start {
+            call_id: "CA2".into(),
+            caller: "+15550001111".into(),
+            called: "x".into(),
+            history: old,
+        },
+        monday(),
+    );
+    assert_eq!(why(&s)[0], "branch: default (no case matched)");
+}
+
+#[test]
+fn hours_are_judged_at_the_injected_time_in_the_schedule_zone() {
+    let p = program(ROUTES);
+    let open = begin(&p, "+15550001111");
+    assert!(why(&open).contains(&"hours: open (Mon 10:00 America/New_York)".to_owned()));
+    let sat: Timestamp = "2026-03-07T19:05:00Z".parse().unwrap();
+    let closed = start(
+        &p,
+        Start {
+            call_id: "C".into(),
+            caller: "+1".into(),
+            called: "x".into(),
+            history: vec![],
+        },
+        sat,
+    );
+    assert!(why(&closed).contains(&"hours: closed (Sat 14:05 America/New_York)".to_owned()));
+    let xmas: Timestamp = "2026-12-25T15:00:00Z".parse().unwrap();
+    let h = start(
+        &p,
+        Start {
+            call_id: "C".into(),
+            caller: "+1".into(),
+            called: "x".into(),
+            history: vec![],
+        },
+        xmas,
+    );
+    assert!(said(&h).contains(&"Happy holidays.".to_owned()));
+}
+
+#[test]
+fn splits_are_stable_per_call_and_follow_the_weights() {
+    let p = program(ROUTES);
+    let route = |id: &str| {
+        let s = start(
+            &p,
+            Start {
+                call_id: id.into(),
+                caller: "+1".into(),
+                called: "x".into(),
+                history: vec![],
+            },
+            monday(),
+        );
+        s.state.vars.get("variant").cloned().unwrap()
+    };
+    assert_eq!(route("CA-same"), route("CA-same"));
+    let a = (0..2000)
+        .filter(|i| route(&format!("CA{i}")) == "1")
+        .count();
+    assert!((500..700).contains(&a), "30% of 2000 is 600, got {a}");
+}
+
+#[test]
+fn transfer_voicemail_callback_and_survey() {
+    let p = program(ROUTES);
+    let t = begin(&p, "+15550001111");
+    assert_eq!(at(&p, &t), "t");
+    assert!(matches!(t.actions.last(), Some(Action::Dial { to, .. }) if to.len() == 1));
+    let answered = feed(&p, &t, Event::Dial(DialStatus::Completed));
+    assert_eq!(
+        (at(&p, &answered), answered.state.outcome),
+        ("survey".into(), Some(Outcome::Transfer))
+    );
+    let rated = feed(&p, &answered, digits("4"));
+    assert!(
+        rated
+            .records
+            .iter()
+            .any(|r| r.kind == RecordKind::Rating { value: 4, scale: 5 })
+    );
+    assert_eq!(said(&rated), ["Thanks."]);
+    assert_eq!(rated.state.wait, Wait::Ended);
+    let bad = feed(&p, &answered, digits("9"));
+    assert!(
+        bad.records
+            .iter()
+            .all(|r| !matches!(r.kind, RecordKind::Rating { .. }))
+    );
+
+    let busy = feed(&p, &t, Event::Dial(DialStatus::Busy));
+    assert_eq!(at(&p, &busy), "vm");
+    assert!(matches!(
+        busy.actions.last(),
+        Some(Action::Record { beep: true, .. })
+    ));
+    let msg = feed(
+        &p,
+        &busy,
+        Event::Recording {
+            url: "https://x/r.wav".into(),
+            seconds: 12,
+        },
+    );
+    assert_eq!(at(&p, &msg), "cb");
+    let office = p.group_by_name("office").unwrap();
+    assert_eq!(msg.state.outcome, Some(Outcome::Voicemail(office)));
+    let number = feed(&p, &msg, digits("4155550123#"));
+    assert!(number.records.iter().any(|r| matches!(&r.kind, RecordKind::CallbackRequested { number, .. } if number == "+4155550123")));
+    assert_eq!(
+        number.state.outcome,
+        Some(Outcome::Voicemail(office)),
+        "the first outcome stays"
+    );
+    let none = feed(&p, &msg, Event::NoInput);
+    assert!(none.records.iter().any(|r| matches!(&r.kind, RecordKind::CallbackRequested { number, .. } if number == "+15550001111")));
+    let empty = feed(&p, &busy, Event::NoInput);
+    assert_eq!(at(&p, &empty), "cb");
+}
+
+#[test]
+fn queue_closed_by_schedule_takes_on_closed() {
+    let p = program(ROUTES);
+    let history = vec![PastCall {
+        at: "2026-03-07T18:00:00Z".parse().unwrap(),
+        group: Some("desk".into()),
+    }];
+    let sat: Timestamp = "2026-03-07T19:05:00Z".parse().unwrap();
+    let s = start(
+        &p,
+        Start {
+            call_id: "C".into(),
+            caller: "+1".into(),
+            called: "x".into(),
+            history,
+        },
+        sat,
+    );
+    assert!(why(&s).contains(&"group office is closed (Sat 14:05 America/New_York)".to_owned()));
+    assert_eq!(at(&p, &s), "vm");
+}
+
+#[test]
+fn input_stores_valid_digits_and_rejects_the_rest() {
+    let flow = r##"
+[flow]
+start = "acct"
+
+[input.acct]
+prompt = "Enter your account number."
+variable = "account"
+min_digits = 4
+max_digits = 6
+pattern = "^[1-9]"
+attempts = 2
+next = "bye"
+on_failure = "bye"
+
+[hangup.bye]
+"##;
+    let p = program(flow);
+    let s = begin(&p, "+1");
+    assert!(matches!(
+        &s.actions[..],
+        [Action::Gather {
+            num_digits: Some(6),
+            finish_on_key: Some(_),
+            ..
+        }]
+    ));
+    let ok = feed(&p, &s, digits("12345#"));
+    assert_eq!(
+        ok.state.vars.get("account").map(String::as_str),
+        Some("12345")
+    );
+    let spoken = feed(
+        &p,
+        &s,
+        Event::Speech {
+            text: "one two 3 4 5 6".into(),
+            confidence: 0.8,
+        },
+    );
+    assert_eq!(
+        spoken.state.vars.get("account").map(String::as_str),
+        Some("3456"),
+        "only digits count"
+    );
+    for bad in ["12", "0123", "1234567"] {
+        let b = feed(&p, &s, digits(bad));
+        assert_eq!(
+            (b.state.attempts, b.state.vars.get("account")),
+            (1, None),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn sub_flows_return_to_their_caller() {
+    let main = r##"
+[flow]
+start = "call"
+
+[subflow.call]
+flow = "kb"
+next = "after"
+
+[say.after]
+prompt = "Back in main."
+next = "bye"
+
+[hangup.bye]
+"##;
+    let kb = "[flow]\nstart = \"tip\"\n\n[say.tip]\nprompt = \"A tip.\"\nnext = \"done\"\n\n[return.done]\n";
+    let settings = "[settings]\ndefault_flow = \"main\"\n";
+    let (_, c) = compile_texts([("main", main), ("kb", kb), ("settings", settings)]);
+    let p = c.program.unwrap();
+    let s = begin(&p, "+1");
+    assert_eq!(said(&s), ["A tip.", "Back in main."]);
+    assert_eq!(s.state.outcome, Some(Outcome::Hangup));
+    assert!(s.state.returns.is_empty());
+}
+
+#[test]
+fn the_step_guard_ends_a_runaway_walk_on_the_fallback_route() {
+    let mut p = program(MENU);
+    // `check` rejects silent loops; force one to prove the guard holds anyway.
+    let hello = p.node_by_name("main", "hello").unwrap();
+    if let NodeKind::Say { next, .. } = &mut p.graph[hello].kind {
+        *next = hello;
+    }
+    let s = begin(&p, "+1");
+    assert_eq!(s.state.wait, Wait::Fallback);
+    assert!(s.records.iter().any(
+        |r| matches!(&r.kind, RecordKind::Fallback { reason } if reason.contains("200 nodes"))
+    ));
+    assert!(matches!(s.actions.last(), Some(Action::Enqueue { queue, .. }) if queue == "desk"));
+    let over = feed(&p, &s, Event::Queue(QueueResult::Bridged));
+    assert_eq!(
+        (over.state.wait, over.actions.clone()),
+        (Wait::Ended, vec![Action::Hangup])
+    );
+}

@@ -1,0 +1,200 @@
+//! Twilio: actions rendered as TwiML with quick-xml (every text and attribute
+//! escaped by the writer).
+//!
+//! A `<Gather>` is followed by a `<Redirect>` to the no-input URL, because
+//! Twilio falls through to the next verb when nothing is entered; so is a
+//! `<Record>`, because an empty recording makes no request. `finishOnKey` is
+//! always written, empty when no key ends input, so that `#` can be a menu
+//! option. Queue priority needs TaskRouter and is not expressed in TwiML.
+
+use super::Urls;
+use crate::action::{Action, Speech};
+use crate::program::Program;
+use crate::routing::Endpoint;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use std::io;
+use std::time::Duration;
+
+/// The content type of TwiML responses.
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// Render one step's actions as a TwiML document.
+pub fn render(
+    actions: &[Action],
+    program: &Program,
+    call_id: &str,
+    step: u64,
+    urls: &dyn Urls,
+) -> String {
+    let mut w = Writer::new(Vec::with_capacity(512));
+    let result = write(&mut w, actions, program, call_id, step, urls);
+    match result
+        .ok()
+        .and_then(|()| String::from_utf8(w.into_inner()).ok())
+    {
+        Some(doc) => doc,
+        // Writing into memory cannot fail; if it ever did, hang up cleanly rather than send half a document.
+        None => {
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.to_owned()
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    d.as_secs().max(1).to_string()
+}
+
+fn write(
+    w: &mut Writer<Vec<u8>>,
+    actions: &[Action],
+    program: &Program,
+    call_id: &str,
+    step: u64,
+    urls: &dyn Urls,
+) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let step_url = urls.step(call_id, step);
+    let no_input = urls.no_input(call_id, step);
+    w.create_element("Response").write_inner_content(|w| {
+        for action in actions {
+            match action {
+                Action::Speak(s) => speech(w, s, urls)?,
+                Action::Gather {
+                    prompts,
+                    input,
+                    num_digits,
+                    timeout,
+                    finish_on_key,
+                    hints,
+                    language,
+                } => {
+                    let modes = match (input.dtmf, input.speech) {
+                        (true, true) => "dtmf speech",
+                        (false, true) => "speech",
+                        _ => "dtmf",
+                    };
+                    let finish = finish_on_key.map(|k| k.to_string()).unwrap_or_default();
+                    let timeout = secs(*timeout);
+                    let digits = num_digits.map(|n| n.to_string());
+                    let joined = hints.join(", ");
+                    let mut el = w
+                        .create_element("Gather")
+                        .with_attribute(("input", modes))
+                        .with_attribute(("action", step_url.as_str()))
+                        .with_attribute(("method", "POST"))
+                        .with_attribute(("timeout", timeout.as_str()))
+                        .with_attribute(("finishOnKey", finish.as_str()));
+                    if let Some(d) = &digits {
+                        el = el.with_attribute(("numDigits", d.as_str()));
+                    }
+                    if input.speech {
+                        el = el
+                            .with_attribute(("speechTimeout", "auto"))
+                            .with_attribute(("language", language.as_str()));
+                        if !joined.is_empty() {
+                            el = el.with_attribute(("hints", joined.as_str()));
+                        }
+                    }
+                    if prompts.is_empty() {
+                        el.write_empty()?;
+                    } else {
+                        el.write_inner_content(|w| {
+                            prompts.iter().try_for_each(|s| speech(w, s, urls))
+                        })?;
+                    }
+                    redirect(w, &no_input)?;
+                }
+                Action::Enqueue { queue, group, .. } => {
+                    let name = program
+                        .groups
+                        .get(group.index())
+                        .map_or(queue.as_str(), |g| g.name.as_str());
+                    let wait = urls.wait(call_id, name);
+                    w.create_element("Enqueue")
+                        .with_attribute(("action", step_url.as_str()))
+                        .with_attribute(("method", "POST"))
+                        .with_attribute(("waitUrl", wait.as_str()))
+                        .with_attribute(("waitUrlMethod", "POST"))
+                        .write_text_content(BytesText::new(queue))?;
+                }
+                Action::Dial {
+                    to,
+                    timeout,
+                    caller_id,
+                } => {
+                    let timeout = secs(*timeout);
+                    let mut el = w
+                        .create_element("Dial")
+                        .with_attribute(("action", step_url.as_str()))
+                        .with_attribute(("method", "POST"))
+                        .with_attribute(("timeout", timeout.as_str()));
+                    if let Some(id) = caller_id {
+                        el = el.with_attribute(("callerId", id.as_str()));
+                    }
+                    el.write_inner_content(|w| {
+                        for e in to {
+                            let (tag, value) = match e {
+                                Endpoint::Number(n) => ("Number", n),
+                                Endpoint::Sip(s) => ("Sip", s),
+                            };
+                            w.create_element(tag)
+                                .write_text_content(BytesText::new(value))?;
+                        }
+                        Ok(())
+                    })?;
+                }
+                Action::Record { max_length, beep } => {
+                    let max = secs(*max_length);
+                    w.create_element("Record")
+                        .with_attribute(("action", step_url.as_str()))
+                        .with_attribute(("method", "POST"))
+                        .with_attribute(("maxLength", max.as_str()))
+                        .with_attribute(("playBeep", if *beep { "true" } else { "false" }))
+                        .with_attribute(("finishOnKey", "#"))
+                        .write_empty()?;
+                    redirect(w, &no_input)?;
+                }
+                Action::Hangup => {
+                    w.create_element("Hangup").write_empty()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn speech(w: &mut Writer<Vec<u8>>, s: &Speech, urls: &dyn Urls) -> io::Result<()> {
+    match s {
+        Speech::Say {
+            text,
+            language,
+            voice,
+        } => {
+            let mut el = w.create_element("Say");
+            if let Some(v) = voice {
+                el = el.with_attribute(("voice", v.as_str()));
+            }
+            el.with_attribute(("language", language.as_str()))
+                .write_text_content(BytesText::new(text))?;
+        }
+        Speech::Play { file } => {
+            w.create_element("Play")
+                .write_text_content(BytesText::new(&urls.media(file)))?;
+        }
+        Speech::Pause { seconds } => {
+            w.create_element("Pause")
+                .with_attribute(("length", seconds.to_string().as_str()))
+                .write_empty()?;
+        }
+    }
+    Ok(())
+}
+
+fn redirect(w: &mut Writer<Vec<u8>>, url: &str) -> io::Result<()> {
+    w.create_element("Redirect")
+        .with_attribute(("method", "POST"))
+        .write_text_content(BytesText::new(url))?;
+    Ok(())
+}
