@@ -2,9 +2,13 @@
 //! command line as an admin uses it, properties over arbitrary input, and the
 //! large generated flow set.
 
+// Helpers outside #[test] functions may unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod docs;
 mod large;
 mod lints;
 mod properties;
 mod support;
+mod twiml;
