@@ -243,3 +243,81 @@ proptest! {
         }
     }
 }
+
+mod walks {
+    use crate::support::xml::tree;
+    use proptest::prelude::*;
+    use switchboard::engine::{
+        self, CallStatus, DialStatus, Event, PastCall, QueueResult, RecordKind, Start, Wait,
+    };
+    use switchboard::program::Program;
+    use switchboard::provider::{BaseUrls, twilio};
+
+    fn demo() -> &'static Program {
+        static DEMO: std::sync::OnceLock<Program> = std::sync::OnceLock::new();
+        DEMO.get_or_init(|| {
+            let set = switchboard::flow::load_dir(std::path::Path::new("flows")).unwrap();
+            switchboard::compile::compile(&set).program.unwrap()
+        })
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            4 => "[0-9*#]{1,3}".prop_map(Event::Digits),
+            1 => "[0-9]{6,12}#?".prop_map(Event::Digits),
+            1 => prop::sample::select(vec!["orders", "billing", "中文", "yes", "agent", "gibberish", ""])
+                .prop_map(|t| Event::Speech { text: t.into(), confidence: 0.7 }),
+            2 => Just(Event::NoInput),
+            1 => prop::sample::select(vec![
+                QueueResult::Bridged, QueueResult::Full, QueueResult::Timeout, QueueResult::Hangup, QueueResult::Error,
+            ]).prop_map(Event::Queue),
+            1 => prop::sample::select(vec![DialStatus::Completed, DialStatus::Busy, DialStatus::NoAnswer, DialStatus::Failed])
+                .prop_map(Event::Dial),
+            1 => (0u32..200).prop_map(|s| Event::Recording { url: "https://x/r".into(), seconds: s }),
+            1 => Just(Event::Status(CallStatus::Completed)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// A random walk of random events over the demo never panics, never
+        /// leaves the program, never trips the step guard, and always answers
+        /// with well-formed TwiML.
+        #[test]
+        fn random_walks_over_the_demo_stay_inside_the_program(
+            vip in any::<bool>(),
+            returning in any::<bool>(),
+            secs in 1_767_225_600i64..1_798_761_600, // all of 2026
+            events in prop::collection::vec(event(), 0..40),
+        ) {
+            let p = demo();
+            let now = jiff::Timestamp::from_second(secs).unwrap();
+            let history = if returning {
+                vec![PastCall { at: jiff::Timestamp::from_second(secs - 3600).unwrap(), group: Some("support_tier1".into()) }]
+            } else {
+                vec![]
+            };
+            let caller = if vip { "+14155550123" } else { "+15550001111" };
+            let urls = BaseUrls::new("https://ivr.example.com", "twilio");
+            let mut step = engine::start(p, Start { call_id: format!("CA{secs}"), caller: caller.into(), called: "+18005550100".into(), history }, now);
+            for e in events {
+                prop_assert!(step.state.at.index() < p.graph.node_count());
+                let guard = step.records.iter().any(|r| matches!(&r.kind, RecordKind::Fallback { reason } if reason.contains("nodes without waiting")));
+                prop_assert!(!guard, "the step guard fired on the demo");
+                let doc = twilio::render(&step.actions, p, &step.state.call_id, step.state.step, &urls);
+                tree(&doc);
+                let before = step.state.step;
+                let ended = step.state.wait == Wait::Ended;
+                step = engine::step(p, &step.state, e, now);
+                prop_assert!(step.state.step == before || step.state.step == before + 1);
+                if ended {
+                    prop_assert_eq!(step.state.wait, Wait::Ended, "an ended call stays ended");
+                }
+                if step.state.wait == Wait::Ended {
+                    prop_assert!(step.state.outcome.is_some(), "an ended call has an outcome");
+                }
+            }
+        }
+    }
+}
