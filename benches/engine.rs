@@ -20,6 +20,7 @@ fn bench(c: &mut Criterion) {
         caller: "+15550001111".into(),
         called: "+18005550100".into(),
         history: vec![],
+        language: None,
     };
     // Answer the language menu: the call now waits at the main menu.
     let at_language = engine::start(&p, start, now);

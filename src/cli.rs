@@ -47,6 +47,49 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Rehearse a call in the terminal: what the caller hears, each key, each branch and why.
+    Simulate {
+        /// Flow directory.
+        #[arg(default_value = "flows")]
+        dir: PathBuf,
+        /// Start in this flow instead of the one the called number maps to.
+        #[arg(long)]
+        flow: Option<String>,
+        /// Caller ID.
+        #[arg(long, default_value = "+15555550123")]
+        from: String,
+        /// Dialled number (default: a number mapped to --flow, else the default flow's).
+        #[arg(long)]
+        to: Option<String>,
+        /// The caller's time, e.g. `2026-03-07 14:05 America/New_York` (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Language to start in (default: the flow set's default).
+        #[arg(long)]
+        lang: Option<String>,
+        /// An earlier call of this caller: `AGO` or `AGO:GROUP`, e.g. `3h:support_tier1` (repeatable).
+        #[arg(long)]
+        history: Vec<String>,
+        /// Caller moves, e.g. "1 2 12345678# queue:bridged 5". Without it: interactive on a
+        /// terminal, else read from standard input.
+        #[arg(long)]
+        input: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Run scenario files (caller journeys with expected ends) and report coverage.
+    Test {
+        /// Flow directory.
+        #[arg(default_value = "flows")]
+        dir: PathBuf,
+        /// Scenario directory (default: DIR/tests).
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
 }
@@ -89,6 +132,37 @@ pub(crate) fn main() -> ExitCode {
             deny_warnings,
         } => check(&dir, format, deny_warnings, style),
         Command::Graph { dir, flow, format } => graph(&dir, flow.as_deref(), format, style),
+        Command::Simulate {
+            dir,
+            flow,
+            from,
+            to,
+            at,
+            lang,
+            history,
+            input,
+            format,
+        } => {
+            let args = SimulateArgs {
+                flow,
+                from,
+                to,
+                at,
+                lang,
+                history,
+                input,
+                format,
+            };
+            simulate(&dir, args, style)
+        }
+        Command::Test {
+            dir,
+            scenarios,
+            format,
+        } => {
+            let scenarios = scenarios.unwrap_or_else(|| dir.join("tests"));
+            test(&dir, &scenarios, format, style)
+        }
         Command::Schema => {
             println!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
@@ -187,4 +261,269 @@ fn graph(
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+struct SimulateArgs {
+    flow: Option<String>,
+    from: String,
+    to: Option<String>,
+    at: Option<String>,
+    lang: Option<String>,
+    history: Vec<String>,
+    input: Option<String>,
+    format: CheckFormat,
+}
+
+/// Load and compile, or print the diagnostics and return `None`.
+fn program(dir: &Path, style: Style) -> anyhow::Result<Option<switchboard::program::Program>> {
+    let (set, compiled) = load(dir)?;
+    if compiled.program.is_none() {
+        eprint!(
+            "{}",
+            diagnostic::render_text(&compiled.diagnostics, &set.sources, style)
+        );
+        eprintln!("{}", compile::summary_line(&compiled.summary, false));
+    }
+    Ok(compiled.program)
+}
+
+fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use switchboard::simulate::{self, Session, Setup};
+    let Some(p) = program(dir, style)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let flow = match &a.flow {
+        Some(name) => Some(p.flow_by_name(name).with_context(|| {
+            let names: Vec<_> = p.flows.iter().map(|f| f.name.as_str()).collect();
+            format!("there is no flow `{name}` (flows: {})", names.join(", "))
+        })?),
+        None => None,
+    };
+    let to = a.to.clone().unwrap_or_else(|| {
+        let target = flow.unwrap_or(p.default_flow);
+        p.numbers
+            .iter()
+            .find(|(_, f)| **f == target)
+            .map_or_else(|| "+15555550100".to_owned(), |(n, _)| n.clone())
+    });
+    let at = match &a.at {
+        Some(t) => simulate::parse_time(t).map_err(anyhow::Error::msg)?,
+        None => jiff::Timestamp::now(),
+    };
+    let language = match &a.lang {
+        Some(l) => Some(
+            switchboard::program::Lang::parse(l)
+                .filter(|l| p.languages.contains(l))
+                .with_context(|| {
+                    format!(
+                        "`{l}` is not one of the flow set's languages ({})",
+                        langs(&p)
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let mut history = Vec::new();
+    for h in &a.history {
+        let (ago, group) = h
+            .split_once(':')
+            .map_or((h.as_str(), None), |(a, g)| (a, Some(g.to_owned())));
+        let ago = humantime::parse_duration(ago)
+            .with_context(|| format!("`{h}`: write AGO or AGO:GROUP, e.g. 3h:support_tier1"))?;
+        let at = at.checked_sub(jiff::SignedDuration::try_from(ago)?)?;
+        history.push(switchboard::engine::PastCall { at, group });
+    }
+    let setup = Setup {
+        flow,
+        from: a.from.clone(),
+        to,
+        at,
+        language,
+        history,
+    };
+    let color = style == Style::Color && a.format == CheckFormat::Text;
+    let mut session = Session::start(&p, &setup);
+    let interactive =
+        a.input.is_none() && std::io::stdin().is_terminal() && a.format == CheckFormat::Text;
+    if interactive {
+        return interactive_loop(&p, session, color);
+    }
+    let script = match a.input {
+        Some(s) => s,
+        None => std::io::read_to_string(std::io::stdin())?,
+    };
+    let moves = simulate::parse_moves(&script).map_err(anyhow::Error::msg)?;
+    for (token, m) in moves {
+        if session.ended() {
+            eprintln!("note: the call ended before `{token}`; the rest of the script is not used");
+            break;
+        }
+        session.play(&token, m);
+    }
+    match a.format {
+        CheckFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&simulate::to_json(&p, &session))?
+        ),
+        CheckFormat::Text => print!("{}", simulate::render_text(&p, &session, color)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn langs(p: &switchboard::program::Program) -> String {
+    p.languages
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn interactive_loop(
+    p: &switchboard::program::Program,
+    mut session: switchboard::simulate::Session<'_>,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    use switchboard::simulate;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", simulate::render_entry(p, &session.log[0], color))?;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    while !session.ended() {
+        write!(
+            out,
+            "waiting for {} — move (t = no input, q = quit, ? = help)> ",
+            session.waiting_for()
+        )?;
+        out.flush()?;
+        let Some(line) = lines.next().transpose()? else {
+            break;
+        };
+        let line = line.trim();
+        match line {
+            "q" | "quit" => break,
+            "?" | "help" => {
+                writeln!(out, "moves: {}", simulate::MOVES_HELP)?;
+                continue;
+            }
+            "" => continue,
+            _ => {}
+        }
+        match simulate::parse_moves(line) {
+            Ok(moves) => {
+                for (token, m) in moves {
+                    if session.ended() {
+                        break;
+                    }
+                    if let Some(entry) = session.play(&token, m).cloned() {
+                        write!(out, "{}", simulate::render_entry(p, &entry, color))?;
+                    }
+                }
+            }
+            Err(e) => writeln!(out, "{e}")?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn test(
+    dir: &Path,
+    scenario_dir: &Path,
+    format: CheckFormat,
+    style: Style,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use switchboard::scenario::{self, Coverage};
+    let Some(p) = program(dir, style)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir)
+        .with_context(|| format!("cannot read scenario directory {}", scenario_dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut sources = switchboard::source::Sources::new();
+    let mut scenarios = Vec::new();
+    let mut diags = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let id = sources.add(path.display().to_string(), text);
+        let (found, d) = scenario::parse(&p, id, &sources.get(id).text);
+        scenarios.extend(found);
+        diags.extend(d);
+    }
+    if !diags.is_empty() {
+        diagnostic::sort(&mut diags);
+        eprint!("{}", diagnostic::render_text(&diags, &sources, style));
+        eprintln!(
+            "test failed: {} problems in the scenario files",
+            diags.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let mut coverage = Coverage::default();
+    let verdicts: Vec<_> = scenarios
+        .iter()
+        .map(|s| scenario::run(&p, s, sources.location(s.span), &mut coverage))
+        .collect();
+    let report = coverage.report(&p);
+    let failed = verdicts.iter().filter(|v| !v.failures.is_empty()).count();
+    let passed = verdicts.len() - failed;
+    match format {
+        CheckFormat::Json => {
+            let out = serde_json::json!({ "passed": passed, "failed": failed, "scenarios": verdicts, "coverage": report });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        CheckFormat::Text => {
+            let color = style == Style::Color;
+            let (ok, bad) = if color {
+                ("\x1b[32mok\x1b[0m", "\x1b[31mFAILED\x1b[0m")
+            } else {
+                ("ok", "FAILED")
+            };
+            println!(
+                "running {} scenarios from {}",
+                verdicts.len(),
+                scenario_dir.display()
+            );
+            for v in &verdicts {
+                println!(
+                    "test {} ... {}",
+                    v.name,
+                    if v.failures.is_empty() { ok } else { bad }
+                );
+            }
+            for v in verdicts.iter().filter(|v| !v.failures.is_empty()) {
+                println!("\n---- {} ({})", v.name, v.location);
+                for f in &v.failures {
+                    println!("  {f}");
+                }
+                println!("  path: {}", v.path.join(" → "));
+                println!("  transcript:");
+                for line in v.transcript.lines() {
+                    println!("    {line}");
+                }
+            }
+            println!("\ncoverage:");
+            for c in &report {
+                println!(
+                    "  {:<14} {:>3}/{:<3} nodes  {:>3}/{:<3} exits",
+                    c.flow, c.nodes_reached, c.nodes, c.exits_taken, c.exits
+                );
+                for m in &c.missing {
+                    println!("    not reached: {m}");
+                }
+            }
+            println!("\n{passed} passed, {failed} failed");
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -17,5 +17,7 @@ pub mod flow;
 pub mod program;
 pub mod provider;
 pub mod routing;
+pub mod scenario;
 pub mod schema;
+pub mod simulate;
 pub mod source;

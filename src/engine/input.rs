@@ -51,13 +51,13 @@ impl Walker<'_> {
                 }),
             (Wait::Dial, NodeKind::Transfer(t), Event::Dial(d)) => {
                 self.here(RecordKind::Result {
-                    result: format!("dial {d:?}"),
+                    result: format!("dial: {}", d.word()),
                 });
                 if d == DialStatus::Completed {
                     self.s.outcome.get_or_insert(super::Outcome::Transfer);
                     self.continue_or_end(t.next);
                 } else {
-                    self.route(t.on_no_answer, &format!("transfer {d:?}"));
+                    self.route(t.on_no_answer, &format!("transfer {}", d.word()));
                 }
             }
             (
@@ -102,7 +102,7 @@ impl Walker<'_> {
 
     fn status(&mut self, status: CallStatus) {
         self.here(RecordKind::Result {
-            result: format!("call {status:?}"),
+            result: format!("call: {}", status.word()),
         });
         if self.s.wait != Wait::Ended {
             self.advanced = true;
@@ -313,7 +313,7 @@ impl Walker<'_> {
             return;
         };
         self.here(RecordKind::Result {
-            result: format!("queue {result:?}"),
+            result: format!("queue: {}", result.word()),
         });
         let group = self.s.tried.last().copied().unwrap_or(q.group);
         match result {

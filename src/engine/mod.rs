@@ -46,6 +46,8 @@ pub struct Start {
     pub called: String,
     /// Earlier calls of this caller.
     pub history: Vec<PastCall>,
+    /// Language to start in, instead of the flow set's default.
+    pub language: Option<Lang>,
 }
 
 /// What the call is waiting for at its current node.
@@ -156,6 +158,20 @@ pub enum Event {
     /// The call ended (status callback).
     Status(CallStatus),
 }
+
+macro_rules! words {
+    ($t:ty { $($v:ident => $w:literal),* $(,)? }) => {
+        impl $t {
+            /// The result as a provider writes it, e.g. `no-answer`.
+            pub fn word(self) -> &'static str {
+                match self { $(Self::$v => $w),* }
+            }
+        }
+    };
+}
+words!(DialStatus { Completed => "completed", Busy => "busy", NoAnswer => "no-answer", Failed => "failed", Canceled => "canceled" });
+words!(QueueResult { Bridged => "bridged", Full => "full", Timeout => "timeout", Hangup => "hangup", Error => "error" });
+words!(CallStatus { Completed => "completed", Busy => "busy", NoAnswer => "no-answer", Failed => "failed", Canceled => "canceled" });
 
 /// How a dial ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,7 +361,9 @@ pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) ->
         caller: call.caller,
         called: call.called,
         flow,
-        language: program.default_language.clone(),
+        language: call
+            .language
+            .unwrap_or_else(|| program.default_language.clone()),
         at: start,
         wait: Wait::Ended,
         step: 0,

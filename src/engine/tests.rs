@@ -59,6 +59,7 @@ fn begin(p: &Program, caller: &str) -> Step {
             caller: caller.into(),
             called: "+18005550100".into(),
             history: vec![],
+            language: None,
         },
         monday(),
     )
@@ -417,6 +418,7 @@ fn branch_conditions_pick_the_first_matching_case() {
             caller: "+15550001111".into(),
             called: "x".into(),
             history,
+            language: None,
         },
         monday(),
     );
@@ -435,6 +437,7 @@ fn branch_conditions_pick_the_first_matching_case() {
             caller: "+15550001111".into(),
             called: "x".into(),
             history: old,
+            language: None,
         },
         monday(),
     );
@@ -454,6 +457,7 @@ fn hours_are_judged_at_the_injected_time_in_the_schedule_zone() {
             caller: "+1".into(),
             called: "x".into(),
             history: vec![],
+            language: None,
         },
         sat,
     );
@@ -466,6 +470,7 @@ fn hours_are_judged_at_the_injected_time_in_the_schedule_zone() {
             caller: "+1".into(),
             called: "x".into(),
             history: vec![],
+            language: None,
         },
         xmas,
     );
@@ -483,6 +488,7 @@ fn splits_are_stable_per_call_and_follow_the_weights() {
                 caller: "+1".into(),
                 called: "x".into(),
                 history: vec![],
+                language: None,
             },
             monday(),
         );
@@ -567,6 +573,7 @@ fn queue_closed_by_schedule_takes_on_closed() {
             caller: "+1".into(),
             called: "x".into(),
             history,
+            language: None,
         },
         sat,
     );

@@ -335,7 +335,12 @@ fn de<T: for<'de> Deserialize<'de>>(
 }
 
 /// Turn a serde/TOML error into a diagnostic with a code and a hint.
-fn toml_error(file: FileId, e: &toml::de::Error, ctx: &str, fallback: Range<usize>) -> Diagnostic {
+pub(crate) fn toml_error(
+    file: FileId,
+    e: &toml::de::Error,
+    ctx: &str,
+    fallback: Range<usize>,
+) -> Diagnostic {
     let msg = e.message().trim();
     let span = Span::new(file, e.span().unwrap_or(fallback));
     let quoted =

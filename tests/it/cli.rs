@@ -140,3 +140,136 @@ fn the_committed_schema_is_current_and_describes_the_format() {
     assert_eq!(menu["additionalProperties"], false);
     assert!(menu["properties"]["options"]["description"].is_string());
 }
+
+#[test]
+fn the_demo_scenarios_pass_and_cover_every_node_and_exit() {
+    let out = switchboard(&["test", "flows", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(out.status.success(), "{v:#}");
+    assert_eq!(v["failed"], 0);
+    assert!(v["passed"].as_u64().unwrap() >= 30);
+    for flow in v["coverage"].as_array().unwrap() {
+        assert_eq!(flow["nodes_reached"], flow["nodes"], "{flow:#}");
+        assert_eq!(flow["exits_taken"], flow["exits"], "{flow:#}");
+    }
+    let plain = switchboard(&["test", "flows"]);
+    assert!(plain.status.success());
+    assert!(text(&plain.stdout).trim_end().ends_with("0 failed"));
+}
+
+#[test]
+fn a_failing_scenario_shows_what_differed_and_the_path() {
+    let out = switchboard(&[
+        "test",
+        "flows",
+        "--scenarios",
+        "tests/fixtures/scenarios/failing",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("test expects the wrong group ... FAILED"));
+    assert!(stdout.contains("test this one is right ... ok"));
+    assert!(stdout.contains("outcome: expected group:orders, got group:billing"));
+    assert!(stdout.contains("never heard \"Welcome to the moon\""));
+    assert!(stdout.contains("path: main.welcome → main.language → main.english"));
+    assert!(stdout.trim_end().ends_with("1 passed, 1 failed"));
+}
+
+#[test]
+fn scenario_files_with_mistakes_get_diagnostics() {
+    let out = switchboard(&[
+        "test",
+        "flows",
+        "--scenarios",
+        "tests/fixtures/scenarios/broken",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for expected in [
+        "tests/fixtures/scenarios/broken/bad.toml:3:6",
+        "tests/fixtures/scenarios/broken/bad.toml:4:9",
+        "did you mean `main.menu`?",
+        "unknown key `expcet` in a scenario",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected} in:\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!("scenario_diagnostics", stderr);
+}
+
+#[test]
+fn simulate_tells_the_callers_story() {
+    let out = switchboard(&[
+        "simulate",
+        "flows",
+        "--at",
+        "2026-03-07 20:00 America/New_York",
+        "--input",
+        "2 1 record:14",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("hours: closed (Sat 20:00 America/New_York)"));
+    insta::assert_snapshot!("simulate_after_hours_voicemail", stdout);
+
+    let vip = switchboard(&[
+        "simulate",
+        "flows",
+        "--from",
+        "+14155550123",
+        "--at",
+        "2026-03-02 10:00 America/New_York",
+        "--input",
+        "1 dial:no-answer 2 t",
+    ]);
+    insta::assert_snapshot!("simulate_vip_busy", text(&vip.stdout));
+
+    let json = switchboard(&[
+        "simulate",
+        "flows",
+        "--flow",
+        "support",
+        "--at",
+        "2026-03-02 10:00 America/New_York",
+        "--input",
+        "0 queue:bridged 2 5",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(v["ended"], true);
+    assert_eq!(v["outcome"], "group:support_tier1");
+    assert_eq!(v["at"], "csat.goodbye");
+}
+
+#[test]
+fn simulate_reads_moves_from_standard_input_and_rejects_bad_ones() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "simulate",
+            "flows",
+            "--at",
+            "2026-03-02 10:00 America/New_York",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().unwrap().write_all(b"1 5\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        text(&out.stdout).contains("kb.topics"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let bad = switchboard(&["simulate", "flows", "--input", "1 dial:maybe"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("`dial:maybe` is not a caller move"));
+    let lang = switchboard(&["simulate", "flows", "--lang", "fr-FR", "--input", "1"]);
+    assert_eq!(lang.status.code(), Some(2));
+    assert!(text(&lang.stderr).contains("not one of the flow set's languages (en-US, zh-CN)"));
+}

@@ -300,7 +300,7 @@ mod walks {
             };
             let caller = if vip { "+14155550123" } else { "+15550001111" };
             let urls = BaseUrls::new("https://ivr.example.com", "twilio");
-            let mut step = engine::start(p, Start { call_id: format!("CA{secs}"), caller: caller.into(), called: "+18005550100".into(), history }, now);
+            let mut step = engine::start(p, Start { call_id: format!("CA{secs}"), caller: caller.into(), called: "+18005550100".into(), history, language: None }, now);
             for e in events {
                 prop_assert!(step.state.at.index() < p.graph.node_count());
                 let guard = step.records.iter().any(|r| matches!(&r.kind, RecordKind::Fallback { reason } if reason.contains("nodes without waiting")));

@@ -162,6 +162,7 @@ fn call(p: &Program, caller: &str, at: &str, events: Vec<Event>) -> String {
         caller: caller.into(),
         called: "+18005550100".into(),
         history: vec![],
+        language: None,
     };
     let mut step = engine::start(p, start, now);
     let mut out = format!(
