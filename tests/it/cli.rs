@@ -273,3 +273,33 @@ fn simulate_reads_moves_from_standard_input_and_rejects_bad_ones() {
     assert_eq!(lang.status.code(), Some(2));
     assert!(text(&lang.stderr).contains("not one of the flow set's languages (en-US, zh-CN)"));
 }
+
+#[test]
+fn simulate_is_interactive_on_a_terminal() {
+    // `script` (util-linux) runs the command on a pseudo-terminal fed from our pipe.
+    use std::io::Write;
+    let cmd = format!(
+        "NO_COLOR=1 {} simulate flows --at '2026-03-02 10:00 America/New_York'",
+        env!("CARGO_BIN_EXE_switchboard")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` from util-linux is needed for this test");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"1\n?\n2\nq\n")
+        .unwrap();
+    let out = text(&child.wait_with_output().unwrap().stdout).replace('\r', "");
+    assert!(
+        out.contains("waiting for a menu choice — move (t = no input, q = quit, ? = help)>"),
+        "{out}"
+    );
+    assert!(out.contains("moves: keys like `1`"), "{out}");
+    assert!(out.contains("pressed 2 → billing"), "{out}");
+    assert!(out.contains("waiting for digits"), "{out}");
+}
