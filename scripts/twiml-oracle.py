@@ -74,7 +74,22 @@ def goodbye():
     return r
 
 
-CASES = [menu, input_digits, survey_without_prompt, queue, transfer, voicemail, goodbye]
+def wait_then_leave():
+    r = VoiceResponse()
+    r.say("You are number 3 in line.", language="en-US")
+    r.play("https://ivr.example.com/recordings/hold.wav")
+    r.leave()
+    return r
+
+
+def redirect():
+    r = VoiceResponse()
+    r.pause(length=2)
+    r.redirect(STEP, method="POST")
+    return r
+
+
+CASES = [menu, input_digits, survey_without_prompt, queue, transfer, voicemail, goodbye, wait_then_leave, redirect]
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)

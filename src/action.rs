@@ -89,6 +89,11 @@ pub enum Action {
         /// Beep first.
         beep: bool,
     },
+    /// Continue the call at its current step URL (fetch the next instructions).
+    Redirect,
+    /// Take the caller out of the queue they wait in (the queue's wait URL
+    /// answers with this once the group's `max_wait` has passed).
+    Leave,
     /// End the call.
     Hangup,
 }

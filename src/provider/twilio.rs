@@ -155,6 +155,10 @@ fn write(
                         .write_empty()?;
                     redirect(w, &no_input)?;
                 }
+                Action::Redirect => redirect(w, &step_url)?,
+                Action::Leave => {
+                    w.create_element("Leave").write_empty()?;
+                }
                 Action::Hangup => {
                     w.create_element("Hangup").write_empty()?;
                 }

@@ -130,6 +130,23 @@ fn cases(p: &Program) -> Vec<(&'static str, Vec<Action>)> {
                 Action::Hangup,
             ],
         ),
+        (
+            "wait_then_leave",
+            vec![
+                Action::Speak(say("You are number 3 in line.", "en-US", None)),
+                Action::Speak(Speech::Play {
+                    file: "hold.wav".into(),
+                }),
+                Action::Leave,
+            ],
+        ),
+        (
+            "redirect",
+            vec![
+                Action::Speak(Speech::Pause { seconds: 2 }),
+                Action::Redirect,
+            ],
+        ),
     ]
 }
 
