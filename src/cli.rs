@@ -52,31 +52,8 @@ enum Command {
         /// Flow directory.
         #[arg(default_value = "flows")]
         dir: PathBuf,
-        /// Start in this flow instead of the one the called number maps to.
-        #[arg(long)]
-        flow: Option<String>,
-        /// Caller ID.
-        #[arg(long, default_value = "+15555550123")]
-        from: String,
-        /// Dialled number (default: a number mapped to --flow, else the default flow's).
-        #[arg(long)]
-        to: Option<String>,
-        /// The caller's time, e.g. `2026-03-07 14:05 America/New_York` (default: now).
-        #[arg(long)]
-        at: Option<String>,
-        /// Language to start in (default: the flow set's default).
-        #[arg(long)]
-        lang: Option<String>,
-        /// An earlier call of this caller: `AGO` or `AGO:GROUP`, e.g. `3h:support_tier1` (repeatable).
-        #[arg(long)]
-        history: Vec<String>,
-        /// Caller moves, e.g. "1 2 12345678# queue:bridged 5". Without it: interactive on a
-        /// terminal, else read from standard input.
-        #[arg(long)]
-        input: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
+        #[command(flatten)]
+        args: SimulateArgs,
     },
     /// Run scenario files (caller journeys with expected ends) and report coverage.
     Test {
@@ -132,29 +109,7 @@ pub(crate) fn main() -> ExitCode {
             deny_warnings,
         } => check(&dir, format, deny_warnings, style),
         Command::Graph { dir, flow, format } => graph(&dir, flow.as_deref(), format, style),
-        Command::Simulate {
-            dir,
-            flow,
-            from,
-            to,
-            at,
-            lang,
-            history,
-            input,
-            format,
-        } => {
-            let args = SimulateArgs {
-                flow,
-                from,
-                to,
-                at,
-                lang,
-                history,
-                input,
-                format,
-            };
-            simulate(&dir, args, style)
-        }
+        Command::Simulate { dir, args } => simulate(&dir, args, style),
         Command::Test {
             dir,
             scenarios,
@@ -263,14 +218,32 @@ fn graph(
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(clap::Args, Debug)]
 struct SimulateArgs {
+    /// Start in this flow instead of the one the called number maps to.
+    #[arg(long)]
     flow: Option<String>,
+    /// Caller ID.
+    #[arg(long, default_value = "+15555550123")]
     from: String,
+    /// Dialled number (default: a number mapped to --flow, else the default flow's).
+    #[arg(long)]
     to: Option<String>,
+    /// The caller's time, e.g. `2026-03-07 14:05 America/New_York` (default: now).
+    #[arg(long)]
     at: Option<String>,
+    /// Language to start in (default: the flow set's default).
+    #[arg(long)]
     lang: Option<String>,
+    /// An earlier call of this caller: `AGO` or `AGO:GROUP`, e.g. `3h:support_tier1` (repeatable).
+    #[arg(long)]
     history: Vec<String>,
+    /// Caller moves, e.g. "1 2 12345678# queue:bridged 5". Without it: interactive on a
+    /// terminal, else read from standard input.
+    #[arg(long)]
     input: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
 }
 

@@ -51,18 +51,25 @@ fn monday() -> Timestamp {
     "2026-03-02T15:00:00Z".parse().unwrap()
 }
 
+fn call_at(
+    p: &Program,
+    call_id: &str,
+    caller: &str,
+    history: Vec<PastCall>,
+    at: Timestamp,
+) -> Step {
+    let call = Start {
+        call_id: call_id.into(),
+        caller: caller.into(),
+        called: "+18005550100".into(),
+        history,
+        language: None,
+    };
+    start(p, call, at)
+}
+
 fn begin(p: &Program, caller: &str) -> Step {
-    start(
-        p,
-        Start {
-            call_id: "CA1".into(),
-            caller: caller.into(),
-            called: "+18005550100".into(),
-            history: vec![],
-            language: None,
-        },
-        monday(),
-    )
+    call_at(p, "CA1", caller, vec![], monday())
 }
 
 fn feed(p: &Program, s: &Step, e: Event) -> Step {
@@ -411,17 +418,7 @@ fn branch_conditions_pick_the_first_matching_case() {
         at: "2026-03-02T03:00:00Z".parse().unwrap(),
         group: Some("desk".into()),
     }];
-    let s = start(
-        &p,
-        Start {
-            call_id: "CA2".into(),
-            caller: "+15550001111".into(),
-            called: "x".into(),
-            history,
-            language: None,
-        },
-        monday(),
-    );
+    let s = call_at(&p, "CA2", "+15550001111", history, monday());
     assert_eq!(
         why(&s)[0],
         "branch: case 2 (called 12h ago and reached desk)"
@@ -430,17 +427,7 @@ fn branch_conditions_pick_the_first_matching_case() {
         at: "2026-02-27T03:00:00Z".parse().unwrap(),
         group: Some("desk".into()),
     }];
-    let s = start(
-        &p,
-        Start {
-            call_id: "CA2".into(),
-            caller: "+15550001111".into(),
-            called: "x".into(),
-            history: old,
-            language: None,
-        },
-        monday(),
-    );
+    let s = call_at(&p, "CA2", "+15550001111", old, monday());
     assert_eq!(why(&s)[0], "branch: default (no case matched)");
 }
 
@@ -450,30 +437,10 @@ fn hours_are_judged_at_the_injected_time_in_the_schedule_zone() {
     let open = begin(&p, "+15550001111");
     assert!(why(&open).contains(&"hours: open (Mon 10:00 America/New_York)".to_owned()));
     let sat: Timestamp = "2026-03-07T19:05:00Z".parse().unwrap();
-    let closed = start(
-        &p,
-        Start {
-            call_id: "C".into(),
-            caller: "+1".into(),
-            called: "x".into(),
-            history: vec![],
-            language: None,
-        },
-        sat,
-    );
+    let closed = call_at(&p, "C", "+1", vec![], sat);
     assert!(why(&closed).contains(&"hours: closed (Sat 14:05 America/New_York)".to_owned()));
     let xmas: Timestamp = "2026-12-25T15:00:00Z".parse().unwrap();
-    let h = start(
-        &p,
-        Start {
-            call_id: "C".into(),
-            caller: "+1".into(),
-            called: "x".into(),
-            history: vec![],
-            language: None,
-        },
-        xmas,
-    );
+    let h = call_at(&p, "C", "+1", vec![], xmas);
     assert!(said(&h).contains(&"Happy holidays.".to_owned()));
 }
 
@@ -481,17 +448,7 @@ fn hours_are_judged_at_the_injected_time_in_the_schedule_zone() {
 fn splits_are_stable_per_call_and_follow_the_weights() {
     let p = program(ROUTES);
     let route = |id: &str| {
-        let s = start(
-            &p,
-            Start {
-                call_id: id.into(),
-                caller: "+1".into(),
-                called: "x".into(),
-                history: vec![],
-                language: None,
-            },
-            monday(),
-        );
+        let s = call_at(&p, id, "+1", vec![], monday());
         s.state.vars.get("variant").cloned().unwrap()
     };
     assert_eq!(route("CA-same"), route("CA-same"));
@@ -566,17 +523,7 @@ fn queue_closed_by_schedule_takes_on_closed() {
         group: Some("desk".into()),
     }];
     let sat: Timestamp = "2026-03-07T19:05:00Z".parse().unwrap();
-    let s = start(
-        &p,
-        Start {
-            call_id: "C".into(),
-            caller: "+1".into(),
-            called: "x".into(),
-            history,
-            language: None,
-        },
-        sat,
-    );
+    let s = call_at(&p, "C", "+1", history, sat);
     assert!(why(&s).contains(&"group office is closed (Sat 14:05 America/New_York)".to_owned()));
     assert_eq!(at(&p, &s), "vm");
 }
