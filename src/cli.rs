@@ -10,6 +10,15 @@ use switchboard::diagnostic::{self, Style};
 use switchboard::flow::{self, FlowSet};
 use switchboard::{diagram, schema};
 
+/// Write to standard output; a closed pipe (`| head`) becomes an error that
+/// `main` ends quietly on, instead of a panic.
+macro_rules! out {
+    ($($t:tt)*) => { write!(std::io::stdout().lock(), $($t)*)? };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { writeln!(std::io::stdout().lock(), $($t)*)? };
+}
+
 /// Switchboard: IVR phone trees as reviewable, checked files.
 #[derive(Parser, Debug)]
 #[command(name = "switchboard", version, about, propagate_version = true)]
@@ -118,13 +127,21 @@ pub(crate) fn main() -> ExitCode {
             let scenarios = scenarios.unwrap_or_else(|| dir.join("tests"));
             test(&dir, &scenarios, format, style)
         }
-        Command::Schema => {
-            println!("{}", schema::flow_schema_json());
+        Command::Schema => (|| -> anyhow::Result<ExitCode> {
+            outln!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
-        }
+        })(),
     };
     match result {
         Ok(code) => code,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -155,7 +172,7 @@ fn check(
                 "diagnostics": diagnostic::to_json(&compiled.diagnostics, &set.sources),
                 "depths": compiled.depths,
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         CheckFormat::Text => {
             let mut err = std::io::stderr().lock();
@@ -165,7 +182,7 @@ fn check(
                 diagnostic::render_text(&compiled.diagnostics, &set.sources, style)
             )?;
             if compiled.program.is_some() {
-                print!("{}", compile::depth_report(&compiled.depths));
+                out!("{}", compile::depth_report(&compiled.depths));
             }
             writeln!(
                 err,
@@ -214,7 +231,7 @@ fn graph(
         GraphFormat::Mermaid => diagram::mermaid(&program, only),
         GraphFormat::Dot => diagram::dot(&program, only),
     };
-    print!("{text}");
+    out!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,6 +259,9 @@ struct SimulateArgs {
     /// terminal, else read from standard input.
     #[arg(long)]
     input: Option<String>,
+    /// The call id; it picks the route through `split` nodes.
+    #[arg(long, default_value = "CA-simulated")]
+    call_id: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
@@ -297,16 +317,12 @@ fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCod
         ),
         None => None,
     };
-    let mut history = Vec::new();
-    for h in &a.history {
-        let (ago, group) = h
-            .split_once(':')
-            .map_or((h.as_str(), None), |(a, g)| (a, Some(g.to_owned())));
-        let ago = humantime::parse_duration(ago)
-            .with_context(|| format!("`{h}`: write AGO or AGO:GROUP, e.g. 3h:support_tier1"))?;
-        let at = at.checked_sub(jiff::SignedDuration::try_from(ago)?)?;
-        history.push(switchboard::engine::PastCall { at, group });
-    }
+    let history = a
+        .history
+        .iter()
+        .map(|h| simulate::parse_history(&p, h, at))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let setup = Setup {
         flow,
         from: a.from.clone(),
@@ -314,6 +330,7 @@ fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCod
         at,
         language,
         history,
+        call_id: a.call_id.clone(),
     };
     let color = style == Style::Color && a.format == CheckFormat::Text;
     let mut session = Session::start(&p, &setup);
@@ -335,11 +352,11 @@ fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCod
         session.play(&token, m);
     }
     match a.format {
-        CheckFormat::Json => println!(
+        CheckFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&simulate::to_json(&p, &session))?
         ),
-        CheckFormat::Text => print!("{}", simulate::render_text(&p, &session, color)),
+        CheckFormat::Text => out!("{}", simulate::render_text(&p, &session, color)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -449,7 +466,7 @@ fn test(
     match format {
         CheckFormat::Json => {
             let out = serde_json::json!({ "passed": passed, "failed": failed, "scenarios": verdicts, "coverage": report });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         CheckFormat::Text => {
             let color = style == Style::Color;
@@ -458,40 +475,44 @@ fn test(
             } else {
                 ("ok", "FAILED")
             };
-            println!(
+            outln!(
                 "running {} scenarios from {}",
                 verdicts.len(),
                 scenario_dir.display()
             );
             for v in &verdicts {
-                println!(
+                outln!(
                     "test {} ... {}",
                     v.name,
                     if v.failures.is_empty() { ok } else { bad }
                 );
             }
             for v in verdicts.iter().filter(|v| !v.failures.is_empty()) {
-                println!("\n---- {} ({})", v.name, v.location);
+                outln!("\n---- {} ({})", v.name, v.location);
                 for f in &v.failures {
-                    println!("  {f}");
+                    outln!("  {f}");
                 }
-                println!("  path: {}", v.path.join(" → "));
-                println!("  transcript:");
+                outln!("  path: {}", v.path.join(" → "));
+                outln!("  transcript:");
                 for line in v.transcript.lines() {
-                    println!("    {line}");
+                    outln!("    {line}");
                 }
             }
-            println!("\ncoverage:");
+            outln!("\ncoverage:");
             for c in &report {
-                println!(
+                outln!(
                     "  {:<14} {:>3}/{:<3} nodes  {:>3}/{:<3} exits",
-                    c.flow, c.nodes_reached, c.nodes, c.exits_taken, c.exits
+                    c.flow,
+                    c.nodes_reached,
+                    c.nodes,
+                    c.exits_taken,
+                    c.exits
                 );
                 for m in &c.missing {
-                    println!("    not reached: {m}");
+                    outln!("    not reached: {m}");
                 }
             }
-            println!("\n{passed} passed, {failed} failed");
+            outln!("\n{passed} passed, {failed} failed");
         }
     }
     Ok(if failed > 0 {

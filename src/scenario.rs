@@ -14,7 +14,7 @@
 //! same file:line:column diagnostics as flow files.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::engine::{PastCall, RecordKind};
+use crate::engine::RecordKind;
 use crate::flow::spanned::Sp;
 use crate::program::{Exit, Lang, Program};
 use crate::simulate::{self, Move, Session, Setup};
@@ -38,6 +38,7 @@ struct RawScenario {
     language: Option<Sp<String>>,
     #[serde(default)]
     history: Vec<Sp<String>>,
+    call_id: Option<Sp<String>>,
     expect: Sp<RawExpect>,
 }
 
@@ -232,25 +233,17 @@ fn check(
     let language = raw.language.as_ref().and_then(|l| lang(l, diags));
     let mut history = Vec::new();
     for h in &raw.history {
-        let (ago, group) = h
-            .split_once(':')
-            .map_or((h.as_str(), None), |(a, g)| (a, Some(g.to_owned())));
-        match (humantime::parse_duration(ago), at) {
-            (Ok(d), Some(at)) => {
-                let d = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO);
-                history.push(PastCall {
-                    at: at.checked_sub(d).unwrap_or(at),
-                    group,
-                });
+        if let Some(at) = at {
+            match simulate::parse_history(p, h, at) {
+                Ok(c) => history.push(c),
+                Err(e) => diags.push(err(
+                    file,
+                    Code::InvalidValue,
+                    e,
+                    h.range(),
+                    "earlier calls are AGO or AGO:GROUP, e.g. \"3h:support_tier1\"",
+                )),
             }
-            (Err(_), _) => diags.push(err(
-                file,
-                Code::InvalidValue,
-                format!("`{}` is not an earlier call", h.value),
-                h.range(),
-                "write AGO or AGO:GROUP, e.g. \"3h:support_tier1\"",
-            )),
-            _ => {}
         }
     }
     let e = &raw.expect.value;
@@ -308,6 +301,9 @@ fn check(
             at: at?,
             language,
             history,
+            call_id: raw
+                .call_id
+                .map_or_else(|| "CA-scenario".to_owned(), |c| c.value),
         },
         moves,
         outcome: e.outcome.as_ref().map(|o| o.value.clone()),
@@ -406,7 +402,8 @@ pub fn run(p: &Program, s: &Scenario, location: String, coverage: &mut Coverage)
     for (k, v) in &s.vars {
         let got = session.state.vars.get(k);
         if got != Some(v) {
-            failures.push(format!("variable {k}: expected {v:?}, got {got:?}"));
+            let got = got.map_or_else(|| "unset".to_owned(), |g| format!("\"{g}\""));
+            failures.push(format!("variable {k}: expected \"{v}\", got {got}"));
         }
     }
     if let Some(l) = &s.language

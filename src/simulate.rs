@@ -151,6 +151,8 @@ pub struct Setup {
     pub language: Option<Lang>,
     /// Earlier calls.
     pub history: Vec<PastCall>,
+    /// The provider's call id; it also picks the route through `split` nodes.
+    pub call_id: String,
 }
 
 /// One step of a session: the move that caused it and what happened.
@@ -178,7 +180,7 @@ impl<'p> Session<'p> {
     /// Place the call.
     pub fn start(program: &'p Program, setup: &Setup) -> Self {
         let start = Start {
-            call_id: "CA-simulated".into(),
+            call_id: setup.call_id.clone(),
             caller: setup.from.clone(),
             called: setup.to.clone(),
             history: setup.history.clone(),
@@ -245,6 +247,34 @@ impl<'p> Session<'p> {
             Wait::Ended => "nothing: the call has ended",
         }
     }
+}
+
+/// Parse an earlier call, `AGO` or `AGO:GROUP` (e.g. `3h:support_tier1`), relative to `now`.
+pub fn parse_history(p: &Program, s: &str, now: Timestamp) -> Result<PastCall, String> {
+    let (ago, group) = s.split_once(':').map_or((s, None), |(a, g)| (a, Some(g)));
+    let ago = humantime::parse_duration(ago)
+        .ok()
+        .and_then(|d| jiff::SignedDuration::try_from(d).ok())
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is not an earlier call: write AGO or AGO:GROUP, e.g. \"3h:support_tier1\""
+            )
+        })?;
+    if let Some(g) = group
+        && p.group_by_name(g).is_none()
+    {
+        let names: Vec<_> = p.groups.iter().map(|g| g.name.as_str()).collect();
+        let hint = crate::diagnostic::did_you_mean(g, names.iter().copied())
+            .unwrap_or_else(|| format!("groups: {}", names.join(", ")));
+        return Err(format!("there is no group `{g}` in `{s}`; {hint}"));
+    }
+    let at = now
+        .checked_sub(ago)
+        .map_err(|_| format!("`{s}` reaches too far back"))?;
+    Ok(PastCall {
+        at,
+        group: group.map(str::to_owned),
+    })
 }
 
 /// How an outcome reads.
@@ -320,7 +350,7 @@ fn describe(p: &Program, r: &Record) -> Option<(Tone, String)> {
         RecordKind::Variable { name, value } => (Tone::Note, format!("{name} = {value}")),
         RecordKind::Language { language } => (Tone::Note, format!("language is now {language}")),
         RecordKind::Queued { group } => (Tone::Why, format!("queued for group {group}")),
-        RecordKind::Dialed { to } => (Tone::Why, format!("dialling {to}")),
+        RecordKind::Dialed { to } => (Tone::Why, format!("dialing {to}")),
         RecordKind::Result { result } => (Tone::Caller, format!("☎ {result}")),
         RecordKind::Voicemail { group, seconds, .. } => {
             (Tone::Why, format!("voicemail for {group} ({seconds}s)"))

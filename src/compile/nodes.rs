@@ -688,7 +688,7 @@ impl<'a> Builder<'a> {
                         format!("group `{}` keeps hours, but queue `{}` has no `on_closed` route", g.name, at.id.value),
                     )
                     .labelled(Span::new(at.file, at.id.range()), "no on_closed")
-                    .hint("add `on_closed = \"<node>\"` (voicemail, callback or goodbye); otherwise after-hours callers wait for nobody"),
+                    .hint("add `on_closed = \"<node>\"` (voicemail, callback or goodbye); otherwise after-hours callers are sent to the fallback route"),
                 );
         }
         Queue {

@@ -81,10 +81,15 @@ impl Walker<'_> {
                 self.here(RecordKind::NoInput { attempt: 1 });
                 self.continue_or_end(*next);
             }
-            (Wait::Fallback, _, Event::Queue(_) | Event::Dial(_)) => self.end(Outcome::Fallback),
+            (Wait::Fallback, _, e @ (Event::Queue(_) | Event::Dial(_))) => {
+                self.here(RecordKind::Result {
+                    result: e.describe(),
+                });
+                self.end(Outcome::Fallback)
+            }
             (_, _, e) => {
                 self.here(RecordKind::Ignored {
-                    event: format!("{e:?}"),
+                    event: e.describe(),
                 });
                 self.repeat();
             }
@@ -186,7 +191,7 @@ impl Walker<'_> {
                 let said = text.to_lowercase();
                 m.options
                     .iter()
-                    .find(|o| o.words.iter().any(|w| said.contains(w.as_str())))
+                    .find(|o| o.words.iter().any(|w| super::says(&said, w)))
                     .map(|o| (format!("said \"{text}\""), o.target))
             }
             _ => {
@@ -282,9 +287,8 @@ impl Walker<'_> {
             }
             Event::Speech { text, .. } => {
                 self.here(RecordKind::Spoke { text: text.clone() });
-                text.chars()
-                    .find(char::is_ascii_digit)
-                    .and_then(|c| c.to_digit(10))
+                let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                digits.parse::<u32>().ok()
             }
             _ => {
                 self.here(RecordKind::NoInput { attempt: 1 });

@@ -173,6 +173,39 @@ words!(DialStatus { Completed => "completed", Busy => "busy", NoAnswer => "no-an
 words!(QueueResult { Bridged => "bridged", Full => "full", Timeout => "timeout", Hangup => "hangup", Error => "error" });
 words!(CallStatus { Completed => "completed", Busy => "busy", NoAnswer => "no-answer", Failed => "failed", Canceled => "canceled" });
 
+impl Event {
+    /// The event in words, for transcripts and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::Digits(d) => format!("keys {d}"),
+            Event::Speech { text, .. } => format!("speech \"{text}\""),
+            Event::NoInput => "no input".into(),
+            Event::Dial(d) => format!("dial result {}", d.word()),
+            Event::Queue(q) => format!("queue result {}", q.word()),
+            Event::Recording { seconds, .. } => format!("a {seconds}s recording"),
+            Event::Status(c) => format!("call status {}", c.word()),
+        }
+    }
+}
+
+/// Does what a caller said contain `word`? Words in scripts written with
+/// spaces must match whole words ("app" is not in "happy"); others (Chinese,
+/// Japanese) match anywhere. Both sides are lower case.
+pub fn says(said: &str, word: &str) -> bool {
+    if !word.is_ascii() {
+        return said.contains(word);
+    }
+    let tokens: Vec<&str> = said
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let wanted: Vec<&str> = word
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    !wanted.is_empty() && tokens.windows(wanted.len()).any(|w| w == wanted.as_slice())
+}
+
 /// How a dial ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DialStatus {

@@ -630,3 +630,12 @@ fn the_step_guard_ends_a_runaway_walk_on_the_fallback_route() {
         (Wait::Ended, vec![Action::Hangup])
     );
 }
+
+#[test]
+fn speech_words_match_whole_words_or_cjk_anywhere() {
+    assert!(says("the app crashes", "app"));
+    assert!(!says("i am not happy", "app"));
+    assert!(says("order status please", "order status"));
+    assert!(!says("order", "order status"));
+    assert!(says("我要中文服务", "中文"));
+}

@@ -303,3 +303,59 @@ fn simulate_is_interactive_on_a_terminal() {
     assert!(out.contains("pressed 2 → billing"), "{out}");
     assert!(out.contains("waiting for digits"), "{out}");
 }
+
+#[test]
+fn the_call_id_picks_the_route_through_a_split() {
+    let route = |id: &str| {
+        let out = switchboard(&[
+            "simulate",
+            "tests/fixtures/lints/split-weights/pass",
+            "--call-id",
+            id,
+            "--input",
+            "",
+        ]);
+        text(&out.stdout)
+            .lines()
+            .find(|l| l.contains("split:"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(route("CA1").contains("route 1 of 2"));
+    assert!(route("CA3").contains("route 2 of 2"));
+    assert_eq!(route("CA3"), route("CA3"));
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    // Pressing `*` (repeat) 600 times prints far more than a pipe holds (64 KiB),
+    // so the writer must meet the closed pipe.
+    let script = format!("1{}", " *".repeat(600));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "simulate",
+            "flows",
+            "--at",
+            "2026-03-02 10:00 America/New_York",
+            "--input",
+            &script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here, closing the pipe like `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.contains("call starts in flow main"), "{first}");
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.status.success());
+}

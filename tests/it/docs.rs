@@ -1,6 +1,7 @@
 //! The documentation's TOML examples use the real format: every ```toml
-//! block of docs/flows.md and README.md goes through the real loader, and
-//! any key or value shape it rejects fails this test. Blocks fenced as
+//! block of the docs and the README goes through the real loader (flow
+//! files, or scenario files checked against the demo), and any key or value
+//! shape it rejects fails this test. Blocks fenced as
 //! ```` ```toml fragment ```` show lone values (alternatives of one key) and
 //! are skipped.
 
@@ -34,12 +35,32 @@ fn toml_blocks(doc: &str) -> Vec<(usize, String)> {
 fn every_toml_example_in_the_docs_parses() {
     let mut problems = Vec::new();
     let mut count = 0;
-    for path in ["docs/flows.md", "README.md"] {
+    let demo = switchboard::compile::compile(
+        &switchboard::flow::load_dir(std::path::Path::new("flows")).unwrap(),
+    )
+    .program
+    .unwrap();
+    for path in [
+        "docs/flows.md",
+        "docs/calls.md",
+        "docs/testing.md",
+        "README.md",
+    ] {
         let doc = std::fs::read_to_string(path).expect(path);
         for (line, text) in toml_blocks(&doc) {
             count += 1;
             let mut sources = Sources::new();
             let id = sources.add(format!("{path}:{line}"), text.clone());
+            if text.contains("[[scenario]]") {
+                let (_, diags) = switchboard::scenario::parse(&demo, id, &text);
+                for d in diags {
+                    problems.push(format!(
+                        "{path}, scenario block at line {line}: {}: {}",
+                        d.code, d.message
+                    ));
+                }
+                continue;
+            }
             let (_, diags) = parse_file(id, "example", &text);
             for d in diags {
                 if matches!(
