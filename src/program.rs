@@ -44,7 +44,7 @@ id_type!(
 );
 
 /// A phone key: `0`–`9`, `*` or `#`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Key(char);
 
 impl Key {
@@ -557,7 +557,8 @@ impl NodeKind {
 }
 
 /// The label of an edge in the program graph.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Exit {
     /// Unconditional continuation.
     Next,

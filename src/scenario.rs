@@ -353,20 +353,31 @@ pub fn run(p: &Program, s: &Scenario, location: String, coverage: &mut Coverage)
         }
         session.play(token, m.clone());
     }
-    // Nodes in the order the call entered them, and every transition between them.
+    // Nodes in the order the call entered them; the exits the engine took.
     let mut path = Vec::new();
     let mut heard = Vec::new();
+    let mut took: Option<(NodeIndex, Exit)> = None;
     for entry in &session.log {
         for r in &entry.records {
             match &r.kind {
-                RecordKind::Entered => path.extend(r.node),
+                RecordKind::Entered => {
+                    if let Some(b) = r.node {
+                        match took.take() {
+                            Some((a, exit)) => coverage.took(p, a, &exit, b),
+                            None => {
+                                if let Some(&a) = path.last() {
+                                    coverage.returned(p, a, b);
+                                }
+                            }
+                        }
+                        path.push(b);
+                    }
+                }
+                RecordKind::Took { exit } => took = r.node.map(|a| (a, exit.clone())),
                 RecordKind::Heard { said } => heard.push(said.clone()),
                 _ => {}
             }
         }
-    }
-    for pair in path.windows(2) {
-        coverage.taken(p, pair[0], pair[1]);
     }
     coverage.nodes.extend(path.iter().copied());
     let names: Vec<String> = path.iter().map(|&n| p.qualified_name(n)).collect();
@@ -424,14 +435,15 @@ pub fn run(p: &Program, s: &Scenario, location: String, coverage: &mut Coverage)
 }
 
 impl Coverage {
-    /// Mark the program edges from `a` to `b` as taken. A `return` leads back
-    /// through the calling sub-flow node's `returned` exit.
-    fn taken(&mut self, p: &Program, a: NodeIndex, b: NodeIndex) {
-        let direct: Vec<_> = p.graph.edges_connecting(a, b).map(|e| e.id()).collect();
-        if !direct.is_empty() {
-            self.edges.extend(direct);
-            return;
-        }
+    /// Mark the exit `exit` from `a` (which led to `b`) as taken.
+    fn took(&mut self, p: &Program, a: NodeIndex, exit: &Exit, b: NodeIndex) {
+        let edge = p.graph.edges_connecting(a, b).find(|e| e.weight() == exit);
+        self.edges.extend(edge.map(|e| e.id()));
+    }
+
+    /// A `return` node leads back through the calling sub-flow node's
+    /// `returned` exit (the return has no exit of its own).
+    fn returned(&mut self, p: &Program, a: NodeIndex, b: NodeIndex) {
         if matches!(p.graph[a].kind, crate::program::NodeKind::Return) {
             let returned = p
                 .graph

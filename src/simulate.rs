@@ -337,7 +337,7 @@ fn tone(t: Tone) -> Style {
 fn describe(p: &Program, r: &Record) -> Option<(Tone, String)> {
     Some(match &r.kind {
         RecordKind::Started { flow } => (Tone::Note, format!("call starts in flow {flow}")),
-        RecordKind::Entered => return None,
+        RecordKind::Entered | RecordKind::Took { .. } => return None,
         RecordKind::Heard { said } => (Tone::Heard, format!("🔊 {said}")),
         RecordKind::Keys { digits } => (Tone::Caller, format!("☎ caller presses {digits}")),
         RecordKind::Spoke { text } => (Tone::Caller, format!("☎ caller says \"{text}\"")),

@@ -2,22 +2,22 @@
 //! record says why.
 
 use super::walk::Walker;
-use crate::program::{Case, Condition};
+use crate::program::{Case, Condition, Exit};
 use petgraph::graph::NodeIndex;
 
 impl Walker<'_> {
     /// Pick a branch's exit and record the reason.
-    pub(super) fn branch(&mut self, cases: &[Case], default: NodeIndex) -> NodeIndex {
+    pub(super) fn branch(&mut self, cases: &[Case], default: NodeIndex) -> (NodeIndex, Exit) {
         for (i, case) in cases.iter().enumerate() {
             let reasons: Option<Vec<String>> =
                 case.conditions.iter().map(|c| self.holds(c)).collect();
             if let Some(reasons) = reasons {
                 self.decided(format!("branch: case {} ({})", i + 1, reasons.join(", ")));
-                return case.target;
+                return (case.target, Exit::Case(i));
             }
         }
         self.decided("branch: default (no case matched)");
-        default
+        (default, Exit::Default)
     }
 
     /// `Some(why)` if the condition holds.

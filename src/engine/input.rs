@@ -4,7 +4,7 @@
 
 use super::walk::Walker;
 use super::{CallStatus, DialStatus, Event, Outcome, QueueResult, RecordKind, Wait};
-use crate::program::{Key, NodeKind, Prompt};
+use crate::program::{Exit, Key, NodeKind, Prompt};
 use crate::routing::GroupTarget;
 
 enum Miss {
@@ -55,9 +55,13 @@ impl Walker<'_> {
                 });
                 if d == DialStatus::Completed {
                     self.s.outcome.get_or_insert(super::Outcome::Transfer);
-                    self.continue_or_end(t.next);
+                    self.continue_or_end(t.next, Exit::AfterCall);
                 } else {
-                    self.route(t.on_no_answer, &format!("transfer {}", d.word()));
+                    self.route(
+                        t.on_no_answer,
+                        &format!("transfer {}", d.word()),
+                        Some(Exit::NoAnswer),
+                    );
                 }
             }
             (
@@ -75,11 +79,11 @@ impl Walker<'_> {
                     seconds,
                 });
                 self.s.outcome.get_or_insert(Outcome::Voicemail(*group));
-                self.continue_or_end(*next);
+                self.continue_or_end(*next, Exit::Next);
             }
             (Wait::Recording, NodeKind::Voicemail { next, .. }, Event::NoInput) => {
                 self.here(RecordKind::NoInput { attempt: 1 });
-                self.continue_or_end(*next);
+                self.continue_or_end(*next, Exit::Next);
             }
             (Wait::Fallback, _, e @ (Event::Queue(_) | Event::Dial(_))) => {
                 self.here(RecordKind::Result {
@@ -128,7 +132,17 @@ impl Walker<'_> {
         });
         if attempt >= max {
             let target = self.p.failure_route(self.s.at);
-            self.route(target, &format!("no valid answer after {attempt} tries"));
+            // Only the node's own `on_failure` is one of its exits; the operator is a global key.
+            let own = match &self.p.graph[self.s.at].kind {
+                NodeKind::Menu(m) => m.on_failure.is_some(),
+                NodeKind::Input(i) => i.on_failure.is_some(),
+                _ => false,
+            };
+            self.route(
+                target,
+                &format!("no valid answer after {attempt} tries"),
+                own.then_some(Exit::Failure),
+            );
             return;
         }
         if let Some(pr) = reprompt {
@@ -151,9 +165,14 @@ impl Walker<'_> {
                 match key {
                     Some(k) => {
                         if let Some(o) = m.options.iter().find(|o| o.key == k) {
-                            Some((format!("pressed {k}"), o.target))
+                            let exit = Exit::Option {
+                                key: o.key,
+                                words: o.words.clone(),
+                                label: o.label.clone(),
+                            };
+                            Some((format!("pressed {k}"), o.target, Some(exit)))
                         } else if let Some((_, op)) = keys.operator.filter(|(ok, _)| *ok == k) {
-                            Some((format!("pressed {k}: operator"), op))
+                            Some((format!("pressed {k}: operator"), op, None))
                         } else if keys.repeat == Some(k) {
                             self.advanced = true;
                             self.decided(format!("pressed {k}: repeat"));
@@ -162,7 +181,7 @@ impl Walker<'_> {
                         } else if keys.back == Some(k) {
                             self.s.menus.pop();
                             match self.s.menus.pop() {
-                                Some(prev) => Some((format!("pressed {k}: back"), prev)),
+                                Some(prev) => Some((format!("pressed {k}: back"), prev, None)),
                                 None => {
                                     self.s.menus.push(ix);
                                     self.advanced = true;
@@ -178,6 +197,7 @@ impl Walker<'_> {
                             Some((
                                 format!("pressed {k}: top"),
                                 p.flows[p.graph[ix].flow.index()].start,
+                                None,
                             ))
                         } else {
                             None
@@ -192,7 +212,14 @@ impl Walker<'_> {
                 m.options
                     .iter()
                     .find(|o| o.words.iter().any(|w| super::says(&said, w)))
-                    .map(|o| (format!("said \"{text}\""), o.target))
+                    .map(|o| {
+                        let exit = Exit::Option {
+                            key: o.key,
+                            words: o.words.clone(),
+                            label: o.label.clone(),
+                        };
+                        (format!("said \"{text}\""), o.target, Some(exit))
+                    })
             }
             _ => {
                 self.miss(Miss::NoInput, m.attempts, m.no_input_prompt.as_ref());
@@ -200,9 +227,12 @@ impl Walker<'_> {
             }
         };
         match chosen {
-            Some((why, target)) => {
+            Some((why, target, exit)) => {
                 let name = p.graph[target].id.clone();
                 self.decided(format!("{why} → {name}"));
+                if let Some(e) = exit {
+                    self.took(e);
+                }
                 self.go(target);
             }
             None => self.miss(Miss::Invalid, m.attempts, m.invalid_prompt.as_ref()),
@@ -241,6 +271,7 @@ impl Walker<'_> {
             self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
         } else if valid {
             self.set_var(&i.variable, &entered);
+            self.took(Exit::Entered);
             self.go(i.next);
         } else {
             self.miss(Miss::Invalid, i.attempts, i.invalid_prompt.as_ref());
@@ -308,7 +339,7 @@ impl Walker<'_> {
             None if event != Event::NoInput => self.here(RecordKind::Invalid { attempt: 1 }),
             None => {}
         }
-        self.continue_or_end(*next);
+        self.continue_or_end(*next, Exit::Next);
     }
 
     fn queue_result(&mut self, result: QueueResult) {
@@ -323,7 +354,7 @@ impl Walker<'_> {
         match result {
             QueueResult::Bridged => {
                 self.s.outcome.get_or_insert(Outcome::Group(group));
-                self.continue_or_end(q.next);
+                self.continue_or_end(q.next, Exit::AfterCall);
             }
             QueueResult::Timeout => {
                 let overflow = p.groups.get(group.index()).and_then(|g| g.overflow);
@@ -342,10 +373,13 @@ impl Walker<'_> {
                         self.s.tried.push(o);
                         self.emit_wait();
                     }
-                    None => self.route(q.on_no_answer, "no agent answered"),
+                    None => self.route(q.on_no_answer, "no agent answered", Some(Exit::NoAnswer)),
                 }
             }
-            QueueResult::Full => self.route(q.on_full.or(q.on_no_answer), "queue full"),
+            QueueResult::Full => match q.on_full {
+                Some(t) => self.route(Some(t), "queue full", Some(Exit::Full)),
+                None => self.route(q.on_no_answer, "queue full", Some(Exit::NoAnswer)),
+            },
             QueueResult::Hangup => self.end(Outcome::Abandoned),
             QueueResult::Error => self.fallback("the provider could not queue the call".into()),
         }

@@ -361,6 +361,11 @@ pub enum RecordKind {
         /// Why.
         reason: String,
     },
+    /// The call left the node by this exit (what coverage counts).
+    Took {
+        /// The exit, as in the program graph.
+        exit: crate::program::Exit,
+    },
     /// The call ended.
     Ended {
         /// How.

@@ -3,7 +3,7 @@
 
 use super::{CallState, MAX_WALK, Outcome, Record, RecordKind, Step, Wait};
 use crate::action::{Action, InputModes, Speech};
-use crate::program::{GroupId, NodeKind, Program, Prompt, Utterance};
+use crate::program::{Exit, GroupId, NodeKind, Program, Prompt, Utterance};
 use crate::routing::{GroupTarget, HoursStatus};
 use jiff::Timestamp;
 use petgraph::graph::NodeIndex;
@@ -131,6 +131,7 @@ impl<'p> Walker<'p> {
             match &node.kind {
                 NodeKind::Say { prompt, next } => {
                     self.say(prompt);
+                    self.took(Exit::Next);
                     ix = *next;
                 }
                 NodeKind::Menu(_) => {
@@ -145,7 +146,9 @@ impl<'p> Walker<'p> {
                     return;
                 }
                 NodeKind::Branch { cases, default } => {
-                    ix = self.branch(cases, *default);
+                    let (target, exit) = self.branch(cases, *default);
+                    self.took(exit);
+                    ix = target;
                 }
                 NodeKind::Hours {
                     schedule,
@@ -159,12 +162,13 @@ impl<'p> Walker<'p> {
                     };
                     let status = s.status_at(self.now);
                     let local = s.tz.to_datetime(self.now).strftime("%a %H:%M").to_string();
-                    let (word, target) = match status {
-                        HoursStatus::Open => ("open", *open),
-                        HoursStatus::Closed => ("closed", *closed),
-                        HoursStatus::Holiday => ("holiday", *holiday),
+                    let (word, target, exit) = match status {
+                        HoursStatus::Open => ("open", *open, Exit::Open),
+                        HoursStatus::Closed => ("closed", *closed, Exit::Closed),
+                        HoursStatus::Holiday => ("holiday", *holiday, Exit::Holiday),
                     };
                     self.decided(format!("hours: {word} ({local} {})", s.tz_name));
+                    self.took(exit);
                     ix = target;
                 }
                 NodeKind::Split { routes, variable } => {
@@ -189,6 +193,7 @@ impl<'p> Walker<'p> {
                     if let Some(v) = variable {
                         self.set_var(v, &(i + 1).to_string());
                     }
+                    self.took(Exit::Weight(routes[i].0));
                     ix = target;
                 }
                 NodeKind::Queue(q) => {
@@ -206,6 +211,7 @@ impl<'p> Walker<'p> {
                             ));
                             match q.on_closed {
                                 Some(t) => {
+                                    self.took(Exit::Closed);
                                     ix = t;
                                     continue;
                                 }
@@ -267,6 +273,7 @@ impl<'p> Walker<'p> {
                             language: l.to_string(),
                         });
                     }
+                    self.took(Exit::Next);
                     ix = *next;
                 }
                 NodeKind::Survey { .. } => {
@@ -422,22 +429,34 @@ impl<'p> Walker<'p> {
         }
     }
 
-    /// Go to `target`, or to the fallback route if there is none.
-    pub(super) fn route(&mut self, target: Option<NodeIndex>, why: &str) {
+    /// Record the exit the call leaves the current node by (for coverage).
+    pub(super) fn took(&mut self, exit: Exit) {
+        self.here(RecordKind::Took { exit });
+    }
+
+    /// Go to `target` (by `exit`, if it is one of the node's own exits), or to
+    /// the fallback route if there is none.
+    pub(super) fn route(&mut self, target: Option<NodeIndex>, why: &str, exit: Option<Exit>) {
         match target {
             Some(t) => {
                 let name = self.p.graph[t].id.clone();
                 self.decided(format!("{why} → {name}"));
+                if let Some(e) = exit {
+                    self.took(e);
+                }
                 self.go(t);
             }
             None => self.fallback(format!("{why}, and the node has no exit for it")),
         }
     }
 
-    /// Continue at `next`, or hang up.
-    pub(super) fn continue_or_end(&mut self, next: Option<NodeIndex>) {
+    /// Continue at `next` (left by `exit`), or hang up.
+    pub(super) fn continue_or_end(&mut self, next: Option<NodeIndex>, exit: Exit) {
         match next {
-            Some(n) => self.go(n),
+            Some(n) => {
+                self.took(exit);
+                self.go(n)
+            }
             None => self.end(Outcome::Hangup),
         }
     }
@@ -487,7 +506,7 @@ impl<'p> Walker<'p> {
         });
         self.s.outcome.get_or_insert(Outcome::Callback(*group));
         self.say(prompt);
-        self.continue_or_end(*next);
+        self.continue_or_end(*next, Exit::Next);
     }
 
     /// Repeat the current step's actions unchanged.

@@ -359,3 +359,29 @@ fn output_into_a_closed_pipe_ends_quietly() {
     );
     assert!(out.status.success());
 }
+
+#[test]
+fn coverage_counts_the_exit_taken_not_every_exit_to_the_same_node() {
+    let out = switchboard(&["test", "tests/fixtures/coverage", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let main = &v["coverage"][0];
+    assert_eq!(
+        (main["exits_taken"].as_u64(), main["exits"].as_u64()),
+        (Some(1), Some(3)),
+        "{main:#}"
+    );
+    let missing: Vec<&str> = main["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "exit main.m --press 2--> main.q",
+            "exit main.m --no input / invalid--> main.q"
+        ]
+    );
+}
