@@ -6,6 +6,10 @@
 //! `<Record>`, because an empty recording makes no request. `finishOnKey` is
 //! always written, empty when no key ends input, so that `#` can be a menu
 //! option. Queue priority needs TaskRouter and is not expressed in TwiML.
+//!
+//! [`signature`] verifies `X-Twilio-Signature` on every request.
+
+pub mod signature;
 
 use super::Urls;
 use crate::action::{Action, Speech};
