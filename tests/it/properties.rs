@@ -321,3 +321,36 @@ mod walks {
         }
     }
 }
+
+mod callbacks {
+    use proptest::prelude::*;
+    use switchboard::provider::twilio::{callback, signature};
+
+    proptest! {
+        /// Arbitrary callback bodies and query strings never panic the
+        /// parsers: they are events or a reason to answer 400.
+        #[test]
+        fn arbitrary_bodies_parse_or_are_refused(
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            query in "[a-zA-Z0-9=&%+._-]{0,80}",
+            known in prop::sample::select(vec![
+                "CallSid=CA1&Digits=1", "CallSid=CA1&QueueResult=leave", "CallSid=CA1&DialCallStatus=busy",
+                "CallSid=CA1&RecordingUrl=x&RecordingDuration=-1", "CallSid=CA1&SpeechResult=%00%FF",
+                "CallSid=CA1&CallStatus=completed&CallDuration=abc",
+            ]),
+        ) {
+            for b in [body.as_slice(), known.as_bytes()] {
+                let params = signature::form_pairs(b);
+                let q = signature::form_pairs(query.as_bytes());
+                let _ = callback::incoming(&params);
+                let _ = callback::status(&params);
+                let _ = callback::step(&q, &params);
+                let with_call = signature::form_pairs(b"call=CA1&s=2");
+                if let Ok(s) = callback::step(&with_call, &params) {
+                    prop_assert_eq!(s.step, 2);
+                }
+                let _ = signature::verify(signature::Algorithm::Sha1, "t", "https://x/y", &params, Some(b), Some("AAAA"));
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //!
 //! [`signature`] verifies `X-Twilio-Signature` on every request.
 
+pub mod callback;
 pub mod signature;
 
 use super::Urls;

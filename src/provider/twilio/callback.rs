@@ -1,0 +1,341 @@
+//! Twilio's callbacks as engine events: the new-call request, the step
+//! callbacks our TwiML points at (Gather, Dial, Enqueue and Record actions,
+//! and the no-input Redirect), and the status callback.
+//!
+//! Parsing is pure and strict: a callback that lacks what its kind needs, or
+//! whose `CallSid` is not the call its URL names, is [`BadCallback`] — the
+//! server answers it with 400 and touches no state.
+
+use crate::engine::{CallStatus, DialStatus, Event, QueueResult};
+
+/// Why a callback cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadCallback {
+    /// A required parameter is absent or empty.
+    #[error("the callback has no {0}")]
+    Missing(&'static str),
+    /// A parameter has a value Twilio does not send.
+    #[error("the callback's {0} is not valid: {1:?}")]
+    Invalid(&'static str, String),
+    /// The URL names one call and the body another.
+    #[error("the callback's CallSid {body:?} is not the call in its URL ({url:?})")]
+    WrongCall {
+        /// The call id in the URL.
+        url: String,
+        /// The CallSid in the body.
+        body: String,
+    },
+    /// Nothing in the callback says what happened.
+    #[error(
+        "the callback carries no result (Digits, SpeechResult, DialCallStatus, QueueResult or RecordingUrl)"
+    )]
+    NoResult,
+}
+
+/// A new call (`POST /twilio/voice`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// Twilio's call id.
+    pub call_sid: String,
+    /// Caller ID (may be `anonymous` or a client name).
+    pub from: String,
+    /// The dialled number.
+    pub to: String,
+}
+
+/// A step callback: which call, which step it answers, and what happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepCallback {
+    /// Twilio's call id.
+    pub call_sid: String,
+    /// The step number our URL carried.
+    pub step: u64,
+    /// What happened.
+    pub event: Event,
+}
+
+/// A status callback: the call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCallback {
+    /// Twilio's call id.
+    pub call_sid: String,
+    /// The final status.
+    pub status: CallStatus,
+    /// Call length in seconds, when Twilio sends it.
+    pub duration: Option<u32>,
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn required<'a>(
+    params: &'a [(String, String)],
+    name: &'static str,
+) -> Result<&'a str, BadCallback> {
+    get(params, name)
+        .filter(|v| !v.is_empty())
+        .ok_or(BadCallback::Missing(name))
+}
+
+/// Parse the new-call request.
+pub fn incoming(params: &[(String, String)]) -> Result<Incoming, BadCallback> {
+    Ok(Incoming {
+        call_sid: required(params, "CallSid")?.to_owned(),
+        from: get(params, "From").unwrap_or("anonymous").to_owned(),
+        to: required(params, "To")?.to_owned(),
+    })
+}
+
+/// Parse a step callback: `query` is our URL's (`call`, `s`, and `ev=noinput`
+/// for the no-input redirect), `params` the form body.
+pub fn step(
+    query: &[(String, String)],
+    params: &[(String, String)],
+) -> Result<StepCallback, BadCallback> {
+    let url_call = required(query, "call")?;
+    let call_sid = required(params, "CallSid")?;
+    if url_call != call_sid {
+        return Err(BadCallback::WrongCall {
+            url: url_call.to_owned(),
+            body: call_sid.to_owned(),
+        });
+    }
+    let s = required(query, "s")?;
+    let step = s
+        .parse()
+        .map_err(|_| BadCallback::Invalid("step number", s.to_owned()))?;
+    let event = if get(query, "ev") == Some("noinput") {
+        Event::NoInput
+    } else {
+        event(params)?
+    };
+    Ok(StepCallback {
+        call_sid: call_sid.to_owned(),
+        step,
+        event,
+    })
+}
+
+fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
+    if let Some(status) = get(params, "DialCallStatus") {
+        return Ok(Event::Dial(match status {
+            "completed" | "answered" => DialStatus::Completed,
+            "busy" => DialStatus::Busy,
+            "no-answer" => DialStatus::NoAnswer,
+            "failed" => DialStatus::Failed,
+            "canceled" => DialStatus::Canceled,
+            other => return Err(BadCallback::Invalid("DialCallStatus", other.to_owned())),
+        }));
+    }
+    if let Some(result) = get(params, "QueueResult") {
+        return Ok(Event::Queue(match result {
+            "bridged" | "bridging-in-process" => QueueResult::Bridged,
+            "queue-full" => QueueResult::Full,
+            "leave" | "redirected" => QueueResult::Timeout,
+            "hangup" => QueueResult::Hangup,
+            "error" | "system-error" => QueueResult::Error,
+            other => return Err(BadCallback::Invalid("QueueResult", other.to_owned())),
+        }));
+    }
+    if let Some(url) = get(params, "RecordingUrl").filter(|u| !u.is_empty()) {
+        let d = get(params, "RecordingDuration").unwrap_or("0");
+        let seconds = d
+            .parse()
+            .map_err(|_| BadCallback::Invalid("RecordingDuration", d.to_owned()))?;
+        return Ok(Event::Recording {
+            url: url.to_owned(),
+            seconds,
+        });
+    }
+    if let Some(text) = get(params, "SpeechResult").filter(|t| !t.trim().is_empty()) {
+        let confidence = get(params, "Confidence")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0.0);
+        return Ok(Event::Speech {
+            text: text.to_owned(),
+            confidence,
+        });
+    }
+    match get(params, "Digits") {
+        Some("") => Ok(Event::NoInput),
+        Some(d)
+            if d.chars()
+                .all(|c| c.is_ascii_digit() || c == '*' || c == '#') =>
+        {
+            Ok(Event::Digits(d.to_owned()))
+        }
+        Some(d) => Err(BadCallback::Invalid("Digits", d.to_owned())),
+        None => Err(BadCallback::NoResult),
+    }
+}
+
+/// Parse the status callback.
+pub fn status(params: &[(String, String)]) -> Result<StatusCallback, BadCallback> {
+    let call_sid = required(params, "CallSid")?.to_owned();
+    let status = match required(params, "CallStatus")? {
+        "completed" => CallStatus::Completed,
+        "busy" => CallStatus::Busy,
+        "no-answer" => CallStatus::NoAnswer,
+        "failed" => CallStatus::Failed,
+        "canceled" => CallStatus::Canceled,
+        other => return Err(BadCallback::Invalid("CallStatus", other.to_owned())),
+    };
+    let duration = get(params, "CallDuration").and_then(|d| d.parse().ok());
+    Ok(StatusCallback {
+        call_sid,
+        status,
+        duration,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn step_event(body: &[(&str, &str)]) -> Result<Event, BadCallback> {
+        let mut params = p(&[("CallSid", "CA1")]);
+        params.extend(p(body));
+        step(&p(&[("call", "CA1"), ("s", "3")]), &params).map(|s| s.event)
+    }
+
+    #[test]
+    fn new_calls_need_a_call_sid_and_a_called_number() {
+        let i = incoming(&p(&[
+            ("CallSid", "CA1"),
+            ("From", "+15550001111"),
+            ("To", "+18005550100"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (i.call_sid.as_str(), i.from.as_str(), i.to.as_str()),
+            ("CA1", "+15550001111", "+18005550100")
+        );
+        assert_eq!(
+            incoming(&p(&[("To", "+1")])),
+            Err(BadCallback::Missing("CallSid"))
+        );
+        assert_eq!(
+            incoming(&p(&[("CallSid", "CA1")])),
+            Err(BadCallback::Missing("To"))
+        );
+        assert_eq!(
+            incoming(&p(&[("CallSid", "CA1"), ("To", "+1")]))
+                .unwrap()
+                .from,
+            "anonymous"
+        );
+    }
+
+    #[test]
+    fn step_callbacks_become_events() {
+        assert_eq!(
+            step_event(&[("Digits", "1")]),
+            Ok(Event::Digits("1".into()))
+        );
+        assert_eq!(step_event(&[("Digits", "")]), Ok(Event::NoInput));
+        assert_eq!(
+            step_event(&[
+                ("Digits", ""),
+                ("SpeechResult", "billing please"),
+                ("Confidence", "0.92")
+            ]),
+            Ok(Event::Speech {
+                text: "billing please".into(),
+                confidence: 0.92
+            })
+        );
+        assert_eq!(
+            step_event(&[("DialCallStatus", "no-answer")]),
+            Ok(Event::Dial(DialStatus::NoAnswer))
+        );
+        assert_eq!(
+            step_event(&[("DialCallStatus", "answered")]),
+            Ok(Event::Dial(DialStatus::Completed))
+        );
+        assert_eq!(
+            step_event(&[("QueueResult", "queue-full")]),
+            Ok(Event::Queue(QueueResult::Full))
+        );
+        assert_eq!(
+            step_event(&[("QueueResult", "leave")]),
+            Ok(Event::Queue(QueueResult::Timeout))
+        );
+        assert_eq!(
+            step_event(&[("QueueResult", "bridged")]),
+            Ok(Event::Queue(QueueResult::Bridged))
+        );
+        assert_eq!(
+            step_event(&[
+                ("RecordingUrl", "https://api.twilio.com/R1"),
+                ("RecordingDuration", "14"),
+                ("Digits", "hangup")
+            ]),
+            Ok(Event::Recording {
+                url: "https://api.twilio.com/R1".into(),
+                seconds: 14
+            })
+        );
+        let no_input = step(
+            &p(&[("call", "CA1"), ("s", "3"), ("ev", "noinput")]),
+            &p(&[("CallSid", "CA1")]),
+        );
+        assert_eq!(no_input.map(|s| (s.step, s.event)), Ok((3, Event::NoInput)));
+    }
+
+    #[test]
+    fn bad_step_callbacks_are_refused_with_a_reason() {
+        assert_eq!(step_event(&[]), Err(BadCallback::NoResult));
+        assert_eq!(
+            step_event(&[("Digits", "1<script>")]),
+            Err(BadCallback::Invalid("Digits", "1<script>".into()))
+        );
+        assert_eq!(
+            step_event(&[("QueueResult", "maybe")]),
+            Err(BadCallback::Invalid("QueueResult", "maybe".into()))
+        );
+        let other_call = step(
+            &p(&[("call", "CA1"), ("s", "3")]),
+            &p(&[("CallSid", "CA2"), ("Digits", "1")]),
+        );
+        assert!(matches!(other_call, Err(BadCallback::WrongCall { .. })));
+        let no_step = step(
+            &p(&[("call", "CA1")]),
+            &p(&[("CallSid", "CA1"), ("Digits", "1")]),
+        );
+        assert_eq!(no_step, Err(BadCallback::Missing("s")));
+        let bad_step = step(
+            &p(&[("call", "CA1"), ("s", "x")]),
+            &p(&[("CallSid", "CA1"), ("Digits", "1")]),
+        );
+        assert_eq!(
+            bad_step,
+            Err(BadCallback::Invalid("step number", "x".into()))
+        );
+    }
+
+    #[test]
+    fn status_callbacks_end_calls() {
+        let s = status(&p(&[
+            ("CallSid", "CA1"),
+            ("CallStatus", "completed"),
+            ("CallDuration", "93"),
+        ]))
+        .unwrap();
+        assert_eq!((s.status, s.duration), (CallStatus::Completed, Some(93)));
+        assert_eq!(
+            status(&p(&[("CallSid", "CA1"), ("CallStatus", "ringing")])),
+            Err(BadCallback::Invalid("CallStatus", "ringing".into()))
+        );
+    }
+}
