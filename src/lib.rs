@@ -21,3 +21,4 @@ pub mod scenario;
 pub mod schema;
 pub mod simulate;
 pub mod source;
+pub mod store;

@@ -10,5 +10,6 @@ mod docs;
 mod large;
 mod lints;
 mod properties;
+mod store;
 mod support;
 mod twiml;

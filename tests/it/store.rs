@@ -1,0 +1,203 @@
+//! The SQLite store with real files: whole calls survive a restart, the
+//! group-commit writer loses nothing under concurrency, caller history.
+
+use switchboard::engine::{self, Event, QueueResult, Start};
+use switchboard::program::Program;
+use switchboard::provider::{BaseUrls, twilio};
+use switchboard::store::{Commit, Store, StoreError};
+
+fn demo() -> Program {
+    let set = switchboard::flow::load_dir(std::path::Path::new("flows")).unwrap();
+    switchboard::compile::compile(&set).program.unwrap()
+}
+
+async fn count(db: &std::path::Path, table: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+fn start(call: &str, caller: &str) -> Start {
+    Start {
+        call_id: call.into(),
+        caller: caller.into(),
+        called: "+18005550100".into(),
+        history: vec![],
+        language: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_call_is_stored_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let url = format!("sqlite://{}", db.display());
+    let p = demo();
+    let urls = BaseUrls::new("https://ivr.example.com", "twilio");
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+
+    let store = Store::open(&url).await.unwrap();
+    let mut step = engine::start(&p, start("CA1", "+15550001111"), now);
+    let mut records = step.records.len() as u64;
+    let render = |s: &engine::Step| twilio::render(&s.actions, &p, "CA1", s.state.step, &urls);
+    store
+        .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+        .await
+        .unwrap();
+    // English, billing, account number: then the server restarts mid-call.
+    for e in [
+        Event::Digits("1".into()),
+        Event::Digits("2".into()),
+        Event::Digits("12345678#".into()),
+    ] {
+        step = engine::step(&p, &step.state, e, now);
+        records += step.records.len() as u64;
+        store
+            .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+            .await
+            .unwrap();
+    }
+    let queued_twiml = render(&step);
+    store.close().await;
+
+    let store = Store::open(&url).await.unwrap();
+    let state = store
+        .load("CA1")
+        .await
+        .unwrap()
+        .expect("the call survives the restart");
+    assert_eq!(state, step.state);
+    assert_eq!(
+        store.response("CA1", state.step).await.unwrap(),
+        Some(queued_twiml),
+        "a retried callback gets the same TwiML"
+    );
+    // The call continues where it was: served by billing, rates the call 5.
+    for e in [
+        Event::Queue(QueueResult::Bridged),
+        Event::Digits("5".into()),
+    ] {
+        step = engine::step(&p, &step.state, e, now);
+        records += step.records.len() as u64;
+        store
+            .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.event_count("CA1").await.unwrap(),
+        records,
+        "every record is in the event log"
+    );
+    store.close().await;
+    assert_eq!(count(&db, "surveys").await, 1);
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (outcome, group, ended): (String, String, Option<i64>) =
+        sqlx::query_as("SELECT outcome, outcome_group, ended_at FROM calls WHERE call_sid = 'CA1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (outcome.as_str(), group.as_str(), ended.is_some()),
+        ("group:billing", "billing", true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_are_grouped_and_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let p = std::sync::Arc::new(demo());
+    let now: jiff::Timestamp = "2026-03-08T01:00:00Z".parse().unwrap(); // Saturday 20:00 in New York
+    let mut tasks = Vec::new();
+    for i in 0..500 {
+        let (store, p) = (store.clone(), p.clone());
+        tasks.push(tokio::spawn(async move {
+            let call = format!("CA{i:04}");
+            let step = engine::start(&p, start(&call, "+15550001111"), now);
+            let step = engine::step(&p, &step.state, Event::Digits("1".into()), now);
+            let step = engine::step(&p, &step.state, Event::Digits("2".into()), now);
+            store
+                .commit(Commit::from_step(&p, &step, now, None, None))
+                .await
+                .map(|()| step.records.len() as u64)
+        }));
+    }
+    let mut expected = 0;
+    for t in tasks {
+        expected += t.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&db, "calls").await, 500);
+    assert_eq!(count(&db, "events").await as u64, expected);
+    assert_eq!(
+        count(&db, "callbacks").await,
+        500,
+        "Saturday night: closed, callbacks promised"
+    );
+    store.close().await;
+    assert!(matches!(
+        store
+            .commit(Commit::from_step(
+                &p,
+                &engine::start(&p, start("CAX", "+1"), now),
+                now,
+                None,
+                None
+            ))
+            .await,
+        Err(StoreError::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn history_lists_a_callers_earlier_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
+        .await
+        .unwrap();
+    let p = demo();
+    let t0: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let step = engine::start(&p, start("CA1", "+15550002222"), t0);
+    let step = engine::step(&p, &step.state, Event::Digits("1".into()), t0);
+    let step = engine::step(&p, &step.state, Event::Digits("0".into()), t0);
+    let step = engine::step(&p, &step.state, Event::Queue(QueueResult::Bridged), t0);
+    store
+        .commit(Commit::from_step(&p, &step, t0, None, None))
+        .await
+        .unwrap();
+    let since = t0.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap();
+    let h = store.history("+15550002222", since).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!((h[0].at, h[0].group.as_deref()), (t0, Some("general")));
+    assert!(
+        store
+            .history("+15550009999", since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = t0.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+    assert!(
+        store
+            .history("+15550002222", later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_with_a_hint() {
+    let e = Store::open("mysql://localhost/x").await.unwrap_err();
+    assert!(e.to_string().contains("use sqlite://FILE"), "{e}");
+}
