@@ -19,6 +19,7 @@ pub mod provider;
 pub mod routing;
 pub mod scenario;
 pub mod schema;
+pub mod server;
 pub mod simulate;
 pub mod source;
 pub mod store;

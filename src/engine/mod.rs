@@ -431,6 +431,21 @@ pub fn step(program: &Program, state: &CallState, event: Event, now: Timestamp) 
     w.finish()
 }
 
+/// What a caller hears when Switchboard itself fails (database down, unknown
+/// call): the fallback message in `language`, then the fallback group, or
+/// goodbye if there is none.
+pub fn apology(program: &Program, language: &Lang) -> Vec<Action> {
+    let mut actions: Vec<Action> = walk::speech_for(program, &program.fallback.message, language)
+        .map(Action::Speak)
+        .into_iter()
+        .collect();
+    actions.push(match program.fallback.group {
+        Some(g) => walk::group_action(program, g, 10),
+        None => Action::Hangup,
+    });
+    actions
+}
+
 /// The actions of the step the call is at, again (for retried callbacks and
 /// events that do not fit).
 pub fn repeat(program: &Program, state: &CallState, now: Timestamp) -> Vec<Action> {

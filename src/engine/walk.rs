@@ -60,16 +60,7 @@ impl<'p> Walker<'p> {
 
     /// How a prompt sounds in the call's language.
     pub(super) fn speech(&self, prompt: &Prompt) -> Option<Speech> {
-        match prompt.for_language(&self.s.language, &self.p.default_language)? {
-            Utterance::Audio(file) => Some(Speech::Play {
-                file: file.to_owned(),
-            }),
-            Utterance::Text(lang, text) => Some(Speech::Say {
-                text: text.to_owned(),
-                language: lang.clone(),
-                voice: self.p.voices.get(lang).cloned(),
-            }),
-        }
+        speech_for(self.p, prompt, &self.s.language)
     }
 
     /// Speak a prompt now, recording what was heard.
@@ -406,27 +397,12 @@ impl<'p> Walker<'p> {
 
     /// Queue for a group, or dial its agents.
     fn group_action(&mut self, g: GroupId, priority: u32) -> Action {
-        let Some(group) = self.p.groups.get(g.index()) else {
-            return Action::Hangup;
-        };
-        self.here(RecordKind::Queued {
-            group: group.name.clone(),
-        });
-        match &group.target {
-            GroupTarget::Queue(name) => Action::Enqueue {
-                queue: name.clone(),
-                group: g,
-                priority,
-            },
-            GroupTarget::Agents(to) => Action::Dial {
-                to: to.clone(),
-                timeout: group
-                    .max_wait
-                    .unwrap_or(Duration::from_secs(30))
-                    .min(Duration::from_secs(600)),
-                caller_id: None,
-            },
+        if let Some(group) = self.p.groups.get(g.index()) {
+            self.here(RecordKind::Queued {
+                group: group.name.clone(),
+            });
         }
+        group_action(self.p, g, priority)
     }
 
     /// Record the exit the call leaves the current node by (for coverage).
@@ -531,4 +507,45 @@ pub(super) fn split_roll(call_id: &str, node: &str) -> u32 {
         digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
     ]);
     (n % 100) as u32
+}
+
+/// Queue for a group (Enqueue), or dial its agents (Dial); hang up if there is no such group.
+pub(super) fn group_action(p: &Program, g: GroupId, priority: u32) -> Action {
+    let Some(group) = p.groups.get(g.index()) else {
+        return Action::Hangup;
+    };
+    match &group.target {
+        GroupTarget::Queue(name) => Action::Enqueue {
+            queue: name.clone(),
+            group: g,
+            priority,
+        },
+        GroupTarget::Agents(to) => Action::Dial {
+            to: to.clone(),
+            // Providers ring for at most ten minutes.
+            timeout: group
+                .max_wait
+                .unwrap_or(Duration::from_secs(30))
+                .min(Duration::from_secs(600)),
+            caller_id: None,
+        },
+    }
+}
+
+/// How a prompt sounds to a caller speaking `language`.
+pub(super) fn speech_for(
+    p: &Program,
+    prompt: &Prompt,
+    language: &crate::program::Lang,
+) -> Option<Speech> {
+    match prompt.for_language(language, &p.default_language)? {
+        Utterance::Audio(file) => Some(Speech::Play {
+            file: file.to_owned(),
+        }),
+        Utterance::Text(lang, text) => Some(Speech::Say {
+            text: text.to_owned(),
+            language: lang.clone(),
+            voice: p.voices.get(lang).cloned(),
+        }),
+    }
 }

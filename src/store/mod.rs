@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The writer has stopped (shutdown, or it failed to start).
     #[error("the store is closed")]
     Closed,
+    /// The call moved on since it was loaded (a duplicate callback won the race).
+    #[error("the call has already moved past this step")]
+    Conflict,
 }
 
 /// One row of the event log.
@@ -51,6 +54,9 @@ pub struct EventRow {
 pub struct Commit {
     /// The call's state after the step.
     pub state: CallState,
+    /// The step the call was at when loaded: the write only happens if it
+    /// still is (`None` for a new call, which must not exist yet).
+    pub expected_step: Option<u64>,
     /// Entry flow name.
     pub flow: String,
     /// Node the call is at (`flow.node`).
@@ -78,6 +84,7 @@ impl Commit {
     /// voicemails, callbacks and survey answers among them.
     pub fn from_step(
         p: &Program,
+        expected_step: Option<u64>,
         step: &Step,
         at: Timestamp,
         response: Option<String>,
@@ -100,6 +107,7 @@ impl Commit {
             _ => None,
         };
         let mut c = Commit {
+            expected_step,
             flow: p
                 .flows
                 .get(state.flow.index())

@@ -175,17 +175,26 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
         }
         // The batch failed: give each commit its own transaction and its own answer.
         for (c, done) in batch {
-            let _ = done.send(
-                write(&mut conn, &[c.as_ref()])
-                    .await
-                    .map_err(StoreError::from),
-            );
+            let _ = done.send(write(&mut conn, &[c.as_ref()]).await.map_err(store_error));
         }
     }
     rx.close();
     let _ = conn.close().await;
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// The marker error of a lost race; mapped to [`StoreError::Conflict`].
+fn conflict() -> sqlx::Error {
+    sqlx::Error::RowNotFound
+}
+
+fn store_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::Conflict,
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        e => StoreError::Database(e),
     }
 }
 
@@ -205,33 +214,48 @@ async fn write_one(tx: &mut SqliteConnection, c: &Commit) -> Result<(), sqlx::Er
         .outcome
         .clone()
         .map_or((None, None), |(o, g)| (Some(o), g));
-    sqlx::query(
-        "INSERT INTO calls (call_sid, flow, version, caller, called, step, node, wait, state, started_at, updated_at, ended_at, final_status, outcome, outcome_group)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (call_sid) DO UPDATE SET
-           step = excluded.step, node = excluded.node, wait = excluded.wait, state = excluded.state,
-           updated_at = excluded.updated_at,
-           ended_at = COALESCE(calls.ended_at, excluded.ended_at),
-           final_status = COALESCE(excluded.final_status, calls.final_status),
-           outcome = excluded.outcome, outcome_group = excluded.outcome_group",
-    )
-    .bind(&s.call_id)
-    .bind(&c.flow)
-    .bind(&s.version)
-    .bind(&s.caller)
-    .bind(&s.called)
-    .bind(s.step as i64)
-    .bind(&c.node)
-    .bind(format!("{:?}", s.wait))
-    .bind(state)
-    .bind(at)
-    .bind(at)
-    .bind(c.ended().then_some(at))
-    .bind(&c.final_status)
-    .bind(outcome)
-    .bind(outcome_group)
-    .execute(&mut *tx)
-    .await?;
+    // A new call must not exist yet; an existing one must still be at the
+    // step it was loaded at, so a duplicate callback can never advance it twice.
+    let upsert = match c.expected_step {
+        None => {
+            "INSERT INTO calls (call_sid, flow, version, caller, called, step, node, wait, state, started_at, updated_at, ended_at, final_status, outcome, outcome_group)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        }
+        Some(_) => {
+            "INSERT INTO calls (call_sid, flow, version, caller, called, step, node, wait, state, started_at, updated_at, ended_at, final_status, outcome, outcome_group)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (call_sid) DO UPDATE SET
+               step = excluded.step, node = excluded.node, wait = excluded.wait, state = excluded.state,
+               updated_at = excluded.updated_at,
+               ended_at = COALESCE(calls.ended_at, excluded.ended_at),
+               final_status = COALESCE(excluded.final_status, calls.final_status),
+               outcome = excluded.outcome, outcome_group = excluded.outcome_group
+             WHERE calls.step = ?"
+        }
+    };
+    let mut query = sqlx::query(upsert)
+        .bind(&s.call_id)
+        .bind(&c.flow)
+        .bind(&s.version)
+        .bind(&s.caller)
+        .bind(&s.called)
+        .bind(s.step as i64)
+        .bind(&c.node)
+        .bind(format!("{:?}", s.wait))
+        .bind(state)
+        .bind(at)
+        .bind(at)
+        .bind(c.ended().then_some(at))
+        .bind(&c.final_status)
+        .bind(outcome)
+        .bind(outcome_group);
+    if let Some(expected) = c.expected_step {
+        query = query.bind(expected as i64);
+    }
+    let done = query.execute(&mut *tx).await?;
+    if done.rows_affected() == 0 {
+        return Err(conflict());
+    }
     if let Some(body) = &c.response {
         sqlx::query("INSERT OR REPLACE INTO responses (call_sid, step, body) VALUES (?, ?, ?)")
             .bind(&s.call_id)

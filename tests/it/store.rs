@@ -44,12 +44,21 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
 
     let store = Store::open(&url).await.unwrap();
     let mut step = engine::start(&p, start("CA1", "+15550001111"), now);
+    let mut at_step: Option<u64> = None;
     let mut records = step.records.len() as u64;
     let render = |s: &engine::Step| twilio::render(&s.actions, &p, "CA1", s.state.step, &urls);
     store
-        .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+        .commit(Commit::from_step(
+            &p,
+            at_step,
+            &step,
+            now,
+            Some(render(&step)),
+            None,
+        ))
         .await
         .unwrap();
+    at_step = Some(step.state.step);
     // English, billing, account number: then the server restarts mid-call.
     for e in [
         Event::Digits("1".into()),
@@ -59,9 +68,17 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         step = engine::step(&p, &step.state, e, now);
         records += step.records.len() as u64;
         store
-            .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+            .commit(Commit::from_step(
+                &p,
+                at_step,
+                &step,
+                now,
+                Some(render(&step)),
+                None,
+            ))
             .await
             .unwrap();
+        at_step = Some(step.state.step);
     }
     let queued_twiml = render(&step);
     store.close().await;
@@ -86,9 +103,17 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         step = engine::step(&p, &step.state, e, now);
         records += step.records.len() as u64;
         store
-            .commit(Commit::from_step(&p, &step, now, Some(render(&step)), None))
+            .commit(Commit::from_step(
+                &p,
+                at_step,
+                &step,
+                now,
+                Some(render(&step)),
+                None,
+            ))
             .await
             .unwrap();
+        at_step = Some(step.state.step);
     }
     assert_eq!(
         store.event_count("CA1").await.unwrap(),
@@ -127,7 +152,7 @@ async fn concurrent_commits_are_grouped_and_all_land() {
             let step = engine::step(&p, &step.state, Event::Digits("1".into()), now);
             let step = engine::step(&p, &step.state, Event::Digits("2".into()), now);
             store
-                .commit(Commit::from_step(&p, &step, now, None, None))
+                .commit(Commit::from_step(&p, None, &step, now, None, None))
                 .await
                 .map(|()| step.records.len() as u64)
         }));
@@ -148,6 +173,7 @@ async fn concurrent_commits_are_grouped_and_all_land() {
         store
             .commit(Commit::from_step(
                 &p,
+                None,
                 &engine::start(&p, start("CAX", "+1"), now),
                 now,
                 None,
@@ -171,7 +197,7 @@ async fn history_lists_a_callers_earlier_calls() {
     let step = engine::step(&p, &step.state, Event::Digits("0".into()), t0);
     let step = engine::step(&p, &step.state, Event::Queue(QueueResult::Bridged), t0);
     store
-        .commit(Commit::from_step(&p, &step, t0, None, None))
+        .commit(Commit::from_step(&p, None, &step, t0, None, None))
         .await
         .unwrap();
     let since = t0.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap();
@@ -200,4 +226,55 @@ async fn history_lists_a_callers_earlier_calls() {
 async fn unsupported_urls_are_refused_with_a_hint() {
     let e = Store::open("mysql://localhost/x").await.unwrap_err();
     assert!(e.to_string().contains("use sqlite://FILE"), "{e}");
+}
+
+#[tokio::test]
+async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("c.db").display()))
+        .await
+        .unwrap();
+    let p = demo();
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let first = engine::start(&p, start("CA1", "+1"), now);
+    store
+        .commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await
+        .unwrap();
+    // The same new call again (a retried voice request): refused.
+    let again = store
+        .commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    // Two callbacks answering step 1: the first wins, the second conflicts.
+    let a = engine::step(&p, &first.state, Event::Digits("1".into()), now);
+    let b = engine::step(&p, &first.state, Event::Digits("2".into()), now);
+    store
+        .commit(Commit::from_step(
+            &p,
+            Some(first.state.step),
+            &a,
+            now,
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    let lost = store
+        .commit(Commit::from_step(
+            &p,
+            Some(first.state.step),
+            &b,
+            now,
+            None,
+            None,
+        ))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    assert_eq!(store.load("CA1").await.unwrap(), Some(a.state.clone()));
+    assert_eq!(
+        store.event_count("CA1").await.unwrap(),
+        (first.records.len() + a.records.len()) as u64
+    );
+    store.close().await;
 }

@@ -1,0 +1,149 @@
+//! The webhook server: an axum router of thin handlers over the store, the
+//! compiled programs and the engine.
+//!
+//! A handler is: verify → parse → load state → `engine::step` → save →
+//! render. Signature checks live in an extractor every provider route takes,
+//! so no handler can skip them. Programs are kept per version, so a call
+//! keeps the flow version it started with while new calls get the latest.
+
+pub mod twilio;
+
+use crate::program::Program;
+use crate::store::Store;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::get;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (Twilio's are a few kilobytes); larger gets 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How long a request may take before it is answered 503, well under Twilio's 15 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The programs a server answers with.
+struct Programs {
+    current: Arc<Program>,
+    by_version: HashMap<String, Arc<Program>>,
+}
+
+/// Shared state of every handler: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    programs: ArcSwap<Programs>,
+    twilio_token: Option<String>,
+    public_url: Option<String>,
+    recordings: PathBuf,
+}
+
+impl AppState {
+    /// State over a compiled program, a store and the provider secrets.
+    /// `public_url` is how providers reach us (behind a proxy or tunnel);
+    /// without it the request's `Host` is used.
+    pub fn new(
+        program: Program,
+        store: Store,
+        recordings: PathBuf,
+        twilio_token: Option<String>,
+        public_url: Option<String>,
+    ) -> Self {
+        let program = Arc::new(program);
+        let by_version = HashMap::from([(program.version.clone(), program.clone())]);
+        AppState(Arc::new(Inner {
+            store,
+            programs: ArcSwap::from_pointee(Programs {
+                current: program,
+                by_version,
+            }),
+            twilio_token,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            recordings,
+        }))
+    }
+
+    /// The program for new calls.
+    pub fn program(&self) -> Arc<Program> {
+        self.0.programs.load().current.clone()
+    }
+
+    /// The program a call started on (the current one if that version is gone).
+    pub fn program_for(&self, version: &str) -> Arc<Program> {
+        let programs = self.0.programs.load();
+        programs
+            .by_version
+            .get(version)
+            .cloned()
+            .unwrap_or_else(|| programs.current.clone())
+    }
+
+    /// Serve new calls with `program`; calls in progress keep theirs.
+    pub fn install(&self, program: Program) {
+        let program = Arc::new(program);
+        self.0.programs.rcu(|old| {
+            let mut by_version = old.by_version.clone();
+            by_version.insert(program.version.clone(), program.clone());
+            Programs {
+                current: program.clone(),
+                by_version,
+            }
+        });
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+}
+
+/// The whole application: provider routes, recordings, health.
+pub fn app(state: AppState) -> Router {
+    let recordings = ServeDir::new(&state.0.recordings);
+    let cache = SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .nest_service(
+            "/recordings",
+            tower::ServiceBuilder::new()
+                .layer(cache)
+                .service(recordings),
+        )
+        .merge(twilio::routes())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serve on `listener` until `shutdown` resolves, then finish in-flight
+/// requests and flush the store.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store().clone();
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    store.close().await;
+    result
+}

@@ -1,0 +1,411 @@
+//! Twilio's routes: `POST /twilio/voice` (a new call), `/twilio/step` (the
+//! callbacks our TwiML points at), `/twilio/status`, `/twilio/wait` (queue
+//! hold music and position), `/twilio/done` (where the fallback route ends).
+//!
+//! Every route takes [`Verified`], which checks `X-Twilio-Signature` before
+//! a handler runs: a bad or missing signature is 403 and touches nothing.
+//! Internal failures still answer valid TwiML that apologises and routes the
+//! caller to the fallback group; details go to the log, never to Twilio.
+
+use super::{AppState, BODY_LIMIT};
+use crate::action::{Action, Speech};
+use crate::engine::{self, Event, Start};
+use crate::program::{Lang, Program};
+use crate::provider::twilio::{self as tw, callback, signature};
+use crate::provider::{BaseUrls, Urls};
+use crate::store::{Commit, StoreError};
+use axum::Router;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use jiff::Timestamp;
+use std::time::Duration;
+use tracing::{error, warn};
+
+/// How far back caller history goes for `called_before` conditions.
+const HISTORY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 90);
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/twilio/voice", post(voice))
+        .route("/twilio/step", post(step))
+        .route("/twilio/status", post(status))
+        .route("/twilio/wait", post(wait))
+        .route("/twilio/done", post(done))
+}
+
+/// A request whose signature checked out: its query and form parameters.
+pub struct Verified {
+    /// The URL's query parameters (ours: `call`, `s`, `ev`, `group`).
+    pub query: Vec<(String, String)>,
+    /// The form body's parameters (Twilio's).
+    pub params: Vec<(String, String)>,
+    /// The base URL callbacks should use.
+    pub base: String,
+}
+
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    match &state.0.public_url {
+        Some(u) => u.clone(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    }
+}
+
+impl FromRequest<AppState> for Verified {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return Err(
+                    (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response()
+                );
+            }
+        };
+        let form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if !form && !bytes.is_empty() {
+            return Err((StatusCode::BAD_REQUEST, "expected a form-encoded body\n").into_response());
+        }
+        let query = signature::form_pairs(parts.uri.query().unwrap_or("").as_bytes());
+        let params = signature::form_pairs(&bytes);
+        let base = base_url(state, &parts.headers);
+        if let Some(token) = &state.0.twilio_token {
+            let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let url = format!("{base}{path_and_query}");
+            let header = |name: &str| parts.headers.get(name).and_then(|h| h.to_str().ok());
+            let algorithm =
+                signature::Algorithm::from_settings(header("x-twilio-webhooks-signature-settings"));
+            if let Err(e) = signature::verify(
+                algorithm,
+                token,
+                &url,
+                &params,
+                None,
+                header("x-twilio-signature"),
+            ) {
+                warn!(%url, "refused a request: {e}");
+                return Err((StatusCode::FORBIDDEN, "signature check failed\n").into_response());
+            }
+        }
+        Ok(Verified {
+            query,
+            params,
+            base,
+        })
+    }
+}
+
+fn twiml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, tw::CONTENT_TYPE)], body).into_response()
+}
+
+fn bad_request(e: callback::BadCallback) -> Response {
+    warn!("bad callback: {e}");
+    (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()
+}
+
+/// URLs for TwiML served when the call itself cannot continue: every action
+/// ends at `/twilio/done`, so a fallback queue's result hangs up instead of
+/// re-entering a call the server could not handle.
+struct DoneUrls<'a>(&'a BaseUrls, String);
+
+impl Urls for DoneUrls<'_> {
+    fn step(&self, _: &str, _: u64) -> String {
+        self.1.clone()
+    }
+    fn no_input(&self, _: &str, _: u64) -> String {
+        self.1.clone()
+    }
+    fn wait(&self, call: &str, group: &str) -> String {
+        self.0.wait(call, group)
+    }
+    fn media(&self, file: &str) -> String {
+        self.0.media(file)
+    }
+}
+
+/// Valid TwiML that apologises and takes the fallback route, for failures.
+fn apology(p: &Program, language: &Lang, base: &str, call: &str, why: &str) -> Response {
+    error!(call, "answering with the fallback route: {why}");
+    let urls = BaseUrls::new(base, "twilio");
+    let done = DoneUrls(&urls, format!("{base}/twilio/done"));
+    twiml(tw::render(&engine::apology(p, language), p, call, 0, &done))
+}
+
+fn urls(base: &str) -> BaseUrls {
+    BaseUrls::new(base, "twilio")
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn voice(State(st): State<AppState>, v: Verified) -> Response {
+    let incoming = match callback::incoming(&v.params) {
+        Ok(i) => i,
+        Err(e) => return bad_request(e),
+    };
+    let sid = incoming.call_sid.clone();
+    let p = st.program();
+    let now = Timestamp::now();
+    let history = match now.checked_sub(HISTORY) {
+        Ok(since) => st
+            .store()
+            .history(&incoming.from, since)
+            .await
+            .unwrap_or_else(|e| {
+                warn!(call = %sid, "caller history unavailable: {e}");
+                Vec::new()
+            }),
+        Err(_) => Vec::new(),
+    };
+    let start = Start {
+        call_id: sid.clone(),
+        caller: incoming.from,
+        called: incoming.to,
+        history,
+        language: None,
+    };
+    let step = engine::start(&p, start, now);
+    let body = tw::render(&step.actions, &p, &sid, step.state.step, &urls(&v.base));
+    match st
+        .store()
+        .commit(Commit::from_step(
+            &p,
+            None,
+            &step,
+            now,
+            Some(body.clone()),
+            None,
+        ))
+        .await
+    {
+        Ok(()) => twiml(body),
+        // Twilio retried the new-call request: answer what the first one got.
+        Err(StoreError::Conflict) => match st.store().response(&sid, 1).await {
+            Ok(Some(first)) => twiml(first),
+            _ => apology(
+                &p,
+                &p.default_language,
+                &v.base,
+                &sid,
+                "a retried new call whose first answer is gone",
+            ),
+        },
+        Err(e) => apology(
+            &p,
+            &p.default_language,
+            &v.base,
+            &sid,
+            &format!("could not store the new call: {e}"),
+        ),
+    }
+}
+
+async fn step(State(st): State<AppState>, v: Verified) -> Response {
+    let cb = match callback::step(&v.query, &v.params) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let sid = cb.call_sid.clone();
+    let current = st.program();
+    let state = match st.store().load(&sid).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return apology(
+                &current,
+                &current.default_language,
+                &v.base,
+                &sid,
+                "a step for an unknown call",
+            );
+        }
+        Err(e) => {
+            return apology(
+                &current,
+                &current.default_language,
+                &v.base,
+                &sid,
+                &format!("could not load the call: {e}"),
+            );
+        }
+    };
+    let p = st.program_for(&state.version);
+    let now = Timestamp::now();
+    let urls = urls(&v.base);
+    if cb.step != state.step {
+        // A retried or out-of-order callback: answer what that step was
+        // answered with, else repeat where the call is. Nothing moves.
+        if cb.step < state.step
+            && let Ok(Some(body)) = st.store().response(&sid, cb.step + 1).await
+        {
+            return twiml(body);
+        }
+        let actions = engine::repeat(&p, &state, now);
+        return twiml(tw::render(&actions, &p, &sid, state.step, &urls));
+    }
+    advance(&st, &p, &state, cb.event, now, &v.base, None).await
+}
+
+async fn advance(
+    st: &AppState,
+    p: &Program,
+    state: &engine::CallState,
+    event: Event,
+    now: Timestamp,
+    base: &str,
+    final_status: Option<String>,
+) -> Response {
+    let sid = &state.call_id;
+    let step = engine::step(p, state, event, now);
+    let body = tw::render(&step.actions, p, sid, step.state.step, &urls(base));
+    let commit = Commit::from_step(
+        p,
+        Some(state.step),
+        &step,
+        now,
+        Some(body.clone()),
+        final_status,
+    );
+    match st.store().commit(commit).await {
+        Ok(()) => twiml(body),
+        Err(StoreError::Conflict) => match st.store().response(sid, state.step + 1).await {
+            Ok(Some(first)) => twiml(first),
+            _ => twiml(tw::render(
+                &engine::repeat(p, state, now),
+                p,
+                sid,
+                state.step,
+                &urls(base),
+            )),
+        },
+        Err(e) => apology(
+            p,
+            &state.language,
+            base,
+            sid,
+            &format!("could not store the step: {e}"),
+        ),
+    }
+}
+
+async fn status(State(st): State<AppState>, v: Verified) -> Response {
+    let cb = match callback::status(&v.params) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let state = match st.store().load(&cb.call_sid).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            warn!(call = %cb.call_sid, "status for an unknown call");
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(e) => {
+            error!(call = %cb.call_sid, "could not load the call for its status: {e}");
+            return StatusCode::NO_CONTENT.into_response();
+        }
+    };
+    let p = st.program_for(&state.version);
+    let word = cb.status.word().to_owned();
+    let _ = advance(
+        &st,
+        &p,
+        &state,
+        Event::Status(cb.status),
+        Timestamp::now(),
+        &v.base,
+        Some(word),
+    )
+    .await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The queue's wait URL: the caller's position and expected wait now and
+/// then, hold music in between, and `<Leave>` once the group's `max_wait` is up.
+async fn wait(State(st): State<AppState>, v: Verified) -> Response {
+    let call = get(&v.query, "call").unwrap_or_default().to_owned();
+    let group_name = get(&v.query, "group").unwrap_or_default();
+    let (p, language) = match st.store().load(&call).await {
+        Ok(Some(s)) => (st.program_for(&s.version), s.language),
+        _ => {
+            let p = st.program();
+            let l = p.default_language.clone();
+            (p, l)
+        }
+    };
+    let Some(group) = p
+        .group_by_name(group_name)
+        .and_then(|g| p.groups.get(g.index()))
+    else {
+        return bad_request(callback::BadCallback::Invalid(
+            "group",
+            group_name.to_owned(),
+        ));
+    };
+    let secs = |name| get(&v.params, name).and_then(|x| x.parse::<u64>().ok());
+    let waited = Duration::from_secs(secs("QueueTime").unwrap_or(0));
+    let mut actions = Vec::new();
+    if group.max_wait.is_some_and(|m| waited >= m) {
+        actions.push(Action::Leave);
+    } else {
+        let every = group.announce_every.as_secs().max(1);
+        let due = waited.as_secs() < 15 || waited.as_secs() % every < 15;
+        if group.announce_position
+            && due
+            && let Some(position) = secs("QueuePosition")
+        {
+            let minutes = secs("AvgQueueTime").map(|s| s.div_ceil(60).max(1));
+            actions.push(Action::Speak(Speech::Say {
+                text: position_text(&language, position, minutes),
+                language: language.clone(),
+                voice: p.voices.get(&language).cloned(),
+            }));
+        }
+        actions.push(Action::Speak(match &group.hold_music {
+            Some(file) => Speech::Play { file: file.clone() },
+            None => Speech::Pause { seconds: 10 },
+        }));
+    }
+    twiml(tw::render(&actions, &p, &call, 0, &urls(&v.base)))
+}
+
+fn position_text(language: &Lang, position: u64, minutes: Option<u64>) -> String {
+    if language.as_str().starts_with("zh") {
+        let ahead = position.saturating_sub(1);
+        match minutes {
+            Some(m) => format!("您前面还有{ahead}位来电者，预计等待约{m}分钟。"),
+            None => format!("您前面还有{ahead}位来电者。"),
+        }
+    } else {
+        match minutes {
+            Some(1) => {
+                format!("You are number {position} in line. The expected wait is about a minute.")
+            }
+            Some(m) => format!(
+                "You are number {position} in line. The expected wait is about {m} minutes."
+            ),
+            None => format!("You are number {position} in line."),
+        }
+    }
+}
+
+/// Where the fallback route's queue ends: hang up.
+async fn done(_: Verified) -> Response {
+    twiml(r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.to_owned())
+}

@@ -1,0 +1,273 @@
+//! The webhook server as Twilio meets it: a real server on 127.0.0.1:0 with
+//! a SQLite file, signed form posts, and our own TwiML's action URLs followed
+//! as Twilio would follow them.
+
+use crate::support::xml::{El, Node, tree};
+use std::net::SocketAddr;
+use std::path::Path;
+use switchboard::provider::twilio::signature::{Algorithm, sign};
+use switchboard::server::{AppState, run};
+use switchboard::store::Store;
+
+const TOKEN: &str = "12345";
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(db: &Path) -> Server {
+        let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+        let program = switchboard::compile::compile(&set).program.unwrap();
+        let store = Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let state = AppState::new(
+            program,
+            store,
+            "recordings".into(),
+            Some(TOKEN.into()),
+            None,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn encode(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+/// POST as Twilio does: form body, signed with the auth token.
+async fn post(url: &str, params: &[(&str, &str)], signature: Option<String>) -> (u16, String) {
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    let sig = signature.unwrap_or_else(|| sign(Algorithm::Sha1, TOKEN, url, &pairs));
+    let res = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(encode(params))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+fn find<'a>(el: &'a El, name: &str) -> Option<&'a El> {
+    if el.name == name {
+        return Some(el);
+    }
+    el.children.iter().find_map(|c| match c {
+        Node::El(e) => find(e, name),
+        Node::Text(_) => None,
+    })
+}
+
+fn text(el: &El) -> String {
+    el.children
+        .iter()
+        .map(|c| {
+            if let Node::Text(t) = c {
+                t.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// Where Twilio posts the result of this document's waiting verb.
+fn action(doc: &str) -> String {
+    let root = tree(doc);
+    ["Gather", "Enqueue", "Dial", "Record"]
+        .iter()
+        .find_map(|v| find(&root, v).and_then(|e| e.attrs.get("action").cloned()))
+        .unwrap_or_else(|| panic!("no action in {doc}"))
+}
+
+fn call(sid: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("CallSid", sid),
+        ("AccountSid", "AC1"),
+        ("From", "+15550001111"),
+        ("To", "+18005550100"),
+        ("CallStatus", "ringing"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_call_walks_the_demo_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let (code, doc) = post(&server.url("/twilio/voice"), &call("CA1"), None).await;
+    assert_eq!(code, 200, "{doc}");
+    assert!(doc.contains("language_menu.wav"), "{doc}");
+    // English.
+    let (_, doc) = post(&action(&doc), &[("CallSid", "CA1"), ("Digits", "1")], None).await;
+    let hours_open = doc.contains("For orders, press 1");
+    let next = action(&doc);
+    // The server restarts mid-call; the call continues where it was.
+    server.stop().await;
+    let server = Server::start(&db).await;
+    let next = next.replace(
+        &next[7..next.find("/twilio").unwrap()],
+        &server.addr.to_string(),
+    );
+    let (code, doc) = post(&next, &[("CallSid", "CA1"), ("Digits", "")], None).await;
+    assert_eq!(code, 200);
+    let said = text(find(&tree(&doc), "Say").unwrap());
+    if hours_open {
+        assert_eq!(said, "Sorry, I didn't hear a choice.", "{doc}");
+    } else {
+        assert!(
+            said.contains("Our customer service team is available"),
+            "{doc}"
+        );
+    }
+    let (code, _) = post(
+        &server.url("/twilio/status"),
+        &[
+            ("CallSid", "CA1"),
+            ("CallStatus", "completed"),
+            ("CallDuration", "40"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 204);
+    server.stop().await;
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let state = store.load("CA1").await.unwrap().unwrap();
+    assert_eq!(state.wait, switchboard::engine::Wait::Ended);
+    assert_eq!(state.outcome, Some(switchboard::engine::Outcome::Abandoned));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_forgeries_and_oversized_bodies_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let (_, first) = post(&server.url("/twilio/voice"), &call("CA2"), None).await;
+    // Twilio retries the new-call request: the same document.
+    let (_, again) = post(&server.url("/twilio/voice"), &call("CA2"), None).await;
+    assert_eq!(again, first);
+    let step_url = action(&first);
+    let (_, a) = post(&step_url, &[("CallSid", "CA2"), ("Digits", "2")], None).await;
+    let (_, b) = post(&step_url, &[("CallSid", "CA2"), ("Digits", "2")], None).await;
+    assert_eq!(a, b, "a duplicated callback gets the same TwiML");
+    assert!(a.contains("s=2"), "{a}");
+    // Forged, missing and cross-call signatures: 403, nothing stored.
+    let (code, _) = post(
+        &action(&a),
+        &[("CallSid", "CA2"), ("Digits", "1")],
+        Some("Zm9yZ2Vk".into()),
+    )
+    .await;
+    assert_eq!(code, 403);
+    let res = reqwest::Client::new()
+        .post(action(&a))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("CallSid=CA2&Digits=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let (code, _) = post(&action(&a), &[("CallSid", "CA9"), ("Digits", "1")], None).await;
+    assert_eq!(code, 400, "a CallSid that is not the URL's call");
+    // A 1 MiB body: 413.
+    let big = "x".repeat(1 << 20);
+    let (code, _) = post(
+        &server.url("/twilio/voice"),
+        &[("CallSid", "CA3"), ("To", "+1"), ("Pad", &big)],
+        None,
+    )
+    .await;
+    assert_eq!(code, 413);
+    server.stop().await;
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load("CA2").await.unwrap().unwrap().step,
+        2,
+        "advanced exactly once"
+    );
+    assert!(store.load("CA3").await.unwrap().is_none());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_call_gets_the_fallback_route_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("calls.db")).await;
+    let url = server.url("/twilio/step?call=CA404&s=3");
+    let (code, doc) = post(&url, &[("CallSid", "CA404"), ("Digits", "1")], None).await;
+    assert_eq!(code, 200);
+    let root = tree(&doc);
+    assert!(
+        text(find(&root, "Say").unwrap()).contains("something went wrong"),
+        "{doc}"
+    );
+    let enqueue = find(&root, "Enqueue").expect("queued for the fallback group");
+    assert_eq!(text(enqueue), "general");
+    assert_eq!(enqueue.attrs["action"], server.url("/twilio/done"));
+    let (code, done) = post(
+        &server.url("/twilio/done"),
+        &[("CallSid", "CA404"), ("QueueResult", "bridged")],
+        None,
+    )
+    .await;
+    assert_eq!((code, done.contains("<Hangup/>")), (200, true));
+    let (code, health) = (
+        reqwest::get(server.url("/healthz"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        (),
+    );
+    assert_eq!((code, health), (200, ()));
+    let wav = reqwest::get(server.url("/recordings/en-US/greeting.wav"))
+        .await
+        .unwrap();
+    assert_eq!(wav.status().as_u16(), 200);
+    assert_eq!(wav.headers()["content-type"], "audio/wav");
+    assert!(
+        wav.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    server.stop().await;
+}
