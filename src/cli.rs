@@ -76,8 +76,37 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Run the webhook server: Twilio numbers point their voice URL here.
+    Serve(ServeArgs),
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Flow directory.
+    #[arg(long, env = "SWITCHBOARD_FLOWS", default_value = "flows")]
+    flows: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Database URL.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE",
+        default_value = "sqlite://switchboard.db"
+    )]
+    database: String,
+    /// The URL providers use to reach this server (behind a proxy or tunnel),
+    /// e.g. https://ivr.example.com; default: the request's Host.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Twilio auth token for X-Twilio-Signature checks.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// Accept unsigned requests on a non-loopback address (never in production).
+    #[arg(long)]
+    allow_unsigned: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -127,6 +156,7 @@ pub(crate) fn main() -> ExitCode {
             let scenarios = scenarios.unwrap_or_else(|| dir.join("tests"));
             test(&dir, &scenarios, format, style)
         }
+        Command::Serve(args) => serve(args, style),
         Command::Schema => (|| -> anyhow::Result<ExitCode> {
             outln!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
@@ -519,5 +549,94 @@ fn test(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use switchboard::server::{self, AppState};
+    use switchboard::store::Store;
+    use tracing::{error, info, warn};
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_ansi(style == Style::Color)
+        .with_writer(std::io::stderr)
+        .init();
+    let token = a.twilio_auth_token.filter(|t| !t.is_empty());
+    if token.is_none() && !a.listen.ip().is_loopback() && !a.allow_unsigned {
+        anyhow::bail!(
+            "refusing to listen on {} without TWILIO_AUTH_TOKEN: anyone could post forged callbacks. Set the token, listen on 127.0.0.1, or pass --allow-unsigned for a closed test network",
+            a.listen
+        );
+    }
+    let Some(program) = program(&a.flows, style)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = Store::open(&a.database).await.with_context(|| format!("cannot open the database {}", a.database))?;
+        let recordings = switchboard::flow::load_dir(&a.flows)?.recordings.root;
+        let flows = program.flows.len();
+        let version = program.version.clone();
+        let state = AppState::new(program, store, recordings, token.clone(), a.public_url.clone());
+        let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        outln!("switchboard listening on http://{addr}");
+        outln!("  flows     {} ({flows} flows, version {version})", a.flows.display());
+        outln!("  database  {}", a.database);
+        outln!("  twilio    voice URL {}/twilio/voice, status callback {}/twilio/status", a.public_url.as_deref().unwrap_or(&format!("http://{addr}")), a.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
+        match &token {
+            Some(_) => outln!("  verified  X-Twilio-Signature on every Twilio route"),
+            None => {
+                outln!("  WARNING   no TWILIO_AUTH_TOKEN: unsigned requests are accepted");
+                warn!("no TWILIO_AUTH_TOKEN: requests are not verified");
+            }
+        }
+        // Reload on SIGHUP: a flow set that compiles serves new calls; one with errors is refused.
+        let reload_state = state.clone();
+        let flows_dir = a.flows.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                match switchboard::flow::load_dir(&flows_dir) {
+                    Ok(set) => {
+                        let compiled = compile::compile(&set);
+                        match compiled.program {
+                            Some(p) => {
+                                info!(version = %p.version, "reloaded {}: new calls use it, calls in progress keep theirs", flows_dir.display());
+                                reload_state.install(p);
+                            }
+                            None => error!(
+                                "reload refused, the last good flow set keeps serving:\n{}",
+                                diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain)
+                            ),
+                        }
+                    }
+                    Err(e) => error!("reload refused: {e}"),
+                }
+            }
+        });
+        let shutdown = async {
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
+            info!("shutting down: finishing callbacks in flight and flushing the store");
+        };
+        server::run(listener, state, shutdown).await?;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
 }

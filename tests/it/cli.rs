@@ -385,3 +385,126 @@ fn coverage_counts_the_exit_taken_not_every_exit_to_the_same_node() {
         ]
     );
 }
+
+#[test]
+fn serve_refuses_to_listen_publicly_without_a_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--database",
+            "sqlite::memory:",
+        ])
+        .env_remove("TWILIO_AUTH_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("refusing to listen on 0.0.0.0:0 without TWILIO_AUTH_TOKEN")
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
+    use std::io::{BufRead, Read};
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(std::path::Path::new("flows"), &dir.path().join("flows"));
+    copy_dir(
+        std::path::Path::new("recordings"),
+        &dir.path().join("recordings"),
+    );
+    let flows = dir.path().join("flows");
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &db,
+            "--flows",
+        ])
+        .arg(&flows)
+        .env("NO_COLOR", "1")
+        .env("TWILIO_AUTH_TOKEN", "12345")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    let addr = banner.trim().rsplit("http://").next().unwrap().to_owned();
+    let health = || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        std::io::Write::write_all(
+            &mut s,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    };
+    assert!(health().starts_with("HTTP/1.1 200"));
+    let pid = child.id().to_string();
+    let signal = |sig: &str| {
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    let main = flows.join("main.toml");
+    let good = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        good.replace("next = \"language\"", "next = \"languag\""),
+    )
+    .unwrap();
+    signal("-HUP");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        health().starts_with("HTTP/1.1 200"),
+        "the last good flow set keeps serving"
+    );
+    std::fs::write(
+        &main,
+        good.replace("Thank you for calling Acme.", "Thanks for calling Acme."),
+    )
+    .unwrap();
+    signal("-HUP");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal("-TERM");
+    let status = child.wait().unwrap();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(status.success(), "{logs}");
+    assert!(
+        logs.contains("reload refused, the last good flow set keeps serving"),
+        "{logs}"
+    );
+    assert!(logs.contains("there is no node `languag`"), "{logs}");
+    assert!(logs.contains("reloaded"), "{logs}");
+    assert!(logs.contains("shutting down"), "{logs}");
+}
