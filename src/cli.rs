@@ -297,8 +297,12 @@ struct SimulateArgs {
     format: CheckFormat,
 }
 
-/// Load and compile, or print the diagnostics and return `None`.
-fn program(dir: &Path, style: Style) -> anyhow::Result<Option<switchboard::program::Program>> {
+/// Load and compile, or print the diagnostics and return `None`. Also
+/// returns the recordings folder the flow set names.
+fn program(
+    dir: &Path,
+    style: Style,
+) -> anyhow::Result<Option<(switchboard::program::Program, PathBuf)>> {
     let (set, compiled) = load(dir)?;
     if compiled.program.is_none() {
         eprint!(
@@ -307,13 +311,13 @@ fn program(dir: &Path, style: Style) -> anyhow::Result<Option<switchboard::progr
         );
         eprintln!("{}", compile::summary_line(&compiled.summary, false));
     }
-    Ok(compiled.program)
+    Ok(compiled.program.map(|p| (p, set.recordings.root)))
 }
 
 fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use switchboard::simulate::{self, Session, Setup};
-    let Some(p) = program(dir, style)? else {
+    let Some((p, _)) = program(dir, style)? else {
         return Ok(ExitCode::from(1));
     };
     let flow = match &a.flow {
@@ -455,7 +459,7 @@ fn test(
 ) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use switchboard::scenario::{self, Coverage};
-    let Some(p) = program(dir, style)? else {
+    let Some((p, _)) = program(dir, style)? else {
         return Ok(ExitCode::from(1));
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir)
@@ -572,7 +576,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             a.listen
         );
     }
-    let Some(program) = program(&a.flows, style)? else {
+    let Some((program, recordings)) = program(&a.flows, style)? else {
         return Ok(ExitCode::from(1));
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -580,7 +584,6 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let store = Store::open(&a.database).await.with_context(|| format!("cannot open the database {}", a.database))?;
-        let recordings = switchboard::flow::load_dir(&a.flows)?.recordings.root;
         let flows = program.flows.len();
         let version = program.version.clone();
         let state = AppState::new(program, store, recordings, token.clone(), a.public_url.clone());
