@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 use switchboard::compile::{self, Compiled};
 use switchboard::diagnostic::{self, Style};
 use switchboard::flow::{self, FlowSet};
@@ -600,27 +601,35 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
                 warn!("no TWILIO_AUTH_TOKEN: requests are not verified");
             }
         }
-        // Reload on SIGHUP: a flow set that compiles serves new calls; one with errors is refused.
-        let reload_state = state.clone();
-        let flows_dir = a.flows.clone();
+        // Reload on SIGHUP and when a flow file changes: a set that compiles
+        // serves new calls; one with errors is refused and the last good one stays.
+        let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(8);
+        let hup_tx = reload_tx.clone();
         tokio::spawn(async move {
             let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
             while hup.recv().await.is_some() {
-                match switchboard::flow::load_dir(&flows_dir) {
-                    Ok(set) => {
-                        let compiled = compile::compile(&set);
-                        match compiled.program {
-                            Some(p) => {
-                                info!(version = %p.version, "reloaded {}: new calls use it, calls in progress keep theirs", flows_dir.display());
-                                reload_state.install(p);
-                            }
-                            None => error!(
-                                "reload refused, the last good flow set keeps serving:\n{}",
-                                diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain)
-                            ),
-                        }
-                    }
-                    Err(e) => error!("reload refused: {e}"),
+                let _ = hup_tx.send("SIGHUP").await;
+            }
+        });
+        let _watcher = {
+            use notify_debouncer_mini::notify::RecursiveMode;
+            let tx = reload_tx.clone();
+            let mut d = notify_debouncer_mini::new_debouncer(Duration::from_millis(400), move |res: notify_debouncer_mini::DebounceEventResult| {
+                if res.is_ok_and(|events| events.iter().any(|e| e.path.extension().is_some_and(|x| x == "toml"))) {
+                    let _ = tx.try_send("a flow file changed");
+                }
+            })
+            .context("cannot watch the flow directory")?;
+            d.watcher().watch(&a.flows, RecursiveMode::NonRecursive).with_context(|| format!("cannot watch {}", a.flows.display()))?;
+            d
+        };
+        let reload_state = state.clone();
+        let flows_dir = a.flows.clone();
+        tokio::spawn(async move {
+            while let Some(why) = reload_rx.recv().await {
+                match server::reload(&reload_state, &flows_dir) {
+                    Ok(version) => info!(%version, "{why}: reloaded {}; new calls use it, calls in progress keep theirs", flows_dir.display()),
+                    Err(diagnostics) => error!("{why}: reload refused, the last good flow set keeps serving:\n{diagnostics}"),
                 }
             }
         });

@@ -108,6 +108,26 @@ impl AppState {
     }
 }
 
+/// Load and compile `dir`; if it compiles, serve new calls with it (calls in
+/// progress keep their version) and return its version; if not, keep the
+/// current program and return the rendered diagnostics.
+pub fn reload(state: &AppState, dir: &std::path::Path) -> Result<String, String> {
+    let set = crate::flow::load_dir(dir).map_err(|e| e.to_string())?;
+    let compiled = crate::compile::compile(&set);
+    match compiled.program {
+        Some(p) => {
+            let version = p.version.clone();
+            state.install(p);
+            Ok(version)
+        }
+        None => Err(crate::diagnostic::render_text(
+            &compiled.diagnostics,
+            &set.sources,
+            crate::diagnostic::Style::Plain,
+        )),
+    }
+}
+
 /// The whole application: provider routes, recordings, health.
 pub fn app(state: AppState) -> Router {
     let recordings = ServeDir::new(&state.0.recordings);
@@ -129,7 +149,19 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                // Handlers fill in the call, its flow and its node once they know them.
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    call = tracing::field::Empty,
+                    flow = tracing::field::Empty,
+                    node = tracing::field::Empty,
+                )
+            },
+        ))
         .with_state(state)
 }
 

@@ -139,10 +139,20 @@ impl Urls for DoneUrls<'_> {
 
 /// Valid TwiML that apologises and takes the fallback route, for failures.
 fn apology(p: &Program, language: &Lang, base: &str, call: &str, why: &str) -> Response {
-    error!(call, "answering with the fallback route: {why}");
+    error!("answering with the fallback route for call {call}: {why}");
     let urls = BaseUrls::new(base, "twilio");
     let done = DoneUrls(&urls, format!("{base}/twilio/done"));
     twiml(tw::render(&engine::apology(p, language), p, call, 0, &done))
+}
+
+/// Put the call, its flow and its node on the request's span.
+fn note(p: &Program, state: &engine::CallState) {
+    let span = tracing::Span::current();
+    span.record("call", tracing::field::display(&state.call_id));
+    if let Some(f) = p.flows.get(state.flow.index()) {
+        span.record("flow", tracing::field::display(&f.name));
+    }
+    span.record("node", tracing::field::display(p.qualified_name(state.at)));
 }
 
 fn urls(base: &str) -> BaseUrls {
@@ -162,6 +172,7 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
         Err(e) => return bad_request(e),
     };
     let sid = incoming.call_sid.clone();
+    tracing::Span::current().record("call", tracing::field::display(&sid));
     let p = st.program();
     let now = Timestamp::now();
     let history = match now.checked_sub(HISTORY) {
@@ -183,6 +194,7 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
         language: None,
     };
     let step = engine::start(&p, start, now);
+    note(&p, &step.state);
     let body = tw::render(&step.actions, &p, &sid, step.state.step, &urls(&v.base));
     match st
         .store()
@@ -224,6 +236,7 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
         Err(e) => return bad_request(e),
     };
     let sid = cb.call_sid.clone();
+    tracing::Span::current().record("call", tracing::field::display(&sid));
     let current = st.program();
     let state = match st.store().load(&sid).await {
         Ok(Some(s)) => s,
@@ -274,6 +287,7 @@ async fn advance(
 ) -> Response {
     let sid = &state.call_id;
     let step = engine::step(p, state, event, now);
+    note(p, &step.state);
     let body = tw::render(&step.actions, p, sid, step.state.step, &urls(base));
     let commit = Commit::from_step(
         p,

@@ -488,8 +488,32 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
         good.replace("Thank you for calling Acme.", "Thanks for calling Acme."),
     )
     .unwrap();
-    signal("-HUP");
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Fixing the file is enough: the directory is watched.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // A step for a call nobody knows: the fallback route, logged with its call id.
+    let body = "CallSid=CA404&Digits=1";
+    let params = [
+        ("CallSid".to_owned(), "CA404".to_owned()),
+        ("Digits".to_owned(), "1".to_owned()),
+    ];
+    let sig = switchboard::provider::twilio::signature::sign(
+        switchboard::provider::twilio::signature::Algorithm::Sha1,
+        "12345",
+        "http://x/twilio/step?call=CA404&s=1",
+        &params,
+    );
+    let req = format!(
+        "POST /twilio/step?call=CA404&s=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut s, req.as_bytes()).unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.contains("<Enqueue"),
+        "{reply}"
+    );
     signal("-TERM");
     let status = child.wait().unwrap();
     let mut logs = String::new();
@@ -505,6 +529,11 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
         "{logs}"
     );
     assert!(logs.contains("there is no node `languag`"), "{logs}");
-    assert!(logs.contains("reloaded"), "{logs}");
+    assert!(logs.contains("a flow file changed: reloaded"), "{logs}");
+    assert!(
+        logs.contains("call=CA404")
+            && logs.contains("answering with the fallback route for call CA404"),
+        "{logs}"
+    );
     assert!(logs.contains("shutting down"), "{logs}");
 }
