@@ -79,8 +79,44 @@ enum Command {
     },
     /// Run the webhook server: Twilio numbers point their voice URL here.
     Serve(ServeArgs),
+    /// Play N signed calls against a running server and report throughput and latency.
+    Loadtest(LoadtestArgs),
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
+}
+
+#[derive(clap::Args, Debug)]
+struct LoadtestArgs {
+    /// Base URL of the server under test.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// Calls to place.
+    #[arg(long, default_value_t = 1000)]
+    calls: usize,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Auth token to sign requests with (the server's TWILIO_AUTH_TOKEN).
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The dialled number.
+    #[arg(long, default_value = "+18005550100")]
+    to: String,
+    /// Most callbacks per call before the caller hangs up.
+    #[arg(long, default_value_t = 12)]
+    max_steps: usize,
+    /// Seed of the random walks.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The server's database: check that every call ended with its event log written.
+    #[arg(long)]
+    database: Option<String>,
+    /// Allow a target that is not on this machine (only servers you own).
+    #[arg(long)]
+    allow_remote: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -158,6 +194,7 @@ pub(crate) fn main() -> ExitCode {
             test(&dir, &scenarios, format, style)
         }
         Command::Serve(args) => serve(args, style),
+        Command::Loadtest(args) => loadtest(args),
         Command::Schema => (|| -> anyhow::Result<ExitCode> {
             outln!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
@@ -650,5 +687,73 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         };
         server::run(listener, state, shutdown).await?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}
+
+fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    use switchboard::loadtest::{self, Plan};
+    let host = a
+        .target
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    let local = matches!(host, "127.0.0.1" | "localhost" | "[")
+        || host.starts_with("127.")
+        || a.target.contains("://[::1]");
+    if !local && !a.allow_remote {
+        anyhow::bail!(
+            "refusing to load-test {}: only targets on this machine, unless --allow-remote for a server you own",
+            a.target
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let plan = Plan {
+            target: a.target.clone(),
+            calls: a.calls,
+            concurrency: a.concurrency,
+            token: a.token.clone().filter(|t| !t.is_empty()),
+            to: a.to.clone(),
+            max_steps: a.max_steps,
+            seed: a.seed,
+        };
+        let report = loadtest::run(plan).await;
+        let mut complete = None;
+        if let Some(url) = &a.database {
+            let store = switchboard::store::Store::open(url).await?;
+            let mut ok = 0;
+            for id in &report.call_ids {
+                let ended = matches!(store.load(id).await?, Some(s) if s.wait == switchboard::engine::Wait::Ended);
+                if ended && store.event_count(id).await? > 0 {
+                    ok += 1;
+                }
+            }
+            store.close().await;
+            complete = Some(ok);
+        }
+        match a.format {
+            CheckFormat::Json => {
+                let mut v = serde_json::to_value(&report)?;
+                if let (Some(c), serde_json::Value::Object(m)) = (complete, &mut v) {
+                    m.insert("complete_event_logs".into(), c.into());
+                }
+                outln!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            CheckFormat::Text => {
+                outln!("{} calls, {} requests in {:.2}s: {:.0} callbacks/s", report.calls, report.requests, report.seconds, report.per_second);
+                outln!("latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", report.p50_ms, report.p99_ms, report.max_ms);
+                outln!("HTTP errors: {}", report.errors);
+                if let Some(c) = complete {
+                    outln!("event logs complete: {c} of {} calls", report.calls);
+                }
+            }
+        }
+        let failed = report.errors > 0 || complete.is_some_and(|c| c < report.calls);
+        Ok::<_, anyhow::Error>(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
     })
 }

@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod diagram;
 pub mod engine;
 pub mod flow;
+pub mod loadtest;
 pub mod program;
 pub mod provider;
 pub mod routing;

@@ -271,3 +271,37 @@ async fn an_unknown_call_gets_the_fallback_route_not_an_error() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_random_walks_complete_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let plan = switchboard::loadtest::Plan {
+        target: server.url(""),
+        calls: 40,
+        concurrency: 8,
+        token: Some(TOKEN.into()),
+        to: "+18005550100".into(),
+        max_steps: 10,
+        seed: 7,
+    };
+    let report = switchboard::loadtest::run(plan).await;
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert!(report.requests >= 40 * 3, "{report:?}");
+    assert!(report.p99_ms >= report.p50_ms);
+    server.stop().await;
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    for id in &report.call_ids {
+        let state = store
+            .load(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not stored"));
+        assert_eq!(state.wait, switchboard::engine::Wait::Ended, "{id}");
+        assert!(store.event_count(id).await.unwrap() > 0);
+    }
+    store.close().await;
+}

@@ -1,0 +1,286 @@
+//! `switchboard loadtest`: capacity planning before go-live. Plays N calls at
+//! concurrency C against a running server exactly as Twilio would — signed
+//! form posts, following the action URLs in the TwiML we answer with, random
+//! keys, queue and dial results — then reports throughput and latency, and
+//! checks in the store that every call ended with its event log written.
+//!
+//! Only ever point it at your own server (loopback or a test network).
+
+use crate::provider::twilio::signature::{Algorithm, sign};
+use quick_xml::Reader;
+use quick_xml::events::Event as Xml;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub target: String,
+    /// Calls to place.
+    pub calls: usize,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Twilio auth token to sign with (none: unsigned).
+    pub token: Option<String>,
+    /// The dialled number.
+    pub to: String,
+    /// Most callbacks per call before the caller hangs up.
+    pub max_steps: usize,
+    /// Seed for the random walks (and call ids).
+    pub seed: u64,
+}
+
+/// What happened.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Calls placed.
+    pub calls: usize,
+    /// HTTP requests sent (new calls, callbacks, status callbacks).
+    pub requests: usize,
+    /// Requests that failed (transport error or a non-2xx status).
+    pub errors: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Requests per second.
+    pub per_second: f64,
+    /// Latency percentiles in milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+    /// Call ids placed, to check in the store.
+    #[serde(skip)]
+    pub call_ids: Vec<String>,
+}
+
+/// The next thing a document waits for, and where its result goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Wait {
+    Gather(String),
+    Enqueue(String),
+    Dial(String),
+    Record(String),
+    Hangup,
+}
+
+/// Find the waiting verb of a TwiML document.
+fn next_wait(doc: &str) -> Wait {
+    let mut reader = Reader::from_str(doc);
+    loop {
+        match reader.read_event() {
+            Ok(Xml::Start(e) | Xml::Empty(e)) => {
+                let name = e.name().as_ref().to_owned();
+                let action = e
+                    .attributes()
+                    .filter_map(Result::ok)
+                    .find(|a| a.key.as_ref() == "action")
+                    .and_then(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .ok()
+                            .map(|v| v.into_owned())
+                    });
+                match (name.as_str(), action) {
+                    ("Gather", Some(a)) => return Wait::Gather(a),
+                    ("Enqueue", Some(a)) => return Wait::Enqueue(a),
+                    ("Dial", Some(a)) => return Wait::Dial(a),
+                    ("Record", Some(a)) => return Wait::Record(a),
+                    ("Hangup", _) => return Wait::Hangup,
+                    _ => {}
+                }
+            }
+            Ok(Xml::Eof) | Err(_) => return Wait::Hangup,
+            _ => {}
+        }
+    }
+}
+
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+}
+
+async fn post(
+    client: &reqwest::Client,
+    plan: &Plan,
+    url: &str,
+    params: &[(&str, String)],
+    tally: &Mutex<Tally>,
+) -> Option<String> {
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(t) = &plan.token {
+        req = req.header("x-twilio-signature", sign(Algorithm::Sha1, t, url, &pairs));
+    }
+    let start = Instant::now();
+    let result = match req.send().await {
+        Ok(r) if r.status().is_success() => r.text().await.ok(),
+        _ => None,
+    };
+    let mut t = tally.lock().await;
+    t.latencies.push(start.elapsed());
+    if result.is_none() {
+        t.errors += 1;
+    }
+    result
+}
+
+async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<Tally>) -> String {
+    let mut rng = fastrand::Rng::with_seed(plan.seed.wrapping_add(i as u64));
+    let sid = format!("LT{:08x}{i:08}", plan.seed as u32);
+    let from = format!("+1555{:07}", rng.u32(0..10_000_000));
+    let base = plan.target.trim_end_matches('/');
+    let mut doc = post(
+        client,
+        plan,
+        &format!("{base}/twilio/voice"),
+        &[
+            ("CallSid", sid.clone()),
+            ("From", from),
+            ("To", plan.to.clone()),
+        ],
+        tally,
+    )
+    .await;
+    for _ in 0..plan.max_steps {
+        let Some(d) = doc.take() else { break };
+        let (url, params): (String, Vec<(&str, String)>) = match next_wait(&d) {
+            Wait::Hangup => break,
+            Wait::Gather(url) => {
+                let digits = match rng.u8(0..10) {
+                    0 => String::new(),
+                    1 => "12345678#".to_owned(),
+                    _ => ["1", "2", "3", "4", "5", "0", "*", "9"][rng.usize(0..8)].to_owned(),
+                };
+                (url, vec![("Digits", digits)])
+            }
+            Wait::Enqueue(url) => (
+                url,
+                vec![(
+                    "QueueResult",
+                    ["bridged", "bridged", "leave", "queue-full"][rng.usize(0..4)].to_owned(),
+                )],
+            ),
+            Wait::Dial(url) => (
+                url,
+                vec![(
+                    "DialCallStatus",
+                    ["completed", "no-answer", "busy"][rng.usize(0..3)].to_owned(),
+                )],
+            ),
+            Wait::Record(url) => (
+                url,
+                vec![
+                    ("RecordingUrl", "https://loadtest.invalid/r".to_owned()),
+                    ("RecordingDuration", "12".to_owned()),
+                ],
+            ),
+        };
+        let mut all = vec![("CallSid", sid.clone())];
+        all.extend(params);
+        doc = post(client, plan, &url, &all, tally).await;
+    }
+    let status = [
+        ("CallSid", sid.clone()),
+        ("CallStatus", "completed".to_owned()),
+        ("CallDuration", "60".to_owned()),
+    ];
+    let _ = post(
+        client,
+        plan,
+        &format!("{base}/twilio/status"),
+        &status,
+        tally,
+    )
+    .await;
+    sid
+}
+
+/// Run the plan.
+pub async fn run(plan: Plan) -> Report {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(plan.concurrency)
+        .build()
+        .unwrap_or_default();
+    let tally = Arc::new(Mutex::new(Tally {
+        latencies: Vec::with_capacity(plan.calls * 6),
+        errors: 0,
+    }));
+    let next = Arc::new(AtomicUsize::new(0));
+    let plan = Arc::new(plan);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..plan.concurrency.max(1))
+        .map(|_| {
+            let (client, tally, next, plan) =
+                (client.clone(), tally.clone(), next.clone(), plan.clone());
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= plan.calls {
+                        return ids;
+                    }
+                    ids.push(one_call(&client, &plan, i, &tally).await);
+                }
+            })
+        })
+        .collect();
+    let mut call_ids = Vec::with_capacity(plan.calls);
+    for w in workers {
+        call_ids.extend(w.await.unwrap_or_default());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut t = tally.lock().await;
+    t.latencies.sort_unstable();
+    let pct = |p: f64| {
+        t.latencies
+            .get(((t.latencies.len() as f64 * p) as usize).min(t.latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Report {
+        calls: plan.calls,
+        requests: t.latencies.len(),
+        errors: t.errors,
+        seconds,
+        per_second: t.latencies.len() as f64 / seconds.max(1e-9),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: t.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        call_ids,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_waiting_verb_and_its_action() {
+        let gather = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hi</Say><Gather action="http://x/twilio/step?call=C&amp;s=1"><Say>Press 1</Say></Gather><Redirect>http://x/n</Redirect></Response>"#;
+        assert_eq!(
+            next_wait(gather),
+            Wait::Gather("http://x/twilio/step?call=C&s=1".into())
+        );
+        assert_eq!(
+            next_wait(r#"<Response><Enqueue action="a" waitUrl="w">q</Enqueue></Response>"#),
+            Wait::Enqueue("a".into())
+        );
+        assert_eq!(
+            next_wait("<Response><Say>Bye</Say><Hangup/></Response>"),
+            Wait::Hangup
+        );
+        assert_eq!(next_wait("not xml <"), Wait::Hangup);
+    }
+}
