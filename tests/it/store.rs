@@ -23,6 +23,36 @@ async fn count(db: &std::path::Path, table: &str) -> i64 {
     n
 }
 
+/// Step a call through `events`, committing each step as the server does;
+/// returns how many records were written.
+async fn play(
+    store: &Store,
+    p: &Program,
+    step: &mut engine::Step,
+    render: &dyn Fn(&engine::Step) -> String,
+    events: Vec<Event>,
+    now: jiff::Timestamp,
+) -> u64 {
+    let mut records = 0;
+    for e in events {
+        let at = step.state.step;
+        *step = engine::step(p, &step.state, e, now);
+        records += step.records.len() as u64;
+        store
+            .commit(Commit::from_step(
+                p,
+                Some(at),
+                step,
+                now,
+                Some(render(step)),
+                None,
+            ))
+            .await
+            .unwrap();
+    }
+    records
+}
+
 fn start(call: &str, caller: &str) -> Start {
     Start {
         call_id: call.into(),
@@ -44,13 +74,12 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
 
     let store = Store::open(&url).await.unwrap();
     let mut step = engine::start(&p, start("CA1", "+15550001111"), now);
-    let mut at_step: Option<u64> = None;
     let mut records = step.records.len() as u64;
     let render = |s: &engine::Step| twilio::render(&s.actions, &p, "CA1", s.state.step, &urls);
     store
         .commit(Commit::from_step(
             &p,
-            at_step,
+            None,
             &step,
             now,
             Some(render(&step)),
@@ -58,28 +87,13 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         ))
         .await
         .unwrap();
-    at_step = Some(step.state.step);
     // English, billing, account number: then the server restarts mid-call.
-    for e in [
+    let events = vec![
         Event::Digits("1".into()),
         Event::Digits("2".into()),
         Event::Digits("12345678#".into()),
-    ] {
-        step = engine::step(&p, &step.state, e, now);
-        records += step.records.len() as u64;
-        store
-            .commit(Commit::from_step(
-                &p,
-                at_step,
-                &step,
-                now,
-                Some(render(&step)),
-                None,
-            ))
-            .await
-            .unwrap();
-        at_step = Some(step.state.step);
-    }
+    ];
+    records += play(&store, &p, &mut step, &render, events, now).await;
     let queued_twiml = render(&step);
     store.close().await;
 
@@ -96,25 +110,11 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         "a retried callback gets the same TwiML"
     );
     // The call continues where it was: served by billing, rates the call 5.
-    for e in [
+    let events = vec![
         Event::Queue(QueueResult::Bridged),
         Event::Digits("5".into()),
-    ] {
-        step = engine::step(&p, &step.state, e, now);
-        records += step.records.len() as u64;
-        store
-            .commit(Commit::from_step(
-                &p,
-                at_step,
-                &step,
-                now,
-                Some(render(&step)),
-                None,
-            ))
-            .await
-            .unwrap();
-        at_step = Some(step.state.step);
-    }
+    ];
+    records += play(&store, &p, &mut step, &render, events, now).await;
     assert_eq!(
         store.event_count("CA1").await.unwrap(),
         records,
