@@ -13,6 +13,7 @@ const TOKEN: &str = "12345";
 
 struct Server {
     addr: SocketAddr,
+    state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -34,11 +35,13 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = state.clone();
         let task = tokio::spawn(run(listener, state, async move {
             let _ = stopped.await;
         }));
         Server {
             addr,
+            state: handle,
             stop: Some(stop),
             task,
         }
@@ -304,4 +307,30 @@ async fn loadtest_random_walks_complete_every_call() {
         assert!(store.event_count(id).await.unwrap() > 0);
     }
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("calls.db")).await;
+    let (_, first) = post(&server.url("/twilio/voice"), &call("CA5"), None).await;
+    let next = action(&first);
+    // The database goes away mid-call.
+    server.state.store().close().await;
+    let (code, doc) = post(&next, &[("CallSid", "CA5"), ("Digits", "1")], None).await;
+    assert_eq!(code, 200, "never a bare 500 on a voice route");
+    let root = tree(&doc);
+    assert!(
+        text(find(&root, "Say").unwrap()).contains("something went wrong"),
+        "{doc}"
+    );
+    assert_eq!(
+        find(&root, "Enqueue").map(text).as_deref(),
+        Some("general"),
+        "{doc}"
+    );
+    let (code, doc) = post(&server.url("/twilio/voice"), &call("CA6"), None).await;
+    assert_eq!(code, 200);
+    assert!(doc.contains("<Enqueue"), "{doc}");
+    server.stop().await;
 }
