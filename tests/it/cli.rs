@@ -537,3 +537,19 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
     );
     assert!(logs.contains("shutting down"), "{logs}");
 }
+
+#[test]
+fn the_readme_diagram_is_what_graph_draws_today() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme
+        .find("```mermaid\n")
+        .expect("a mermaid block in the README")
+        + "```mermaid\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let out = switchboard(&["graph", "flows", "--flow", "main"]);
+    assert_eq!(
+        &readme[start..end],
+        text(&out.stdout),
+        "update the README: switchboard graph flows --flow main"
+    );
+}
