@@ -41,7 +41,11 @@ struct Programs {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// Where a server gets the time (the real clock, or a test's).
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
 struct Inner {
+    clock: Clock,
     store: Store,
     programs: ArcSwap<Programs>,
     twilio_token: Option<String>,
@@ -63,6 +67,7 @@ impl AppState {
         let program = Arc::new(program);
         let by_version = HashMap::from([(program.version.clone(), program.clone())]);
         AppState(Arc::new(Inner {
+            clock: Arc::new(jiff::Timestamp::now),
             store,
             programs: ArcSwap::from_pointee(Programs {
                 current: program,
@@ -72,6 +77,25 @@ impl AppState {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
         }))
+    }
+
+    /// The same state with another clock (schedules, history windows and
+    /// timestamps all follow it): for rehearsals and tests at a fixed time.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|shared| Inner {
+            clock: shared.clock.clone(),
+            store: shared.store.clone(),
+            programs: ArcSwap::new(shared.programs.load_full()),
+            twilio_token: shared.twilio_token.clone(),
+            public_url: shared.public_url.clone(),
+            recordings: shared.recordings.clone(),
+        });
+        AppState(Arc::new(Inner { clock, ..inner }))
+    }
+
+    /// The time now, by the server's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        (self.0.clock)()
     }
 
     /// The program for new calls.

@@ -174,7 +174,7 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
     let sid = incoming.call_sid.clone();
     tracing::Span::current().record("call", tracing::field::display(&sid));
     let p = st.program();
-    let now = Timestamp::now();
+    let now = st.now();
     let history = match now.checked_sub(HISTORY) {
         Ok(since) => st
             .store()
@@ -260,7 +260,7 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
         }
     };
     let p = st.program_for(&state.version);
-    let now = Timestamp::now();
+    let now = st.now();
     let urls = urls(&v.base);
     if cb.step != state.step {
         // A retried or out-of-order callback: answer what that step was
@@ -342,7 +342,7 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
         &p,
         &state,
         Event::Status(cb.status),
-        Timestamp::now(),
+        st.now(),
         &v.base,
         Some(word),
     )

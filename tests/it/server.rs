@@ -334,3 +334,175 @@ async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() 
     assert!(doc.contains("<Enqueue"), "{doc}");
     server.stop().await;
 }
+
+/// The Redirect a Gather or Record falls through to when nothing is entered.
+fn no_input_url(doc: &str) -> String {
+    find(&tree(doc), "Redirect")
+        .map(text)
+        .unwrap_or_else(|| panic!("no fall-through Redirect in {doc}"))
+}
+
+/// Every demo scenario played through the real server over HTTP as Twilio
+/// would, with the scenario's clock (and its earlier calls in the server's
+/// store); the stored outcome and end node must be the scenario's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
+    use switchboard::engine::{Event, QueueResult};
+    use switchboard::simulate::{Move, outcome_code};
+    let dir = tempfile::tempdir().unwrap();
+    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+    let program = switchboard::compile::compile(&set).program.unwrap();
+    let clock = std::sync::Arc::new(std::sync::Mutex::new(jiff::Timestamp::UNIX_EPOCH));
+    // Each scenario gets its own database: the server takes caller history from
+    // its store, and scenarios must not become each other's earlier calls.
+    let start = |db: std::path::PathBuf| {
+        let (program, clock) = (program.clone(), clock.clone());
+        async move {
+            let store = Store::open(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            let state = AppState::new(
+                program,
+                store,
+                "recordings".into(),
+                Some(TOKEN.into()),
+                None,
+            )
+            .with_clock(std::sync::Arc::new(move || *clock.lock().unwrap()));
+            let handle = state.clone();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(run(listener, state, async move {
+                let _ = stopped.await;
+            }));
+            Server {
+                addr,
+                state: handle,
+                stop: Some(stop),
+                task,
+            }
+        }
+    };
+    let mut played = 0;
+    for entry in std::fs::read_dir("flows/tests").unwrap() {
+        let path = entry.unwrap().path();
+        let mut sources = switchboard::source::Sources::new();
+        let id = sources.add(
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        );
+        let (scenarios, diags) = switchboard::scenario::parse(&program, id, &sources.get(id).text);
+        assert!(diags.is_empty(), "{diags:?}");
+        for (n, s) in scenarios.iter().enumerate() {
+            let sid = format!("CA{}-{n}", path.file_stem().unwrap().to_string_lossy());
+            let server = start(dir.path().join(format!("{sid}.db"))).await;
+            // The scenario's earlier calls, stored as calls that reached their group.
+            for (i, past) in s.setup.history.iter().enumerate() {
+                let call = switchboard::engine::Start {
+                    call_id: format!("{sid}-earlier{i}"),
+                    caller: s.setup.from.clone(),
+                    called: s.setup.to.clone(),
+                    history: vec![],
+                    language: None,
+                };
+                let mut earlier = switchboard::engine::start(&program, call, past.at);
+                let group = past.group.as_deref().and_then(|g| program.group_by_name(g));
+                earlier.state.outcome = group.map(switchboard::engine::Outcome::Group);
+                let commit = switchboard::store::Commit::from_step(
+                    &program, None, &earlier, past.at, None, None,
+                );
+                server.state.store().commit(commit).await.unwrap();
+            }
+            *clock.lock().unwrap() = s.setup.at;
+            let new_call = [
+                ("CallSid", sid.as_str()),
+                ("From", s.setup.from.as_str()),
+                ("To", s.setup.to.as_str()),
+            ];
+            let (code, mut doc) = post(&server.url("/twilio/voice"), &new_call, None).await;
+            assert_eq!(code, 200, "{}: {doc}", s.name);
+            for (token, m) in &s.moves {
+                let e = match m {
+                    Move::Wait(d) => {
+                        let mut c = clock.lock().unwrap();
+                        *c = c
+                            .checked_add(jiff::SignedDuration::try_from(*d).unwrap())
+                            .unwrap();
+                        continue;
+                    }
+                    Move::Event(e) => e.clone(),
+                };
+                let cs = ("CallSid", sid.clone());
+                let (url, params): (String, Vec<(&str, String)>) = match &e {
+                    Event::NoInput => (no_input_url(&doc), vec![cs]),
+                    Event::Digits(d) => (action(&doc), vec![cs, ("Digits", d.clone())]),
+                    Event::Speech { text, .. } => (
+                        action(&doc),
+                        vec![
+                            cs,
+                            ("Digits", String::new()),
+                            ("SpeechResult", text.clone()),
+                            ("Confidence", "0.9".into()),
+                        ],
+                    ),
+                    Event::Dial(st) => {
+                        (action(&doc), vec![cs, ("DialCallStatus", st.word().into())])
+                    }
+                    Event::Queue(q) => {
+                        let word = match q {
+                            QueueResult::Bridged => "bridged",
+                            QueueResult::Full => "queue-full",
+                            QueueResult::Timeout => "leave",
+                            QueueResult::Hangup => "hangup",
+                            QueueResult::Error => "error",
+                        };
+                        (action(&doc), vec![cs, ("QueueResult", word.into())])
+                    }
+                    Event::Recording { url, seconds } => (
+                        action(&doc),
+                        vec![
+                            cs,
+                            ("RecordingUrl", url.clone()),
+                            ("RecordingDuration", seconds.to_string()),
+                        ],
+                    ),
+                    Event::Status(st) => (
+                        server.url("/twilio/status"),
+                        vec![cs, ("CallStatus", st.word().into())],
+                    ),
+                };
+                let pairs: Vec<(&str, &str)> =
+                    params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let (code, body) = post(&url, &pairs, None).await;
+                assert!(
+                    code == 200 || code == 204,
+                    "{} at `{token}`: {code} {body}",
+                    s.name
+                );
+                if std::env::var("REPLAY_DEBUG").is_ok_and(|n| s.name.contains(&n)) {
+                    eprintln!("--- {token} -> {url}\n{body}");
+                }
+                doc = body;
+            }
+            let state = server.state.store().load(&sid).await.unwrap().unwrap();
+            let got = state
+                .outcome
+                .map_or_else(|| "none".to_owned(), |o| outcome_code(&program, o));
+            if let Some(want) = &s.outcome {
+                assert_eq!(&got, want, "{}", s.name);
+            }
+            if let Some(end) = s.ends_at {
+                assert_eq!(
+                    program.qualified_name(state.at),
+                    program.qualified_name(end),
+                    "{}",
+                    s.name
+                );
+            }
+            played += 1;
+            server.stop().await;
+        }
+    }
+    assert!(played >= 38, "every demo scenario, {played} played");
+}
