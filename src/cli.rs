@@ -630,7 +630,8 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         outln!("switchboard listening on http://{addr}");
         outln!("  flows     {} ({flows} flows, version {version})", a.flows.display());
         outln!("  database  {}", a.database);
-        outln!("  twilio    voice URL {}/twilio/voice, status callback {}/twilio/status", a.public_url.as_deref().unwrap_or(&format!("http://{addr}")), a.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
+        let base = a.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        outln!("  twilio    voice URL {base}/twilio/voice, status callback {base}/twilio/status");
         match &token {
             Some(_) => outln!("  verified  X-Twilio-Signature on every Twilio route"),
             None => {

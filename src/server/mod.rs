@@ -39,13 +39,15 @@ struct Programs {
 
 /// Shared state of every handler: cheap to clone.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub struct AppState {
+    inner: Arc<Inner>,
+    clock: Clock,
+}
 
 /// Where a server gets the time (the real clock, or a test's).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
 struct Inner {
-    clock: Clock,
     store: Store,
     programs: ArcSwap<Programs>,
     twilio_token: Option<String>,
@@ -66,8 +68,7 @@ impl AppState {
     ) -> Self {
         let program = Arc::new(program);
         let by_version = HashMap::from([(program.version.clone(), program.clone())]);
-        AppState(Arc::new(Inner {
-            clock: Arc::new(jiff::Timestamp::now),
+        let inner = Arc::new(Inner {
             store,
             programs: ArcSwap::from_pointee(Programs {
                 current: program,
@@ -76,36 +77,32 @@ impl AppState {
             twilio_token,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
-        }))
+        });
+        AppState {
+            inner,
+            clock: Arc::new(jiff::Timestamp::now),
+        }
     }
 
     /// The same state with another clock (schedules, history windows and
     /// timestamps all follow it): for rehearsals and tests at a fixed time.
     pub fn with_clock(self, clock: Clock) -> Self {
-        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|shared| Inner {
-            clock: shared.clock.clone(),
-            store: shared.store.clone(),
-            programs: ArcSwap::new(shared.programs.load_full()),
-            twilio_token: shared.twilio_token.clone(),
-            public_url: shared.public_url.clone(),
-            recordings: shared.recordings.clone(),
-        });
-        AppState(Arc::new(Inner { clock, ..inner }))
+        AppState { clock, ..self }
     }
 
     /// The time now, by the server's clock.
     pub fn now(&self) -> jiff::Timestamp {
-        (self.0.clock)()
+        (self.clock)()
     }
 
     /// The program for new calls.
     pub fn program(&self) -> Arc<Program> {
-        self.0.programs.load().current.clone()
+        self.inner.programs.load().current.clone()
     }
 
     /// The program a call started on (the current one if that version is gone).
     pub fn program_for(&self, version: &str) -> Arc<Program> {
-        let programs = self.0.programs.load();
+        let programs = self.inner.programs.load();
         programs
             .by_version
             .get(version)
@@ -116,7 +113,7 @@ impl AppState {
     /// Serve new calls with `program`; calls in progress keep theirs.
     pub fn install(&self, program: Program) {
         let program = Arc::new(program);
-        self.0.programs.rcu(|old| {
+        self.inner.programs.rcu(|old| {
             let mut by_version = old.by_version.clone();
             by_version.insert(program.version.clone(), program.clone());
             Programs {
@@ -128,7 +125,7 @@ impl AppState {
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.0.store
+        &self.inner.store
     }
 }
 
@@ -154,7 +151,7 @@ pub fn reload(state: &AppState, dir: &std::path::Path) -> Result<String, String>
 
 /// The whole application: provider routes, recordings, health.
 pub fn app(state: AppState) -> Router {
-    let recordings = ServeDir::new(&state.0.recordings);
+    let recordings = ServeDir::new(&state.inner.recordings);
     let cache = SetResponseHeaderLayer::if_not_present(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),

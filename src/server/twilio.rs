@@ -46,7 +46,7 @@ pub struct Verified {
 }
 
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.0.public_url {
+    match &state.inner.public_url {
         Some(u) => u.clone(),
         None => {
             let host = headers
@@ -82,7 +82,7 @@ impl FromRequest<AppState> for Verified {
         let query = signature::form_pairs(parts.uri.query().unwrap_or("").as_bytes());
         let params = signature::form_pairs(&bytes);
         let base = base_url(state, &parts.headers);
-        if let Some(token) = &state.0.twilio_token {
+        if let Some(token) = &state.inner.twilio_token {
             let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let url = format!("{base}{path_and_query}");
             let header = |name: &str| parts.headers.get(name).and_then(|h| h.to_str().ok());
@@ -157,13 +157,6 @@ fn note(p: &Program, state: &engine::CallState) {
 
 fn urls(base: &str) -> BaseUrls {
     BaseUrls::new(base, "twilio")
-}
-
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 async fn voice(State(st): State<AppState>, v: Verified) -> Response {
@@ -353,8 +346,10 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
 /// The queue's wait URL: the caller's position and expected wait now and
 /// then, hold music in between, and `<Leave>` once the group's `max_wait` is up.
 async fn wait(State(st): State<AppState>, v: Verified) -> Response {
-    let call = get(&v.query, "call").unwrap_or_default().to_owned();
-    let group_name = get(&v.query, "group").unwrap_or_default();
+    let call = callback::param(&v.query, "call")
+        .unwrap_or_default()
+        .to_owned();
+    let group_name = callback::param(&v.query, "group").unwrap_or_default();
     let (p, language) = match st.store().load(&call).await {
         Ok(Some(s)) => (st.program_for(&s.version), s.language),
         _ => {
@@ -372,7 +367,7 @@ async fn wait(State(st): State<AppState>, v: Verified) -> Response {
             group_name.to_owned(),
         ));
     };
-    let secs = |name| get(&v.params, name).and_then(|x| x.parse::<u64>().ok());
+    let secs = |name| callback::param(&v.params, name).and_then(|x| x.parse::<u64>().ok());
     let waited = Duration::from_secs(secs("QueueTime").unwrap_or(0));
     let mut actions = Vec::new();
     if group.max_wait.is_some_and(|m| waited >= m) {
@@ -420,6 +415,7 @@ fn position_text(language: &Lang, position: u64, minutes: Option<u64>) -> String
 }
 
 /// Where the fallback route's queue ends: hang up.
-async fn done(_: Verified) -> Response {
-    twiml(r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.to_owned())
+async fn done(State(st): State<AppState>, v: Verified) -> Response {
+    let p = st.program();
+    twiml(tw::render(&[Action::Hangup], &p, "", 0, &urls(&v.base)))
 }

@@ -19,19 +19,32 @@ struct Server {
 }
 
 impl Server {
+    /// The demo flows, a SQLite file, the real clock.
     async fn start(db: &Path) -> Server {
         let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
         let program = switchboard::compile::compile(&set).program.unwrap();
+        Server::with(program, db, None).await
+    }
+
+    /// A server on 127.0.0.1:0 over `program` and `db`, with a clock of the test's choosing.
+    async fn with(
+        program: switchboard::program::Program,
+        db: &Path,
+        clock: Option<switchboard::server::Clock>,
+    ) -> Server {
         let store = Store::open(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        let state = AppState::new(
+        let mut state = AppState::new(
             program,
             store,
             "recordings".into(),
             Some(TOKEN.into()),
             None,
         );
+        if let Some(c) = clock {
+            state = state.with_clock(c);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -355,35 +368,6 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
     let clock = std::sync::Arc::new(std::sync::Mutex::new(jiff::Timestamp::UNIX_EPOCH));
     // Each scenario gets its own database: the server takes caller history from
     // its store, and scenarios must not become each other's earlier calls.
-    let start = |db: std::path::PathBuf| {
-        let (program, clock) = (program.clone(), clock.clone());
-        async move {
-            let store = Store::open(&format!("sqlite://{}", db.display()))
-                .await
-                .unwrap();
-            let state = AppState::new(
-                program,
-                store,
-                "recordings".into(),
-                Some(TOKEN.into()),
-                None,
-            )
-            .with_clock(std::sync::Arc::new(move || *clock.lock().unwrap()));
-            let handle = state.clone();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let task = tokio::spawn(run(listener, state, async move {
-                let _ = stopped.await;
-            }));
-            Server {
-                addr,
-                state: handle,
-                stop: Some(stop),
-                task,
-            }
-        }
-    };
     let mut played = 0;
     for entry in std::fs::read_dir("flows/tests").unwrap() {
         let path = entry.unwrap().path();
@@ -396,7 +380,15 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
         assert!(diags.is_empty(), "{diags:?}");
         for (n, s) in scenarios.iter().enumerate() {
             let sid = format!("CA{}-{n}", path.file_stem().unwrap().to_string_lossy());
-            let server = start(dir.path().join(format!("{sid}.db"))).await;
+            let read = clock.clone();
+            let now: switchboard::server::Clock =
+                std::sync::Arc::new(move || *read.lock().unwrap());
+            let server = Server::with(
+                program.clone(),
+                &dir.path().join(format!("{sid}.db")),
+                Some(now),
+            )
+            .await;
             // The scenario's earlier calls, stored as calls that reached their group.
             for (i, past) in s.setup.history.iter().enumerate() {
                 let call = switchboard::engine::Start {

@@ -65,7 +65,8 @@ pub struct StatusCallback {
     pub duration: Option<u32>,
 }
 
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first value of a form or query parameter.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -76,7 +77,7 @@ fn required<'a>(
     params: &'a [(String, String)],
     name: &'static str,
 ) -> Result<&'a str, BadCallback> {
-    get(params, name)
+    param(params, name)
         .filter(|v| !v.is_empty())
         .ok_or(BadCallback::Missing(name))
 }
@@ -85,7 +86,7 @@ fn required<'a>(
 pub fn incoming(params: &[(String, String)]) -> Result<Incoming, BadCallback> {
     Ok(Incoming {
         call_sid: required(params, "CallSid")?.to_owned(),
-        from: get(params, "From").unwrap_or("anonymous").to_owned(),
+        from: param(params, "From").unwrap_or("anonymous").to_owned(),
         to: required(params, "To")?.to_owned(),
     })
 }
@@ -108,7 +109,7 @@ pub fn step(
     let step = s
         .parse()
         .map_err(|_| BadCallback::Invalid("step number", s.to_owned()))?;
-    let event = if get(query, "ev") == Some("noinput") {
+    let event = if param(query, "ev") == Some("noinput") {
         Event::NoInput
     } else {
         event(params)?
@@ -121,7 +122,7 @@ pub fn step(
 }
 
 fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
-    if let Some(status) = get(params, "DialCallStatus") {
+    if let Some(status) = param(params, "DialCallStatus") {
         return Ok(Event::Dial(match status {
             "completed" | "answered" => DialStatus::Completed,
             "busy" => DialStatus::Busy,
@@ -131,7 +132,7 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
             other => return Err(BadCallback::Invalid("DialCallStatus", other.to_owned())),
         }));
     }
-    if let Some(result) = get(params, "QueueResult") {
+    if let Some(result) = param(params, "QueueResult") {
         return Ok(Event::Queue(match result {
             "bridged" | "bridging-in-process" => QueueResult::Bridged,
             "queue-full" => QueueResult::Full,
@@ -141,8 +142,8 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
             other => return Err(BadCallback::Invalid("QueueResult", other.to_owned())),
         }));
     }
-    if let Some(url) = get(params, "RecordingUrl").filter(|u| !u.is_empty()) {
-        let d = get(params, "RecordingDuration").unwrap_or("0");
+    if let Some(url) = param(params, "RecordingUrl").filter(|u| !u.is_empty()) {
+        let d = param(params, "RecordingDuration").unwrap_or("0");
         let seconds = d
             .parse()
             .map_err(|_| BadCallback::Invalid("RecordingDuration", d.to_owned()))?;
@@ -151,8 +152,8 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
             seconds,
         });
     }
-    if let Some(text) = get(params, "SpeechResult").filter(|t| !t.trim().is_empty()) {
-        let confidence = get(params, "Confidence")
+    if let Some(text) = param(params, "SpeechResult").filter(|t| !t.trim().is_empty()) {
+        let confidence = param(params, "Confidence")
             .and_then(|c| c.parse().ok())
             .unwrap_or(0.0);
         return Ok(Event::Speech {
@@ -160,7 +161,7 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
             confidence,
         });
     }
-    match get(params, "Digits") {
+    match param(params, "Digits") {
         Some("") => Ok(Event::NoInput),
         Some(d)
             if d.chars()
@@ -184,7 +185,7 @@ pub fn status(params: &[(String, String)]) -> Result<StatusCallback, BadCallback
         "canceled" => CallStatus::Canceled,
         other => return Err(BadCallback::Invalid("CallStatus", other.to_owned())),
     };
-    let duration = get(params, "CallDuration").and_then(|d| d.parse().ok());
+    let duration = param(params, "CallDuration").and_then(|d| d.parse().ok());
     Ok(StatusCallback {
         call_sid,
         status,
