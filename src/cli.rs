@@ -729,8 +729,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             let store = switchboard::store::Store::open(url).await?;
             let mut ok = 0;
             for id in &report.call_ids {
-                let ended = matches!(store.load(id).await?, Some(s) if s.wait == switchboard::engine::Wait::Ended);
-                if ended && store.event_count(id).await? > 0 {
+                if store.log_complete(id).await? {
                     ok += 1;
                 }
             }
@@ -746,8 +745,19 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
                 outln!("{}", serde_json::to_string_pretty(&v)?);
             }
             CheckFormat::Text => {
-                outln!("{} calls, {} requests in {:.2}s: {:.0} callbacks/s", report.calls, report.requests, report.seconds, report.per_second);
-                outln!("latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", report.p50_ms, report.p99_ms, report.max_ms);
+                outln!(
+                    "{} calls, {} requests in {:.2}s: {:.0} callbacks/s",
+                    report.calls,
+                    report.requests,
+                    report.seconds,
+                    report.per_second
+                );
+                outln!(
+                    "latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    report.p50_ms,
+                    report.p99_ms,
+                    report.max_ms
+                );
                 outln!("HTTP errors: {}", report.errors);
                 if let Some(c) = complete {
                     outln!("event logs complete: {c} of {} calls", report.calls);
@@ -755,6 +765,10 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let failed = report.errors > 0 || complete.is_some_and(|c| c < report.calls);
-        Ok::<_, anyhow::Error>(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        Ok::<_, anyhow::Error>(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
     })
 }

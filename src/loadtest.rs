@@ -139,7 +139,8 @@ async fn post(
 
 async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<Tally>) -> String {
     let mut rng = fastrand::Rng::with_seed(plan.seed.wrapping_add(i as u64));
-    let sid = format!("LT{:08x}{i:08}", plan.seed as u32);
+    // Shaped like Twilio's: CA and 32 hex digits, in no particular order.
+    let sid = format!("CA{:016x}{:016x}", rng.u64(..), rng.u64(..));
     let from = format!("+1555{:07}", rng.u32(0..10_000_000));
     let base = plan.target.trim_end_matches('/');
     let mut doc = post(

@@ -6,12 +6,14 @@
 //! SQL leaves this module. [`Commit`] is built purely from an engine step, so
 //! what is stored is exactly what the engine decided.
 
+pub mod live;
 pub mod sqlite;
 
 use crate::engine::{CallState, PastCall, RecordKind, Step, Wait};
 use crate::program::Program;
 use crate::simulate::outcome_code;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,11 @@ pub enum StoreError {
     /// Migrations could not run.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was made by a pre-release build whose schema has changed.
+    #[error(
+        "the database was created by an earlier pre-release Switchboard whose schema has changed ({0}): move the database file aside (e.g. `mv switchboard.db switchboard.db.old`) and start again"
+    )]
+    Outdated(String),
     /// Stored state could not be read back.
     #[error("stored call state is unreadable: {0}")]
     State(#[from] serde_json::Error),
@@ -38,17 +45,6 @@ pub enum StoreError {
     Conflict,
 }
 
-/// One row of the event log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventRow {
-    /// Node (`flow.node`), if the record has one.
-    pub node: Option<String>,
-    /// Record kind, e.g. `heard`, `keys`, `decided`.
-    pub kind: String,
-    /// The record as JSON.
-    pub data: String,
-}
-
 /// Everything one step writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct Commit {
@@ -63,8 +59,11 @@ pub struct Commit {
     pub node: String,
     /// When the step happened.
     pub at: Timestamp,
-    /// The event log rows of the step.
-    pub events: Vec<EventRow>,
+    /// The step's records for the event log: a JSON array of objects with
+    /// `type`, `node` and the record's fields.
+    pub events: String,
+    /// How many records `events` holds.
+    pub records: usize,
     /// The voice XML answered for the step the call now waits at.
     pub response: Option<String>,
     /// The provider's final call status, from a status callback.
@@ -79,9 +78,17 @@ pub struct Commit {
     pub surveys: Vec<(String, Option<String>, u32, u32)>,
 }
 
+/// A record as the event log stores it: its node beside its fields.
+#[derive(serde::Serialize)]
+struct Logged<'a> {
+    node: Option<String>,
+    #[serde(flatten)]
+    kind: &'a RecordKind,
+}
+
 impl Commit {
-    /// What a step writes: its state, its records as event rows, and the
-    /// voicemails, callbacks and survey answers among them.
+    /// What a step writes: its state, its records for the event log, and
+    /// the voicemails, callbacks and survey answers among them.
     pub fn from_step(
         p: &Program,
         expected_step: Option<u64>,
@@ -106,23 +113,10 @@ impl Commit {
             Some(crate::engine::Outcome::Group(g)) => group_name(g),
             _ => None,
         };
-        let mut c = Commit {
-            expected_step,
-            flow: p
-                .flows
-                .get(state.flow.index())
-                .map_or_else(String::new, |f| f.name.clone()),
-            node: p.qualified_name(state.at),
-            at,
-            events: Vec::with_capacity(step.records.len()),
-            response,
-            final_status,
-            outcome,
-            voicemails: Vec::new(),
-            callbacks: Vec::new(),
-            surveys: Vec::new(),
-            state,
-        };
+        let mut voicemails = Vec::new();
+        let mut callbacks = Vec::new();
+        let mut surveys = Vec::new();
+        let mut logged = Vec::with_capacity(step.records.len());
         for r in &step.records {
             let node = r.node.map(|n| p.qualified_name(n));
             match &r.kind {
@@ -130,11 +124,11 @@ impl Commit {
                     group,
                     url,
                     seconds,
-                } => c.voicemails.push((group.clone(), url.clone(), *seconds)),
+                } => voicemails.push((group.clone(), url.clone(), *seconds)),
                 RecordKind::CallbackRequested { group, number } => {
-                    c.callbacks.push((group.clone(), number.clone()))
+                    callbacks.push((group.clone(), number.clone()))
                 }
-                RecordKind::Rating { value, scale } => c.surveys.push((
+                RecordKind::Rating { value, scale } => surveys.push((
                     node.clone().unwrap_or_default(),
                     call_group.clone(),
                     *value,
@@ -142,30 +136,63 @@ impl Commit {
                 )),
                 _ => {}
             }
-            let data = serde_json::to_value(&r.kind).unwrap_or(serde_json::Value::Null);
-            let kind = data
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or("unknown")
-                .to_owned();
-            c.events.push(EventRow {
+            logged.push(Logged {
                 node,
-                kind,
-                data: data.to_string(),
+                kind: &r.kind,
             });
         }
-        c
+        Commit {
+            expected_step,
+            flow: p
+                .flows
+                .get(state.flow.index())
+                .map_or_else(String::new, |f| f.name.clone()),
+            node: p.qualified_name(state.at),
+            at,
+            // Records are plain data: serializing them cannot fail.
+            events: serde_json::to_string(&logged).unwrap_or_else(|_| "[]".to_owned()),
+            records: logged.len(),
+            response,
+            final_status,
+            outcome,
+            voicemails,
+            callbacks,
+            surveys,
+            state,
+        }
     }
 
     /// Has the call ended?
     pub fn ended(&self) -> bool {
         self.state.wait == Wait::Ended
     }
+
+    /// Did the step move the call? An event that did not fit (a late or
+    /// duplicate result) leaves it at the same step.
+    pub fn moved(&self) -> bool {
+        self.expected_step != Some(self.state.step)
+    }
+
+    /// Does the call's summary row change: a new call, a known outcome, an
+    /// end or a final status? (Other steps only append to the log.)
+    pub fn changes_summary(&self) -> bool {
+        self.expected_step.is_none()
+            || self.outcome.is_some()
+            || self.ended()
+            || self.final_status.is_some()
+    }
 }
 
-/// The store, chosen once at start from the database URL.
+/// The store: a database chosen once at start from its URL, and the calls in
+/// progress kept in memory beside it ([`live::LiveCalls`]).
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    live: Arc<live::LiveCalls>,
+}
+
+#[derive(Clone, Debug)]
+enum Db {
     /// The embedded default.
     Sqlite(sqlite::SqliteStore),
 }
@@ -173,30 +200,55 @@ pub enum Store {
 impl Store {
     /// Open (creating and migrating) the database at `url`, e.g. `sqlite://switchboard.db`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        if url.starts_with("sqlite:") {
-            return Ok(Store::Sqlite(sqlite::SqliteStore::open(url).await?));
-        }
-        Err(StoreError::Url(url.to_owned()))
+        let db = if url.starts_with("sqlite:") {
+            Db::Sqlite(sqlite::SqliteStore::open(url).await?)
+        } else {
+            return Err(StoreError::Url(url.to_owned()));
+        };
+        Ok(Store {
+            db,
+            live: Arc::default(),
+        })
     }
 
     /// Write a step; returns once it is committed.
     pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.commit(c).await,
+        let state = c.state.clone();
+        let result = match &self.db {
+            Db::Sqlite(s) => s.commit(c).await,
+        };
+        match &result {
+            Ok(()) => self.live.put(&state),
+            // Someone else moved the call: read it afresh next time.
+            Err(StoreError::Conflict) => self.live.forget(&state.call_id),
+            Err(_) => {}
         }
+        result
     }
 
-    /// A call's state.
+    /// A call's state: from memory while it is live, else from the database.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.load(call_sid).await,
+        if let Some(s) = self.live.get(call_sid) {
+            return Ok(Some(s));
         }
+        let state = match &self.db {
+            Db::Sqlite(s) => s.load(call_sid).await?,
+        };
+        if let Some(s) = &state {
+            self.live.put(s);
+        }
+        Ok(state)
+    }
+
+    /// How many calls are in progress (known to this process).
+    pub fn live_calls(&self) -> usize {
+        self.live.len()
     }
 
     /// The voice XML a call's step answered (for retried callbacks).
     pub async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.response(call_sid, step).await,
+        match &self.db {
+            Db::Sqlite(s) => s.response(call_sid, step).await,
         }
     }
 
@@ -206,22 +258,30 @@ impl Store {
         caller: &str,
         since: Timestamp,
     ) -> Result<Vec<PastCall>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.history(caller, since).await,
+        match &self.db {
+            Db::Sqlite(s) => s.history(caller, since).await,
         }
     }
 
-    /// How many event-log rows a call has.
+    /// How many records a call's event log holds.
     pub async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.event_count(call_sid).await,
+        match &self.db {
+            Db::Sqlite(s) => s.event_count(call_sid).await,
+        }
+    }
+
+    /// Is a call over with its whole log stored: it has ended, and every
+    /// step from the first to the last has its row?
+    pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s.log_complete(call_sid).await,
         }
     }
 
     /// Finish pending writes and close.
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(s) => s.close().await,
+        match &self.db {
+            Db::Sqlite(s) => s.close().await,
         }
     }
 }

@@ -12,9 +12,11 @@ use super::{Commit, StoreError};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,7 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     readers: SqlitePool,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+    checkpoints: tokio::task::AbortHandle,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -50,21 +53,41 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-        let mut writer = SqliteConnection::connect_with(&options).await?;
+            .busy_timeout(Duration::from_secs(5))
+            // Multi-row statements keep their statement journal in memory.
+            .pragma("temp_store", "memory");
+        // Room for every statement size `execute_rows` prepares; checkpoints
+        // run beside the writer (see `checkpoints`), so its own automatic
+        // checkpoint is only a backstop that keeps the WAL bounded.
+        let mut writer = SqliteConnection::connect_with(
+            &options
+                .clone()
+                .statement_cache_capacity(2048)
+                .pragma("wal_autocheckpoint", WAL_BACKSTOP.to_string()),
+        )
+        .await?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&mut writer)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::VersionMismatch(_) => {
+                    StoreError::Outdated(e.to_string())
+                }
+                e => StoreError::Migrate(e),
+            })?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
+        let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (jobs, rx) = mpsc::channel(4 * BATCH);
         let handle = tokio::spawn(write_loop(writer, rx));
+        let checkpoints = tokio::spawn(checkpoints(checkpointer));
         Ok(SqliteStore {
             jobs,
             readers,
             writer: Arc::new(Mutex::new(Some(handle))),
+            checkpoints: checkpoints.abort_handle(),
         })
     }
 
@@ -80,10 +103,11 @@ impl SqliteStore {
 
     /// A call's state.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM calls WHERE call_sid = ?")
-            .bind(call_sid)
-            .fetch_optional(&self.readers)
-            .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM steps WHERE call_sid = ? ORDER BY step DESC LIMIT 1")
+                .bind(call_sid)
+                .fetch_optional(&self.readers)
+                .await?;
         Ok(match row {
             Some((json,)) => Some(serde_json::from_str(&json)?),
             None => None,
@@ -92,13 +116,13 @@ impl SqliteStore {
 
     /// The voice XML answered for a call's step.
     pub async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT body FROM responses WHERE call_sid = ? AND step = ?")
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT response FROM steps WHERE call_sid = ? AND step = ?")
                 .bind(call_sid)
                 .bind(step as i64)
                 .fetch_optional(&self.readers)
                 .await?;
-        Ok(row.map(|(b,)| b))
+        Ok(row.and_then(|(b,)| b))
     }
 
     /// Earlier calls from `caller` since `since`, newest first.
@@ -124,13 +148,27 @@ impl SqliteStore {
             .collect())
     }
 
-    /// How many event-log rows a call has.
+    /// How many records a call's event log holds.
     pub async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE call_sid = ?")
-            .bind(call_sid)
-            .fetch_one(&self.readers)
-            .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(SUM(json_array_length(events)), 0) FROM steps WHERE call_sid = ?",
+        )
+        .bind(call_sid)
+        .fetch_one(&self.readers)
+        .await?;
         Ok(n as u64)
+    }
+
+    /// Has the call ended with every step from 1 to its last stored?
+    pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
+        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(step), (SELECT ended_at FROM calls WHERE call_sid = ?1)
+             FROM steps WHERE call_sid = ?1",
+        )
+        .bind(call_sid)
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(ended.is_some() && last == Some(steps) && steps > 0)
     }
 
     /// Write everything queued, stop the writer, close the readers.
@@ -142,11 +180,37 @@ impl SqliteStore {
         if let Some(h) = self.writer.lock().await.take() {
             let _ = h.await;
         }
+        self.checkpoints.abort();
         self.readers.close().await;
     }
 }
 
+/// WAL pages after which the writer checkpoints by itself (≈ 80 MB), should
+/// the checkpointer fall behind.
+const WAL_BACKSTOP: u32 = 20_000;
+
+/// How often the checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copy the WAL into the database now and then, on a connection of its own:
+/// the writer never stops for a checkpoint, and a page written many times in
+/// between is copied once. `PASSIVE` never blocks the writer or the readers.
+async fn checkpoints(mut conn: SqliteConnection) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!("WAL checkpoint failed (the writer's own checkpoint takes over): {e}");
+        }
+    }
+}
+
 async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+    let texts = Texts::new();
     let mut closing = None;
     while closing.is_none() {
         let Some(first) = rx.recv().await else { break };
@@ -167,7 +231,8 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
             continue;
         }
         let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
-        if write(&mut conn, &commits).await.is_ok() {
+        tracing::trace!(commits = commits.len(), "writing a batch");
+        if write(&mut conn, &texts, &commits).await.is_ok() {
             for (_, done) in batch {
                 let _ = done.send(Ok(()));
             }
@@ -175,7 +240,11 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
         }
         // The batch failed: give each commit its own transaction and its own answer.
         for (c, done) in batch {
-            let _ = done.send(write(&mut conn, &[c.as_ref()]).await.map_err(store_error));
+            let _ = done.send(
+                write(&mut conn, &texts, &[c.as_ref()])
+                    .await
+                    .map_err(store_error),
+            );
         }
     }
     rx.close();
@@ -185,129 +254,328 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// The marker error of a lost race; mapped to [`StoreError::Conflict`].
-fn conflict() -> sqlx::Error {
-    sqlx::Error::RowNotFound
-}
-
+/// A lost race or a duplicate: a row that must be new already exists.
 fn store_error(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::RowNotFound => StoreError::Conflict,
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
         e => StoreError::Database(e),
     }
 }
 
-async fn write(conn: &mut SqliteConnection, commits: &[&Commit]) -> Result<(), sqlx::Error> {
+/// Most bound parameters in one statement (SQLite's limit is 32,766).
+const MAX_PARAMS: usize = 32_766;
+
+/// A multi-row statement: `head`, then `SELECT * FROM (VALUES …)` with one
+/// row per item, then `tail`.
+struct Rows {
+    head: &'static str,
+    tail: &'static str,
+    columns: usize,
+}
+
+const NEW_CALLS: Rows = Rows {
+    head: "INSERT INTO calls (call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) ",
+    tail: "",
+    columns: 12,
+};
+
+const STEPS: Rows = Rows {
+    head: "INSERT INTO steps (call_sid, step, at, node, wait, state, response, events) ",
+    tail: "",
+    columns: 8,
+};
+
+const SUMMARIES: Rows = Rows {
+    head: "WITH v (call_sid, node, updated_at, ended_at, final_status, outcome, outcome_group) AS (",
+    tail: ") UPDATE calls SET
+        node = v.node, updated_at = v.updated_at,
+        ended_at = COALESCE(calls.ended_at, v.ended_at),
+        final_status = COALESCE(v.final_status, calls.final_status),
+        outcome = v.outcome, outcome_group = v.outcome_group
+      FROM v WHERE calls.call_sid = v.call_sid",
+    columns: 7,
+};
+
+const VOICEMAILS: Rows = Rows {
+    head: "INSERT INTO voicemails (call_sid, grp, url, seconds, at) ",
+    tail: "",
+    columns: 5,
+};
+
+const CALLBACKS: Rows = Rows {
+    head: "INSERT INTO callbacks (call_sid, grp, number, at) ",
+    tail: "",
+    columns: 4,
+};
+
+const SURVEYS: Rows = Rows {
+    head: "INSERT INTO surveys (call_sid, node, grp, rating, scale, at) ",
+    tail: "",
+    columns: 6,
+};
+
+/// Every multi-row statement the writer runs.
+const ALL_ROWS: [&Rows; 6] = [
+    &NEW_CALLS,
+    &STEPS,
+    &SUMMARIES,
+    &VOICEMAILS,
+    &CALLBACKS,
+    &SURVEYS,
+];
+
+/// Records of an event that moved nothing, appended to the step it came at.
+const ANNOTATE: &str = "UPDATE steps SET events = (
+        SELECT json_group_array(json(value) ORDER BY part, key) FROM (
+            SELECT 0 AS part, key, value FROM json_each(steps.events)
+            UNION ALL SELECT 1, key, value FROM json_each(?1)))
+    WHERE call_sid = ?2 AND step = ?3";
+
+type Q<'a> = sqlx::query::Query<'a, Sqlite, SqliteArguments<'a>>;
+
+/// Write `commits` in one transaction with one multi-row statement per
+/// table, whatever their number: the writer's cost is per batch, not per
+/// callback. A new call's row and every step's row must be new (that is the
+/// optimistic check: a duplicate callback computes a step that already
+/// exists), or the whole transaction fails and the caller retries commit by
+/// commit to learn which one lost.
+async fn write(
+    conn: &mut SqliteConnection,
+    texts: &Texts,
+    commits: &[&Commit],
+) -> Result<(), sqlx::Error> {
+    let rows = commits
+        .iter()
+        .map(|c| Row::of(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let moved: Vec<&Row> = rows.iter().filter(|r| r.c.moved()).collect();
+    let new: Vec<&Row> = moved
+        .iter()
+        .copied()
+        .filter(|r| r.c.expected_step.is_none())
+        .collect();
+    let summaries: Vec<&Row> = moved
+        .iter()
+        .copied()
+        .filter(|r| r.c.expected_step.is_some() && r.c.changes_summary())
+        .collect();
     let mut tx = conn.begin().await?;
-    for c in commits {
-        write_one(&mut tx, c).await?;
+    execute_rows(&mut tx, texts, &NEW_CALLS, &new, |q, r| {
+        let s = &r.c.state;
+        q.bind(s.call_id.as_str())
+            .bind(r.c.flow.as_str())
+            .bind(s.version.as_str())
+            .bind(s.caller.as_str())
+            .bind(s.called.as_str())
+            .bind(r.at)
+            .bind(r.c.node.as_str())
+            .bind(r.at)
+            .bind(r.ended_at)
+            .bind(r.c.final_status.as_deref())
+            .bind(r.outcome)
+            .bind(r.outcome_group)
+    })
+    .await?;
+    execute_rows(&mut tx, texts, &STEPS, &moved, |q, r| {
+        let s = &r.c.state;
+        q.bind(s.call_id.as_str())
+            .bind(s.step as i64)
+            .bind(r.at)
+            .bind(r.c.node.as_str())
+            .bind(r.wait.as_str())
+            .bind(r.state.as_str())
+            .bind(r.c.response.as_deref())
+            .bind(r.c.events.as_str())
+    })
+    .await?;
+    execute_rows(&mut tx, texts, &SUMMARIES, &summaries, |q, r| {
+        q.bind(r.c.state.call_id.as_str())
+            .bind(r.c.node.as_str())
+            .bind(r.at)
+            .bind(r.ended_at)
+            .bind(r.c.final_status.as_deref())
+            .bind(r.outcome)
+            .bind(r.outcome_group)
+    })
+    .await?;
+    for r in rows.iter().filter(|r| !r.c.moved()) {
+        sqlx::query(ANNOTATE)
+            .bind(r.c.events.as_str())
+            .bind(r.c.state.call_id.as_str())
+            .bind(r.c.state.step as i64)
+            .execute(&mut *tx)
+            .await?;
     }
+    let voicemails: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
+        .collect();
+    execute_rows(
+        &mut tx,
+        texts,
+        &VOICEMAILS,
+        &voicemails,
+        |q, (r, (group, url, seconds))| {
+            q.bind(r.c.state.call_id.as_str())
+                .bind(group.as_str())
+                .bind(url.as_str())
+                .bind(i64::from(*seconds))
+                .bind(r.at)
+        },
+    )
+    .await?;
+    let callbacks: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.callbacks.iter().map(move |v| (r, v)))
+        .collect();
+    execute_rows(
+        &mut tx,
+        texts,
+        &CALLBACKS,
+        &callbacks,
+        |q, (r, (group, number))| {
+            q.bind(r.c.state.call_id.as_str())
+                .bind(group.as_str())
+                .bind(number.as_str())
+                .bind(r.at)
+        },
+    )
+    .await?;
+    let surveys: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.surveys.iter().map(move |v| (r, v)))
+        .collect();
+    execute_rows(
+        &mut tx,
+        texts,
+        &SURVEYS,
+        &surveys,
+        |q, (r, (node, group, rating, scale))| {
+            q.bind(r.c.state.call_id.as_str())
+                .bind(node.as_str())
+                .bind(group.as_deref())
+                .bind(i64::from(*rating))
+                .bind(i64::from(*scale))
+                .bind(r.at)
+        },
+    )
+    .await?;
     tx.commit().await
 }
 
-async fn write_one(tx: &mut SqliteConnection, c: &Commit) -> Result<(), sqlx::Error> {
-    let s = &c.state;
-    let at = c.at.as_millisecond();
-    let state = serde_json::to_string(s).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let (outcome, outcome_group) = c
-        .outcome
-        .clone()
-        .map_or((None, None), |(o, g)| (Some(o), g));
-    // A new call must not exist yet; an existing one must still be at the
-    // step it was loaded at, so a duplicate callback can never advance it twice.
-    let upsert = match c.expected_step {
-        None => {
-            "INSERT INTO calls (call_sid, flow, version, caller, called, step, node, wait, state, started_at, updated_at, ended_at, final_status, outcome, outcome_group)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+/// A commit with the values its rows need, computed once.
+struct Row<'a> {
+    c: &'a Commit,
+    state: String,
+    wait: String,
+    at: i64,
+    ended_at: Option<i64>,
+    outcome: Option<&'a str>,
+    outcome_group: Option<&'a str>,
+}
+
+impl<'a> Row<'a> {
+    fn of(c: &'a Commit) -> Result<Row<'a>, sqlx::Error> {
+        let at = c.at.as_millisecond();
+        let (outcome, outcome_group) = c
+            .outcome
+            .as_ref()
+            .map_or((None, None), |(o, g)| (Some(o.as_str()), g.as_deref()));
+        Ok(Row {
+            c,
+            state: serde_json::to_string(&c.state).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+            wait: format!("{:?}", c.state.wait),
+            at,
+            ended_at: c.ended().then_some(at),
+            outcome,
+            outcome_group,
+        })
+    }
+}
+
+/// Run a multi-row statement over `items`, binding each with `bind`.
+///
+/// A statement is prepared for a power-of-two number of rows and rows past
+/// the items are left unbound, i.e. NULL, and skipped (`WHERE column1 IS NOT
+/// NULL`): a dozen prepared statements per table, kept in the connection's
+/// cache, serve batches of every size, and a batch is one round trip to the
+/// database thread per table rather than one per row.
+async fn execute_rows<'a, T>(
+    conn: &mut SqliteConnection,
+    texts: &'a Texts,
+    rows: &Rows,
+    items: &'a [T],
+    bind: impl Fn(Q<'a>, &'a T) -> Q<'a>,
+) -> Result<(), sqlx::Error> {
+    for chunk in items.chunks(most_rows(rows)) {
+        let mut q = sqlx::query(texts.get(rows, chunk.len().next_power_of_two())?);
+        for item in chunk {
+            q = bind(q, item);
         }
-        Some(_) => {
-            "INSERT INTO calls (call_sid, flow, version, caller, called, step, node, wait, state, started_at, updated_at, ended_at, final_status, outcome, outcome_group)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (call_sid) DO UPDATE SET
-               step = excluded.step, node = excluded.node, wait = excluded.wait, state = excluded.state,
-               updated_at = excluded.updated_at,
-               ended_at = COALESCE(calls.ended_at, excluded.ended_at),
-               final_status = COALESCE(excluded.final_status, calls.final_status),
-               outcome = excluded.outcome, outcome_group = excluded.outcome_group
-             WHERE calls.step = ?"
-        }
-    };
-    let mut query = sqlx::query(upsert)
-        .bind(&s.call_id)
-        .bind(&c.flow)
-        .bind(&s.version)
-        .bind(&s.caller)
-        .bind(&s.called)
-        .bind(s.step as i64)
-        .bind(&c.node)
-        .bind(format!("{:?}", s.wait))
-        .bind(state)
-        .bind(at)
-        .bind(at)
-        .bind(c.ended().then_some(at))
-        .bind(&c.final_status)
-        .bind(outcome)
-        .bind(outcome_group);
-    if let Some(expected) = c.expected_step {
-        query = query.bind(expected as i64);
-    }
-    let done = query.execute(&mut *tx).await?;
-    if done.rows_affected() == 0 {
-        return Err(conflict());
-    }
-    if let Some(body) = &c.response {
-        sqlx::query("INSERT OR REPLACE INTO responses (call_sid, step, body) VALUES (?, ?, ?)")
-            .bind(&s.call_id)
-            .bind(s.step as i64)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for e in &c.events {
-        sqlx::query(
-            "INSERT INTO events (call_sid, step, at, node, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&s.call_id)
-        .bind(s.step as i64)
-        .bind(at)
-        .bind(&e.node)
-        .bind(&e.kind)
-        .bind(&e.data)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (group, url, seconds) in &c.voicemails {
-        sqlx::query(
-            "INSERT INTO voicemails (call_sid, grp, url, seconds, at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&s.call_id)
-        .bind(group)
-        .bind(url)
-        .bind(i64::from(*seconds))
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (group, number) in &c.callbacks {
-        sqlx::query("INSERT INTO callbacks (call_sid, grp, number, at) VALUES (?, ?, ?, ?)")
-            .bind(&s.call_id)
-            .bind(group)
-            .bind(number)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for (node, group, rating, scale) in &c.surveys {
-        sqlx::query("INSERT INTO surveys (call_sid, node, grp, rating, scale, at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&s.call_id)
-            .bind(node)
-            .bind(group)
-            .bind(i64::from(*rating))
-            .bind(i64::from(*scale))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Most rows of `rows` in one statement.
+fn most_rows(rows: &Rows) -> usize {
+    prev_power_of_two((MAX_PARAMS / rows.columns).min(BATCH))
+}
+
+/// The statement texts the writer runs, built once.
+struct Texts(HashMap<(&'static str, usize), String>);
+
+impl Texts {
+    fn new() -> Texts {
+        let mut texts = HashMap::new();
+        for rows in ALL_ROWS {
+            let mut size = 1;
+            while size <= most_rows(rows) {
+                texts.insert((rows.head, size), multi_row_sql(rows, size));
+                size *= 2;
+            }
+        }
+        Texts(texts)
+    }
+
+    /// The text for `size` rows.
+    fn get(&self, rows: &Rows, size: usize) -> Result<&str, sqlx::Error> {
+        self.0
+            .get(&(rows.head, size))
+            .map(String::as_str)
+            .ok_or_else(|| sqlx::Error::Protocol(format!("no {size}-row text for `{}`", rows.head)))
+    }
+}
+
+/// The text of `rows` for `size` rows of placeholders.
+fn multi_row_sql(rows: &Rows, size: usize) -> String {
+    let tuple = format!("({})", vec!["?"; rows.columns].join(", "));
+    format!(
+        "{}SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL{}",
+        rows.head,
+        vec![tuple; size].join(", "),
+        rows.tail
+    )
+}
+
+/// The largest power of two not above `n` (`n` ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << n.max(1).ilog2()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_sizes_are_powers_of_two() {
+        assert_eq!(prev_power_of_two(1), 1);
+        assert_eq!(prev_power_of_two(3), 2);
+        assert_eq!(prev_power_of_two(511), 256);
+        assert_eq!(prev_power_of_two(512), 512);
+        assert_eq!(
+            multi_row_sql(&CALLBACKS, 2),
+            "INSERT INTO callbacks (call_sid, grp, number, at) SELECT * FROM (VALUES (?, ?, ?, ?), (?, ?, ?, ?)) WHERE column1 IS NOT NULL"
+        );
+    }
 }

@@ -120,9 +120,27 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         records,
         "every record is in the event log"
     );
+    assert!(
+        store.log_complete("CA1").await.unwrap(),
+        "ended, with every step from the first to the last"
+    );
     store.close().await;
     assert_eq!(count(&db, "surveys").await, 1);
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (steps, node, wait): (i64, String, String) =
+        sqlx::query_as("SELECT step, node, wait FROM calls_now WHERE call_sid = 'CA1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (steps as u64, node.as_str(), wait.as_str()),
+        (
+            step.state.step,
+            p.qualified_name(step.state.at).as_str(),
+            "Ended"
+        ),
+        "calls_now shows the call as of its latest step"
+    );
     let (outcome, group, ended): (String, String, Option<i64>) =
         sqlx::query_as("SELECT outcome, outcome_group, ended_at FROM calls WHERE call_sid = 'CA1'")
             .fetch_one(&pool)
@@ -162,7 +180,12 @@ async fn concurrent_commits_are_grouped_and_all_land() {
         expected += t.await.unwrap().unwrap();
     }
     assert_eq!(count(&db, "calls").await, 500);
-    assert_eq!(count(&db, "events").await as u64, expected);
+    assert_eq!(count(&db, "steps").await, 500);
+    assert_eq!(
+        count(&db, "steps, json_each(steps.events)").await as u64,
+        expected,
+        "every record in the event log"
+    );
     assert_eq!(
         count(&db, "callbacks").await,
         500,
@@ -231,9 +254,8 @@ async fn unsupported_urls_are_refused_with_a_hint() {
 #[tokio::test]
 async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("c.db").display()))
-        .await
-        .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let store = Store::open(&url).await.unwrap();
     let p = demo();
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
     let first = engine::start(&p, start("CA1", "+1"), now);
@@ -277,4 +299,134 @@ async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
         (first.records.len() + a.records.len()) as u64
     );
     store.close().await;
+    // The database agrees with the cache of live calls.
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.load("CA1").await.unwrap(), Some(a.state.clone()));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_in_one_batch_lose_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("d.db").display()))
+        .await
+        .unwrap();
+    let p = std::sync::Arc::new(demo());
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    // Every new call sent twice at once: the pairs land in the same batches.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let step = engine::start(&p, start(&format!("CA{i:03}"), "+1"), now);
+        for _ in 0..2 {
+            let (store, p, step) = (store.clone(), p.clone(), step.clone());
+            tasks.push(tokio::spawn(async move {
+                store
+                    .commit(Commit::from_step(&p, None, &step, now, None, None))
+                    .await
+            }));
+        }
+    }
+    let (mut won, mut lost) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict) => lost += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(
+        (won, lost),
+        (200, 200),
+        "one of each pair lands, the other conflicts"
+    );
+    for i in 0..200 {
+        assert!(store.load(&format!("CA{i:03}")).await.unwrap().is_some());
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_event_that_moves_nothing_is_logged_at_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let p = demo();
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let first = engine::start(&p, start("CA1", "+1"), now);
+    store
+        .commit(Commit::from_step(
+            &p,
+            None,
+            &first,
+            now,
+            Some("<Response/>".into()),
+            None,
+        ))
+        .await
+        .unwrap();
+    // A dial result at the language menu: ignored, the call stays at step 1.
+    let late = engine::step(
+        &p,
+        &first.state,
+        Event::Dial(engine::DialStatus::Completed),
+        now,
+    );
+    assert_eq!(late.state.step, first.state.step);
+    store
+        .commit(Commit::from_step(
+            &p,
+            Some(first.state.step),
+            &late,
+            now,
+            Some("<Response>repeat</Response>".into()),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.event_count("CA1").await.unwrap(),
+        (first.records.len() + late.records.len()) as u64,
+        "the ignored event is in the log"
+    );
+    assert_eq!(count(&db, "steps").await, 1, "no new step");
+    assert_eq!(
+        store.response("CA1", 1).await.unwrap().as_deref(),
+        Some("<Response/>"),
+        "a retry of step 1 still gets the first answer"
+    );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let (at,): (i64,) = sqlx::query_as(
+        "SELECT key FROM steps, json_each(steps.events) WHERE value ->> '$.type' = 'ignored'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        at as usize,
+        first.records.len(),
+        "appended after the step's own records"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_database_from_an_older_schema_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    Store::open(&url).await.unwrap().close().await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let e = Store::open(&url).await.unwrap_err();
+    assert!(
+        e.to_string().contains("move the database file aside"),
+        "{e}"
+    );
 }
