@@ -105,6 +105,15 @@ struct LoadtestArgs {
     /// Most callbacks per call before the caller hangs up.
     #[arg(long, default_value_t = 12)]
     max_steps: usize,
+    /// How long a caller listens before answering, e.g. `1s` (jittered by
+    /// ±50%): with it, `--concurrency` is the number of live calls and the
+    /// callback rate is about concurrency / think.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    think: std::time::Duration,
+    /// Most requests in flight (HTTP connections) at once; 0: as many as
+    /// `--concurrency`.
+    #[arg(long, default_value_t = 0)]
+    connections: usize,
     /// Seed of the random walks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -722,6 +731,8 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             to: a.to.clone(),
             max_steps: a.max_steps,
             seed: a.seed,
+            think: a.think,
+            connections: a.connections,
         };
         let report = loadtest::run(plan).await;
         let mut complete = None;

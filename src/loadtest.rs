@@ -31,6 +31,12 @@ pub struct Plan {
     pub max_steps: usize,
     /// Seed for the random walks (and call ids).
     pub seed: u64,
+    /// Most requests in flight at once, i.e. HTTP connections (0: one per
+    /// call in flight).
+    pub connections: usize,
+    /// How long a caller listens before each answer (jittered by ±50%; the
+    /// first call of each worker also starts at a random point within it).
+    pub think: Duration,
 }
 
 /// What happened.
@@ -99,8 +105,9 @@ fn next_wait(doc: &str) -> Wait {
 }
 
 struct Tally {
-    latencies: Vec<Duration>,
-    errors: usize,
+    latencies: Mutex<Vec<Duration>>,
+    errors: AtomicUsize,
+    connections: Option<tokio::sync::Semaphore>,
 }
 
 async fn post(
@@ -108,7 +115,7 @@ async fn post(
     plan: &Plan,
     url: &str,
     params: &[(&str, String)],
-    tally: &Mutex<Tally>,
+    tally: &Tally,
 ) -> Option<String> {
     let pairs: Vec<(String, String)> = params
         .iter()
@@ -124,20 +131,26 @@ async fn post(
     if let Some(t) = &plan.token {
         req = req.header("x-twilio-signature", sign(Algorithm::Sha1, t, url, &pairs));
     }
+    // Wait for a free connection before the clock starts: the latency is
+    // the server's, not the queue's at this end.
+    let _slot = match &tally.connections {
+        Some(c) => c.acquire().await.ok(),
+        None => None,
+    };
     let start = Instant::now();
     let result = match req.send().await {
         Ok(r) if r.status().is_success() => r.text().await.ok(),
         _ => None,
     };
-    let mut t = tally.lock().await;
-    t.latencies.push(start.elapsed());
+    let took = start.elapsed();
+    tally.latencies.lock().await.push(took);
     if result.is_none() {
-        t.errors += 1;
+        tally.errors.fetch_add(1, Ordering::Relaxed);
     }
     result
 }
 
-async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<Tally>) -> String {
+async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally) -> String {
     let mut rng = fastrand::Rng::with_seed(plan.seed.wrapping_add(i as u64));
     // Shaped like Twilio's: CA and 32 hex digits, in no particular order.
     let sid = format!("CA{:016x}{:016x}", rng.u64(..), rng.u64(..));
@@ -157,6 +170,7 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex
     .await;
     for _ in 0..plan.max_steps {
         let Some(d) = doc.take() else { break };
+        think(plan.think, &mut rng, 0.5).await;
         let (url, params): (String, Vec<(&str, String)>) = match next_wait(&d) {
             Wait::Hangup => break,
             Wait::Gather(url) => {
@@ -209,24 +223,41 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex
     sid
 }
 
+/// Wait `think` × a random factor in `[1 - jitter, 1 + jitter)`.
+async fn think(think: Duration, rng: &mut fastrand::Rng, jitter: f64) {
+    if !think.is_zero() {
+        let factor = 1.0 - jitter + 2.0 * jitter * rng.f64();
+        tokio::time::sleep(think.mul_f64(factor)).await;
+    }
+}
+
 /// Run the plan.
 pub async fn run(plan: Plan) -> Report {
+    let connections = match plan.connections {
+        0 => plan.concurrency,
+        n => n.min(plan.concurrency),
+    };
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(plan.concurrency)
+        .pool_max_idle_per_host(connections)
         .build()
         .unwrap_or_default();
-    let tally = Arc::new(Mutex::new(Tally {
-        latencies: Vec::with_capacity(plan.calls * 6),
-        errors: 0,
-    }));
+    let tally = Arc::new(Tally {
+        latencies: Mutex::new(Vec::with_capacity(plan.calls * 6)),
+        errors: AtomicUsize::new(0),
+        connections: (connections < plan.concurrency)
+            .then(|| tokio::sync::Semaphore::new(connections)),
+    });
     let next = Arc::new(AtomicUsize::new(0));
     let plan = Arc::new(plan);
     let started = Instant::now();
     let workers: Vec<_> = (0..plan.concurrency.max(1))
-        .map(|_| {
+        .map(|w| {
             let (client, tally, next, plan) =
                 (client.clone(), tally.clone(), next.clone(), plan.clone());
             tokio::spawn(async move {
+                // Spread the first calls over one think time, not all at once.
+                let mut rng = fastrand::Rng::with_seed(plan.seed ^ (w as u64).rotate_left(32));
+                think(plan.think, &mut rng, 1.0).await;
                 let mut ids = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -243,22 +274,22 @@ pub async fn run(plan: Plan) -> Report {
         call_ids.extend(w.await.unwrap_or_default());
     }
     let seconds = started.elapsed().as_secs_f64();
-    let mut t = tally.lock().await;
-    t.latencies.sort_unstable();
+    let mut latencies = std::mem::take(&mut *tally.latencies.lock().await);
+    latencies.sort_unstable();
     let pct = |p: f64| {
-        t.latencies
-            .get(((t.latencies.len() as f64 * p) as usize).min(t.latencies.len().saturating_sub(1)))
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     Report {
         calls: plan.calls,
-        requests: t.latencies.len(),
-        errors: t.errors,
+        requests: latencies.len(),
+        errors: tally.errors.load(Ordering::Relaxed),
         seconds,
-        per_second: t.latencies.len() as f64 / seconds.max(1e-9),
+        per_second: latencies.len() as f64 / seconds.max(1e-9),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
-        max_ms: t.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         call_ids,
     }
 }

@@ -2,13 +2,15 @@
 //! callback for a live call needs no read.
 //!
 //! The database stays the truth: an entry is put only after its step has
-//! committed, a newer step is never replaced by an older one, an ended call
-//! leaves, and a call the cache does not know (after a restart, or evicted)
-//! is read from the database. A call that never gets its final status
-//! callback is swept once it has been idle longer than any call can last.
+//! committed, a newer step is never replaced by an older one, and a call the
+//! cache does not know (after a restart, or evicted) is read from the
+//! database. The last [`ENDED`] calls to end stay a while, for the status
+//! callback that follows every hang-up; a call that never gets its final
+//! status callback is swept once it has been idle longer than any call can
+//! last.
 
 use crate::engine::{CallState, Wait};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,9 @@ pub const IDLE: Duration = Duration::from_secs(4 * 3600 + 600);
 /// Sweep for idle calls once per this many puts.
 const SWEEP_EVERY: u32 = 4096;
 
+/// How many ended calls stay known (the most recent ones).
+pub const ENDED: usize = 1024;
+
 /// Live calls by call id.
 #[derive(Debug, Default)]
 pub struct LiveCalls {
@@ -29,6 +34,8 @@ pub struct LiveCalls {
 #[derive(Debug, Default)]
 struct Inner {
     calls: HashMap<String, Entry>,
+    /// Ended calls still in `calls`, oldest first.
+    ended: VecDeque<String>,
     puts: u32,
 }
 
@@ -45,23 +52,22 @@ impl LiveCalls {
         inner.calls.get(call_id).map(|e| e.state.clone())
     }
 
-    /// Remember a committed (or freshly read) state: an ended call leaves,
-    /// and an entry at a later step is kept over an earlier one.
+    /// Remember a committed (or freshly read) state: an entry at a later
+    /// step is kept over an earlier one, and only the last [`ENDED`] ended
+    /// calls are kept.
     pub fn put(&self, state: &CallState) {
         self.put_at(state, Instant::now());
     }
 
     fn put_at(&self, state: &CallState, now: Instant) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if state.wait == Wait::Ended {
-            inner.calls.remove(&state.call_id);
-            return;
-        }
-        match inner.calls.get_mut(&state.call_id) {
-            Some(e) if e.state.step > state.step => {}
+        let ends = match inner.calls.get_mut(&state.call_id) {
+            Some(e) if e.state.step >= state.step && e.state.wait == Wait::Ended => false,
+            Some(e) if e.state.step > state.step => false,
             Some(e) => {
                 e.state.clone_from(state);
                 e.touched = now;
+                state.wait == Wait::Ended
             }
             None => {
                 inner.calls.insert(
@@ -71,6 +77,15 @@ impl LiveCalls {
                         touched: now,
                     },
                 );
+                state.wait == Wait::Ended
+            }
+        };
+        if ends {
+            inner.ended.push_back(state.call_id.clone());
+            while inner.ended.len() > ENDED {
+                if let Some(old) = inner.ended.pop_front() {
+                    inner.calls.remove(&old);
+                }
             }
         }
         inner.puts = inner.puts.wrapping_add(1);
@@ -130,8 +145,19 @@ mod tests {
         live.put(&state("CA1", 4, Wait::Choice));
         assert_eq!(live.get("CA1").map(|s| s.step), Some(4));
         live.put(&state("CA1", 5, Wait::Ended));
-        assert!(live.get("CA1").is_none(), "an ended call leaves");
-        assert!(live.is_empty());
+        assert_eq!(
+            live.get("CA1").map(|s| s.wait),
+            Some(Wait::Ended),
+            "an ended call stays a while, for its status callback"
+        );
+        for i in 0..ENDED {
+            live.put(&state(&format!("CA-end{i}"), 2, Wait::Ended));
+        }
+        assert!(
+            live.get("CA1").is_none(),
+            "only the last {ENDED} ended calls stay"
+        );
+        assert_eq!(live.len(), ENDED);
     }
 
     #[test]

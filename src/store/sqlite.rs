@@ -75,9 +75,13 @@ impl SqliteStore {
                 }
                 e => StoreError::Migrate(e),
             })?;
+        // A local file needs no liveness ping before every read.
+        // Reads are few (caller history, calls not in memory): two readers
+        // with a small page cache each.
         let readers = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.clone())
+            .max_connections(2)
+            .test_before_acquire(false)
+            .connect_with(options.clone().pragma("cache_size", "-1024"))
             .await?;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (jobs, rx) = mpsc::channel(4 * BATCH);
@@ -190,7 +194,7 @@ impl SqliteStore {
 const WAL_BACKSTOP: u32 = 20_000;
 
 /// How often the checkpointer copies the WAL back into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Copy the WAL into the database now and then, on a connection of its own:
 /// the writer never stops for a checkpoint, and a page written many times in
@@ -214,6 +218,9 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
     let mut closing = None;
     while closing.is_none() {
         let Some(first) = rx.recv().await else { break };
+        // Let the callbacks that are ready queue their commits too, so they
+        // share this transaction rather than wait for the next.
+        tokio::task::yield_now().await;
         let mut batch = Vec::new();
         for job in std::iter::once(first)
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
@@ -333,12 +340,12 @@ const ANNOTATE: &str = "UPDATE steps SET events = (
 
 type Q<'a> = sqlx::query::Query<'a, Sqlite, SqliteArguments<'a>>;
 
-/// Write `commits` in one transaction with one multi-row statement per
-/// table, whatever their number: the writer's cost is per batch, not per
-/// callback. A new call's row and every step's row must be new (that is the
-/// optimistic check: a duplicate callback computes a step that already
-/// exists), or the whole transaction fails and the caller retries commit by
-/// commit to learn which one lost.
+/// Write `commits` in one transaction, and in one round trip to the
+/// database thread: a single prepared text of one multi-row statement per
+/// table, whatever the batch holds. A new call's row and every step's row
+/// must be new (that is the optimistic check: a duplicate callback computes
+/// a step that already exists), or the whole transaction fails and the
+/// caller retries commit by commit to learn which one lost.
 async fn write(
     conn: &mut SqliteConnection,
     texts: &Texts,
@@ -348,6 +355,19 @@ async fn write(
         .iter()
         .map(|c| Row::of(c))
         .collect::<Result<Vec<_>, _>>()?;
+    let result = write_rows(conn, texts, &rows).await;
+    if result.is_err() {
+        // Leave no transaction open behind a failed statement.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    result
+}
+
+async fn write_rows(
+    conn: &mut SqliteConnection,
+    texts: &Texts,
+    rows: &[Row<'_>],
+) -> Result<(), sqlx::Error> {
     let moved: Vec<&Row> = rows.iter().filter(|r| r.c.moved()).collect();
     let new: Vec<&Row> = moved
         .iter()
@@ -359,8 +379,32 @@ async fn write(
         .copied()
         .filter(|r| r.c.expected_step.is_some() && r.c.changes_summary())
         .collect();
-    let mut tx = conn.begin().await?;
-    execute_rows(&mut tx, texts, &NEW_CALLS, &new, |q, r| {
+    let voicemails: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
+        .collect();
+    let callbacks: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.callbacks.iter().map(move |v| (r, v)))
+        .collect();
+    let surveys: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.c.surveys.iter().map(move |v| (r, v)))
+        .collect();
+    let annotations: Vec<&Row> = rows.iter().filter(|r| !r.c.moved()).collect();
+    let most = [
+        moved.len(),
+        voicemails.len(),
+        callbacks.len(),
+        surveys.len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let size = most.max(1).next_power_of_two();
+    let commit = annotations.is_empty();
+    let mut q = sqlx::query(texts.batch(size, commit)?);
+    q = bind_rows(q, &NEW_CALLS, size, &new, |q, r| {
         let s = &r.c.state;
         q.bind(s.call_id.as_str())
             .bind(r.c.flow.as_str())
@@ -374,9 +418,8 @@ async fn write(
             .bind(r.c.final_status.as_deref())
             .bind(r.outcome)
             .bind(r.outcome_group)
-    })
-    .await?;
-    execute_rows(&mut tx, texts, &STEPS, &moved, |q, r| {
+    });
+    q = bind_rows(q, &STEPS, size, &moved, |q, r| {
         let s = &r.c.state;
         q.bind(s.call_id.as_str())
             .bind(s.step as i64)
@@ -386,9 +429,8 @@ async fn write(
             .bind(r.state.as_str())
             .bind(r.c.response.as_deref())
             .bind(r.c.events.as_str())
-    })
-    .await?;
-    execute_rows(&mut tx, texts, &SUMMARIES, &summaries, |q, r| {
+    });
+    q = bind_rows(q, &SUMMARIES, size, &summaries, |q, r| {
         q.bind(r.c.state.call_id.as_str())
             .bind(r.c.node.as_str())
             .bind(r.at)
@@ -396,24 +438,11 @@ async fn write(
             .bind(r.c.final_status.as_deref())
             .bind(r.outcome)
             .bind(r.outcome_group)
-    })
-    .await?;
-    for r in rows.iter().filter(|r| !r.c.moved()) {
-        sqlx::query(ANNOTATE)
-            .bind(r.c.events.as_str())
-            .bind(r.c.state.call_id.as_str())
-            .bind(r.c.state.step as i64)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let voicemails: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
-        .collect();
-    execute_rows(
-        &mut tx,
-        texts,
+    });
+    q = bind_rows(
+        q,
         &VOICEMAILS,
+        size,
         &voicemails,
         |q, (r, (group, url, seconds))| {
             q.bind(r.c.state.call_id.as_str())
@@ -422,16 +451,11 @@ async fn write(
                 .bind(i64::from(*seconds))
                 .bind(r.at)
         },
-    )
-    .await?;
-    let callbacks: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.callbacks.iter().map(move |v| (r, v)))
-        .collect();
-    execute_rows(
-        &mut tx,
-        texts,
+    );
+    q = bind_rows(
+        q,
         &CALLBACKS,
+        size,
         &callbacks,
         |q, (r, (group, number))| {
             q.bind(r.c.state.call_id.as_str())
@@ -439,16 +463,11 @@ async fn write(
                 .bind(number.as_str())
                 .bind(r.at)
         },
-    )
-    .await?;
-    let surveys: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.surveys.iter().map(move |v| (r, v)))
-        .collect();
-    execute_rows(
-        &mut tx,
-        texts,
+    );
+    q = bind_rows(
+        q,
         &SURVEYS,
+        size,
         &surveys,
         |q, (r, (node, group, rating, scale))| {
             q.bind(r.c.state.call_id.as_str())
@@ -458,9 +477,39 @@ async fn write(
                 .bind(i64::from(*scale))
                 .bind(r.at)
         },
-    )
-    .await?;
-    tx.commit().await
+    );
+    q.execute(&mut *conn).await?;
+    if commit {
+        return Ok(());
+    }
+    for r in annotations {
+        sqlx::query(ANNOTATE)
+            .bind(r.c.events.as_str())
+            .bind(r.c.state.call_id.as_str())
+            .bind(r.c.state.step as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Bind `items` as rows of `rows`, then NULLs up to `size` rows (skipped by
+/// the statement's `WHERE column1 IS NOT NULL`).
+fn bind_rows<'a, T>(
+    mut q: Q<'a>,
+    rows: &Rows,
+    size: usize,
+    items: &'a [T],
+    bind: impl Fn(Q<'a>, &'a T) -> Q<'a>,
+) -> Q<'a> {
+    for item in items {
+        q = bind(q, item);
+    }
+    for _ in 0..(size.saturating_sub(items.len()) * rows.columns) {
+        q = q.bind(None::<i64>);
+    }
+    q
 }
 
 /// A commit with the values its rows need, computed once.
@@ -493,57 +542,53 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Run a multi-row statement over `items`, binding each with `bind`.
-///
-/// A statement is prepared for a power-of-two number of rows and rows past
-/// the items are left unbound, i.e. NULL, and skipped (`WHERE column1 IS NOT
-/// NULL`): a dozen prepared statements per table, kept in the connection's
-/// cache, serve batches of every size, and a batch is one round trip to the
-/// database thread per table rather than one per row.
-async fn execute_rows<'a, T>(
-    conn: &mut SqliteConnection,
-    texts: &'a Texts,
-    rows: &Rows,
-    items: &'a [T],
-    bind: impl Fn(Q<'a>, &'a T) -> Q<'a>,
-) -> Result<(), sqlx::Error> {
-    for chunk in items.chunks(most_rows(rows)) {
-        let mut q = sqlx::query(texts.get(rows, chunk.len().next_power_of_two())?);
-        for item in chunk {
-            q = bind(q, item);
-        }
-        q.execute(&mut *conn).await?;
+/// Most rows of one table in a batch: SQLite takes at most 32,766
+/// parameters per statement.
+const MOST_ROWS: usize = {
+    let mut most = BATCH;
+    // `calls` is the widest table.
+    while most * NEW_CALLS.columns > MAX_PARAMS {
+        most /= 2;
     }
-    Ok(())
-}
+    most
+};
 
-/// Most rows of `rows` in one statement.
-fn most_rows(rows: &Rows) -> usize {
-    prev_power_of_two((MAX_PARAMS / rows.columns).min(BATCH))
-}
-
-/// The statement texts the writer runs, built once.
-struct Texts(HashMap<(&'static str, usize), String>);
+/// The batch texts the writer runs, built once: for each power-of-two size,
+/// `BEGIN`, one multi-row statement per table with that many rows of
+/// placeholders (rows past a batch's items are left unbound, i.e. NULL, and
+/// skipped), and `COMMIT` (or not, when annotations follow). A dozen
+/// prepared texts, kept in the connection's cache, serve batches of every
+/// size and make a batch one round trip to the database thread.
+struct Texts(HashMap<(usize, bool), String>);
 
 impl Texts {
     fn new() -> Texts {
         let mut texts = HashMap::new();
-        for rows in ALL_ROWS {
-            let mut size = 1;
-            while size <= most_rows(rows) {
-                texts.insert((rows.head, size), multi_row_sql(rows, size));
-                size *= 2;
+        let mut size = 1;
+        while size <= MOST_ROWS {
+            for commit in [true, false] {
+                let mut sql = String::from("BEGIN IMMEDIATE;\n");
+                for rows in ALL_ROWS {
+                    sql.push_str(&multi_row_sql(rows, size));
+                    sql.push_str(";\n");
+                }
+                if commit {
+                    sql.push_str("COMMIT;");
+                }
+                texts.insert((size, commit), sql);
             }
+            size *= 2;
         }
         Texts(texts)
     }
 
-    /// The text for `size` rows.
-    fn get(&self, rows: &Rows, size: usize) -> Result<&str, sqlx::Error> {
-        self.0
-            .get(&(rows.head, size))
-            .map(String::as_str)
-            .ok_or_else(|| sqlx::Error::Protocol(format!("no {size}-row text for `{}`", rows.head)))
+    /// The text for `size` rows per table.
+    fn batch(&self, size: usize, commit: bool) -> Result<&str, sqlx::Error> {
+        self.0.get(&(size, commit)).map(String::as_str).ok_or_else(|| {
+            sqlx::Error::Protocol(format!(
+                "a batch of {size} rows for one table is more than the {MOST_ROWS} a statement takes"
+            ))
+        })
     }
 }
 
@@ -558,21 +603,19 @@ fn multi_row_sql(rows: &Rows, size: usize) -> String {
     )
 }
 
-/// The largest power of two not above `n` (`n` ≥ 1).
-fn prev_power_of_two(n: usize) -> usize {
-    1 << n.max(1).ilog2()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn statement_sizes_are_powers_of_two() {
-        assert_eq!(prev_power_of_two(1), 1);
-        assert_eq!(prev_power_of_two(3), 2);
-        assert_eq!(prev_power_of_two(511), 256);
-        assert_eq!(prev_power_of_two(512), 512);
+    fn batch_texts_come_in_power_of_two_sizes() {
+        let texts = Texts::new();
+        assert_eq!(texts.0.len(), 2 * (MOST_ROWS.ilog2() as usize + 1));
+        let one = texts.batch(1, true).unwrap();
+        assert!(one.starts_with("BEGIN IMMEDIATE;") && one.ends_with("COMMIT;"));
+        assert!(!texts.batch(4, false).unwrap().contains("COMMIT"));
+        assert!(texts.batch(3, true).is_err());
+        assert!(texts.batch(MOST_ROWS * 2, true).is_err());
         assert_eq!(
             multi_row_sql(&CALLBACKS, 2),
             "INSERT INTO callbacks (call_sid, grp, number, at) SELECT * FROM (VALUES (?, ?, ?, ?), (?, ?, ?, ?)) WHERE column1 IS NOT NULL"

@@ -301,6 +301,8 @@ async fn loadtest_random_walks_complete_every_call() {
         to: "+18005550100".into(),
         max_steps: 10,
         seed: 7,
+        think: std::time::Duration::from_millis(2),
+        connections: 4,
     };
     let report = switchboard::loadtest::run(plan).await;
     assert_eq!(report.errors, 0, "{report:?}");
