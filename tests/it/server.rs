@@ -350,6 +350,55 @@ async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() 
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let (_, first) = post(&server.url("/twilio/voice"), &call("CA7"), None).await;
+    let next = action(&first);
+    // Another process makes the database refuse every new step.
+    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON steps
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
+    assert_eq!(code, 200, "never a bare 500 on a voice route");
+    let root = tree(&doc);
+    assert!(
+        text(find(&root, "Say").unwrap()).contains("something went wrong"),
+        "{doc}"
+    );
+    assert_eq!(
+        find(&root, "Enqueue").map(text).as_deref(),
+        Some("general"),
+        "{doc}"
+    );
+    let (steps,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM steps WHERE call_sid = 'CA7'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(steps, 1, "the refused step left nothing behind");
+    // The database recovers: the same callback, retried, moves the call on.
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
+    assert_eq!(code, 200);
+    assert!(doc.contains("<Gather"), "English main menu: {doc}");
+    let state = server.state.store().load("CA7").await.unwrap().unwrap();
+    assert_eq!(state.step, 2);
+    admin.close().await;
+    server.stop().await;
+}
+
 /// The Redirect a Gather or Record falls through to when nothing is entered.
 fn no_input_url(doc: &str) -> String {
     find(&tree(doc), "Redirect")
