@@ -270,8 +270,9 @@ impl Store {
         }
     }
 
-    /// Is a call over with its whole log stored: it has ended, and every
-    /// step from the first to the last has its row?
+    /// Is a call over with its whole log stored: it has ended, its final
+    /// status is recorded, and every step from the first to the last has
+    /// its row?
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
         match &self.db {
             Db::Sqlite(s) => s.log_complete(call_sid).await,

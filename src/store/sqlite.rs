@@ -163,10 +163,12 @@ impl SqliteStore {
         Ok(n as u64)
     }
 
-    /// Has the call ended with every step from 1 to its last stored?
+    /// Has the call ended with its final status and every step from 1 to
+    /// its last stored?
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
         let (steps, last, ended): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MAX(step), (SELECT ended_at FROM calls WHERE call_sid = ?1)
+            "SELECT COUNT(*), MAX(step),
+                    (SELECT ended_at FROM calls WHERE call_sid = ?1 AND final_status IS NOT NULL)
              FROM steps WHERE call_sid = ?1",
         )
         .bind(call_sid)
@@ -374,9 +376,10 @@ async fn write_rows(
         .copied()
         .filter(|r| r.c.expected_step.is_none())
         .collect();
-    let summaries: Vec<&Row> = moved
+    // Steps that moved nothing change the summary too: the final status
+    // arrives after the call has ended.
+    let summaries: Vec<&Row> = rows
         .iter()
-        .copied()
         .filter(|r| r.c.expected_step.is_some() && r.c.changes_summary())
         .collect();
     let voicemails: Vec<_> = rows

@@ -320,6 +320,10 @@ async fn loadtest_random_walks_complete_every_call() {
             .unwrap_or_else(|| panic!("{id} not stored"));
         assert_eq!(state.wait, switchboard::engine::Wait::Ended, "{id}");
         assert!(store.event_count(id).await.unwrap() > 0);
+        assert!(
+            store.log_complete(id).await.unwrap(),
+            "{id}: final status and every step stored"
+        );
     }
     store.close().await;
 }

@@ -121,8 +121,32 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         "every record is in the event log"
     );
     assert!(
+        !store.log_complete("CA1").await.unwrap(),
+        "ended, but no final status yet"
+    );
+    // Twilio's status callback comes after the end: it moves nothing but
+    // records the final status.
+    let status = engine::step(
+        &p,
+        &step.state,
+        Event::Status(engine::CallStatus::Completed),
+        now,
+    );
+    assert_eq!(status.state.step, step.state.step);
+    store
+        .commit(Commit::from_step(
+            &p,
+            Some(step.state.step),
+            &status,
+            now,
+            None,
+            Some("completed".into()),
+        ))
+        .await
+        .unwrap();
+    assert!(
         store.log_complete("CA1").await.unwrap(),
-        "ended, with every step from the first to the last"
+        "ended, final status in, every step from the first to the last"
     );
     store.close().await;
     assert_eq!(count(&db, "surveys").await, 1);
@@ -141,14 +165,21 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
         ),
         "calls_now shows the call as of its latest step"
     );
-    let (outcome, group, ended): (String, String, Option<i64>) =
-        sqlx::query_as("SELECT outcome, outcome_group, ended_at FROM calls WHERE call_sid = 'CA1'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (outcome, group, ended, status): (String, String, Option<i64>, Option<String>) =
+        sqlx::query_as(
+            "SELECT outcome, outcome_group, ended_at, final_status FROM calls WHERE call_sid = 'CA1'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(
-        (outcome.as_str(), group.as_str(), ended.is_some()),
-        ("group:billing", "billing", true)
+        (
+            outcome.as_str(),
+            group.as_str(),
+            ended.is_some(),
+            status.as_deref()
+        ),
+        ("group:billing", "billing", true, Some("completed"))
     );
 }
 
