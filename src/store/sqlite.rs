@@ -396,7 +396,9 @@ async fn write_rows(
         .collect();
     let annotations: Vec<&Row> = rows.iter().filter(|r| !r.c.moved()).collect();
     let most = [
+        new.len(),
         moved.len(),
+        summaries.len(),
         voicemails.len(),
         callbacks.len(),
         surveys.len(),
@@ -421,7 +423,7 @@ async fn write_rows(
             .bind(r.c.final_status.as_deref())
             .bind(r.outcome)
             .bind(r.outcome_group)
-    });
+    })?;
     q = bind_rows(q, &STEPS, size, &moved, |q, r| {
         let s = &r.c.state;
         q.bind(s.call_id.as_str())
@@ -432,7 +434,7 @@ async fn write_rows(
             .bind(r.state.as_str())
             .bind(r.c.response.as_deref())
             .bind(r.c.events.as_str())
-    });
+    })?;
     q = bind_rows(q, &SUMMARIES, size, &summaries, |q, r| {
         q.bind(r.c.state.call_id.as_str())
             .bind(r.c.node.as_str())
@@ -441,7 +443,7 @@ async fn write_rows(
             .bind(r.c.final_status.as_deref())
             .bind(r.outcome)
             .bind(r.outcome_group)
-    });
+    })?;
     q = bind_rows(
         q,
         &VOICEMAILS,
@@ -454,7 +456,7 @@ async fn write_rows(
                 .bind(i64::from(*seconds))
                 .bind(r.at)
         },
-    );
+    )?;
     q = bind_rows(
         q,
         &CALLBACKS,
@@ -466,7 +468,7 @@ async fn write_rows(
                 .bind(number.as_str())
                 .bind(r.at)
         },
-    );
+    )?;
     q = bind_rows(
         q,
         &SURVEYS,
@@ -480,7 +482,7 @@ async fn write_rows(
                 .bind(i64::from(*scale))
                 .bind(r.at)
         },
-    );
+    )?;
     q.execute(&mut *conn).await?;
     if commit {
         return Ok(());
@@ -498,21 +500,29 @@ async fn write_rows(
 }
 
 /// Bind `items` as rows of `rows`, then NULLs up to `size` rows (skipped by
-/// the statement's `WHERE column1 IS NOT NULL`).
+/// the statement's `WHERE column1 IS NOT NULL`). More items than `size`
+/// would shift every later statement's parameters, so that is refused.
 fn bind_rows<'a, T>(
     mut q: Q<'a>,
     rows: &Rows,
     size: usize,
     items: &'a [T],
     bind: impl Fn(Q<'a>, &'a T) -> Q<'a>,
-) -> Q<'a> {
+) -> Result<Q<'a>, sqlx::Error> {
+    if items.len() > size {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} rows for a {size}-row statement `{}`",
+            items.len(),
+            rows.head
+        )));
+    }
     for item in items {
         q = bind(q, item);
     }
-    for _ in 0..(size.saturating_sub(items.len()) * rows.columns) {
+    for _ in 0..((size - items.len()) * rows.columns) {
         q = q.bind(None::<i64>);
     }
-    q
+    Ok(q)
 }
 
 /// A commit with the values its rows need, computed once.
@@ -609,6 +619,102 @@ fn multi_row_sql(rows: &Rows, size: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{self, CallStatus, Event, Start};
+    use crate::program::Program;
+
+    fn demo() -> Program {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+        let set = crate::flow::load_dir(&dir).expect("the demo flows load");
+        crate::compile::compile(&set)
+            .program
+            .expect("the demo compiles")
+    }
+
+    fn start(p: &Program, id: &str) -> engine::Step {
+        let start = Start {
+            call_id: id.into(),
+            caller: "+15550001111".into(),
+            called: "+18005550100".into(),
+            history: Vec::new(),
+            language: None,
+        };
+        engine::start(p, start, Timestamp::UNIX_EPOCH)
+    }
+
+    async fn scalar(conn: &mut SqliteConnection, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("the query runs");
+        n
+    }
+
+    /// A batch whose lists differ in length: more final statuses (for calls
+    /// already over) than moved steps. Every row lands where it belongs.
+    #[tokio::test]
+    async fn a_batch_of_mixed_commits_binds_every_row_to_its_own_table() {
+        let p = demo();
+        let mut conn = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut conn)
+            .await
+            .expect("migrations run");
+        let texts = Texts::new();
+        let now = Timestamp::UNIX_EPOCH;
+        let mut ended = Vec::new();
+        for i in 0..3 {
+            let first = start(&p, &format!("CA{i}"));
+            let hung_up = engine::step(&p, &first.state, Event::Status(CallStatus::Completed), now);
+            let c1 = Commit::from_step(&p, None, &first, now, None, None);
+            let c2 = Commit::from_step(&p, Some(1), &hung_up, now, None, None);
+            write(&mut conn, &texts, &[&c1]).await.expect("a new call");
+            write(&mut conn, &texts, &[&c2]).await.expect("its hang-up");
+            ended.push(hung_up);
+        }
+        // Three final statuses after the end (they move nothing) and one new call.
+        let statuses: Vec<Commit> = ended
+            .iter()
+            .map(|s| {
+                let late = engine::step(&p, &s.state, Event::Status(CallStatus::Completed), now);
+                assert_eq!(
+                    late.state.step, s.state.step,
+                    "a status after the end moves nothing"
+                );
+                Commit::from_step(
+                    &p,
+                    Some(s.state.step),
+                    &late,
+                    now,
+                    None,
+                    Some("completed".into()),
+                )
+            })
+            .collect();
+        let fresh = Commit::from_step(&p, None, &start(&p, "CA9"), now, None, None);
+        let mut batch: Vec<&Commit> = statuses.iter().collect();
+        batch.push(&fresh);
+        write(&mut conn, &texts, &batch)
+            .await
+            .expect("the batch lands");
+        assert_eq!(
+            scalar(
+                &mut conn,
+                "SELECT COUNT(*) FROM calls WHERE final_status = 'completed'"
+            )
+            .await,
+            3
+        );
+        assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM calls").await, 4);
+        assert_eq!(
+            scalar(&mut conn, "SELECT COUNT(*) FROM voicemails").await,
+            0
+        );
+        assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM callbacks").await, 0);
+        assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM surveys").await, 0);
+        assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM steps").await, 7);
+    }
 
     #[test]
     fn batch_texts_come_in_power_of_two_sizes() {
