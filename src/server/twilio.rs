@@ -252,6 +252,15 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
             );
         }
     };
+    // A callback ahead of the state in memory: read what the database has.
+    let state = if cb.step > state.step {
+        match st.store().load_stored(&sid).await {
+            Ok(Some(stored)) => stored,
+            _ => state,
+        }
+    } else {
+        state
+    };
     let p = st.program_for(&state.version);
     let now = st.now();
     let urls = urls(&v.base);
@@ -266,7 +275,7 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
         let actions = engine::repeat(&p, &state, now);
         return twiml(tw::render(&actions, &p, &sid, state.step, &urls));
     }
-    advance(&st, &p, &state, cb.event, now, &v.base, None).await
+    advance(&st, &p, &state, cb.event, now, &v.base).await
 }
 
 async fn advance(
@@ -276,20 +285,12 @@ async fn advance(
     event: Event,
     now: Timestamp,
     base: &str,
-    final_status: Option<String>,
 ) -> Response {
     let sid = &state.call_id;
     let step = engine::step(p, state, event, now);
     note(p, &step.state);
     let body = tw::render(&step.actions, p, sid, step.state.step, &urls(base));
-    let commit = Commit::from_step(
-        p,
-        Some(state.step),
-        &step,
-        now,
-        Some(body.clone()),
-        final_status,
-    );
+    let commit = Commit::from_step(p, Some(state.step), &step, now, Some(body.clone()), None);
     match st.store().commit(commit).await {
         Ok(()) => twiml(body),
         Err(StoreError::Conflict) => match st.store().response(sid, state.step + 1).await {
@@ -317,31 +318,55 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
         Ok(c) => c,
         Err(e) => return bad_request(e),
     };
-    let state = match st.store().load(&cb.call_sid).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            warn!(call = %cb.call_sid, "status for an unknown call");
-            return StatusCode::NO_CONTENT.into_response();
-        }
-        Err(e) => {
-            error!(call = %cb.call_sid, "could not load the call for its status: {e}");
-            return StatusCode::NO_CONTENT.into_response();
-        }
-    };
-    let p = st.program_for(&state.version);
     let word = cb.status.word().to_owned();
-    let _ = advance(
-        &st,
-        &p,
-        &state,
-        Event::Status(cb.status),
-        st.now(),
-        &v.base,
-        Some(word),
-    )
-    .await;
+    // A status can race the call's last action callback (a caller hanging
+    // up in a queue): the loser reads the call again and applies the status
+    // to where the call now is, so the final status is never lost.
+    for _ in 0..STATUS_TRIES {
+        let state = match st.store().load(&cb.call_sid).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                warn!(call = %cb.call_sid, "status for an unknown call");
+                return StatusCode::NO_CONTENT.into_response();
+            }
+            Err(e) => {
+                error!(call = %cb.call_sid, "could not load the call for its status: {e}");
+                return StatusCode::NO_CONTENT.into_response();
+            }
+        };
+        let p = st.program_for(&state.version);
+        let now = st.now();
+        let step = engine::step(&p, &state, Event::Status(cb.status), now);
+        note(&p, &step.state);
+        let body = tw::render(
+            &step.actions,
+            &p,
+            &cb.call_sid,
+            step.state.step,
+            &urls(&v.base),
+        );
+        let commit = Commit::from_step(
+            &p,
+            Some(state.step),
+            &step,
+            now,
+            Some(body),
+            Some(word.clone()),
+        );
+        match st.store().commit(commit).await {
+            Err(StoreError::Conflict) => continue,
+            Err(e) => {
+                error!(call = %cb.call_sid, "could not store the call's status: {e}");
+                break;
+            }
+            Ok(()) => break,
+        }
+    }
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// How often a status callback that lost a race is applied again.
+const STATUS_TRIES: usize = 3;
 
 /// The queue's wait URL: the caller's position and expected wait now and
 /// then, hold music in between, and `<Leave>` once the group's `max_wait` is up.

@@ -93,19 +93,25 @@ impl LiveCalls {
             inner
                 .calls
                 .retain(|_, e| now.saturating_duration_since(e.touched) < IDLE);
+            let Inner { calls, ended, .. } = &mut *inner;
+            ended.retain(|id| calls.contains_key(id));
         }
     }
 
     /// Forget a call (its write failed, so the database may differ).
     pub fn forget(&self, call_id: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.calls.remove(call_id);
+        if let Some(e) = inner.calls.remove(call_id)
+            && e.state.wait == Wait::Ended
+        {
+            inner.ended.retain(|id| id != call_id);
+        }
     }
 
-    /// How many calls are live.
+    /// How many calls are live (known here and not ended).
     pub fn len(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.calls.len()
+        inner.calls.len().saturating_sub(inner.ended.len())
     }
 
     /// Are there none?
@@ -157,7 +163,11 @@ mod tests {
             live.get("CA1").is_none(),
             "only the last {ENDED} ended calls stay"
         );
-        assert_eq!(live.len(), ENDED);
+        assert_eq!(live.len(), 0, "ended calls are not live");
+        live.put(&state("CA2", 1, Wait::Choice));
+        live.forget("CA-end7");
+        live.put(&state("CA-end7", 2, Wait::Ended));
+        assert_eq!(live.len(), 1);
     }
 
     #[test]

@@ -200,30 +200,21 @@ enum Db {
 impl Store {
     /// Open (creating and migrating) the database at `url`, e.g. `sqlite://switchboard.db`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let live = Arc::new(live::LiveCalls::default());
         let db = if url.starts_with("sqlite:") {
-            Db::Sqlite(sqlite::SqliteStore::open(url).await?)
+            Db::Sqlite(sqlite::SqliteStore::open(url, live.clone()).await?)
         } else {
             return Err(StoreError::Url(url.to_owned()));
         };
-        Ok(Store {
-            db,
-            live: Arc::default(),
-        })
+        Ok(Store { db, live })
     }
 
-    /// Write a step; returns once it is committed.
+    /// Write a step; returns once it is committed (and the call's state in
+    /// memory follows it).
     pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        let state = c.state.clone();
-        let result = match &self.db {
+        match &self.db {
             Db::Sqlite(s) => s.commit(c).await,
-        };
-        match &result {
-            Ok(()) => self.live.put(&state),
-            // Someone else moved the call: read it afresh next time.
-            Err(StoreError::Conflict) => self.live.forget(&state.call_id),
-            Err(_) => {}
         }
-        result
     }
 
     /// A call's state: from memory while it is live, else from the database.
@@ -231,6 +222,13 @@ impl Store {
         if let Some(s) = self.live.get(call_sid) {
             return Ok(Some(s));
         }
+        self.load_stored(call_sid).await
+    }
+
+    /// A call's state as the database has it (memory is refreshed from it):
+    /// for a callback that is ahead of the state in memory.
+    pub async fn load_stored(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
+        self.live.forget(call_sid);
         let state = match &self.db {
             Db::Sqlite(s) => s.load(call_sid).await?,
         };

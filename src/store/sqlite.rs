@@ -8,6 +8,7 @@
 //! by one, so one bad write cannot fail its neighbours. Reads use a separate
 //! pool, which WAL lets run beside the writer.
 
+use super::live::LiveCalls;
 use super::{Commit, StoreError};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
@@ -47,8 +48,8 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Open `sqlite://FILE`, creating and migrating it.
-    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+    /// Open `sqlite://FILE`, creating and migrating it. Committed states are put into `live`.
+    pub async fn open(url: &str, live: Arc<LiveCalls>) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -85,7 +86,7 @@ impl SqliteStore {
             .await?;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (jobs, rx) = mpsc::channel(4 * BATCH);
-        let handle = tokio::spawn(write_loop(writer, rx));
+        let handle = tokio::spawn(write_loop(writer, rx, live));
         let checkpoints = tokio::spawn(checkpoints(checkpointer));
         Ok(SqliteStore {
             jobs,
@@ -215,7 +216,7 @@ async fn checkpoints(mut conn: SqliteConnection) {
     }
 }
 
-async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, live: Arc<LiveCalls>) {
     let texts = Texts::new();
     let mut closing = None;
     while closing.is_none() {
@@ -241,19 +242,28 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
         }
         let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
         tracing::trace!(commits = commits.len(), "writing a batch");
+        // The cache of live calls follows the commits here, not in the
+        // callers: a caller that went away (a timeout, a dropped connection)
+        // still leaves memory agreeing with the database.
         if write(&mut conn, &texts, &commits).await.is_ok() {
-            for (_, done) in batch {
+            for (c, done) in batch {
+                live.put(&c.state);
                 let _ = done.send(Ok(()));
             }
             continue;
         }
         // The batch failed: give each commit its own transaction and its own answer.
         for (c, done) in batch {
-            let _ = done.send(
-                write(&mut conn, &texts, &[c.as_ref()])
-                    .await
-                    .map_err(store_error),
-            );
+            let result = write(&mut conn, &texts, &[c.as_ref()])
+                .await
+                .map_err(store_error);
+            match &result {
+                Ok(()) => live.put(&c.state),
+                // Someone else moved the call: read it afresh next time.
+                Err(StoreError::Conflict) => live.forget(&c.state.call_id),
+                Err(_) => {}
+            }
+            let _ = done.send(result);
         }
     }
     rx.close();
@@ -376,12 +386,7 @@ async fn write_rows(
         .copied()
         .filter(|r| r.c.expected_step.is_none())
         .collect();
-    // Steps that moved nothing change the summary too: the final status
-    // arrives after the call has ended.
-    let summaries: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.c.expected_step.is_some() && r.c.changes_summary())
-        .collect();
+    let summaries = summaries(rows);
     let voicemails: Vec<_> = rows
         .iter()
         .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
@@ -435,15 +440,21 @@ async fn write_rows(
             .bind(r.c.response.as_deref())
             .bind(r.c.events.as_str())
     })?;
-    q = bind_rows(q, &SUMMARIES, size, &summaries, |q, r| {
-        q.bind(r.c.state.call_id.as_str())
-            .bind(r.c.node.as_str())
-            .bind(r.at)
-            .bind(r.ended_at)
-            .bind(r.c.final_status.as_deref())
-            .bind(r.outcome)
-            .bind(r.outcome_group)
-    })?;
+    q = bind_rows(
+        q,
+        &SUMMARIES,
+        size,
+        &summaries,
+        |q, (r, final_status, ended_at)| {
+            q.bind(r.c.state.call_id.as_str())
+                .bind(r.c.node.as_str())
+                .bind(r.at)
+                .bind(*ended_at)
+                .bind(*final_status)
+                .bind(r.outcome)
+                .bind(r.outcome_group)
+        },
+    )?;
     q = bind_rows(
         q,
         &VOICEMAILS,
@@ -497,6 +508,38 @@ async fn write_rows(
     }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The call rows a batch changes, one per call: an existing call's summary
+/// changes with a known outcome, an end or a final status, including from
+/// steps that moved nothing (the final status arrives after the end). Two
+/// commits for one call in a batch (a late result beside the step it came
+/// at) become one row: the later step's, with the final status and end of
+/// either.
+fn summaries<'r, 'a>(rows: &'r [Row<'a>]) -> Vec<(&'r Row<'a>, Option<&'a str>, Option<i64>)> {
+    let mut out: Vec<(&Row, Option<&str>, Option<i64>)> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.c.expected_step.is_some() && r.c.changes_summary())
+    {
+        let status = r.c.final_status.as_deref();
+        match out
+            .iter_mut()
+            .find(|(o, _, _)| o.c.state.call_id == r.c.state.call_id)
+        {
+            Some(o) => {
+                let later = (r.c.state.step, r.c.moved()) > (o.0.c.state.step, o.0.c.moved());
+                let (status, ended) = (o.1.or(status), o.2.or(r.ended_at));
+                if later {
+                    o.0 = r;
+                }
+                o.1 = status;
+                o.2 = ended;
+            }
+            None => out.push((r, status, r.ended_at)),
+        }
+    }
+    out
 }
 
 /// Bind `items` as rows of `rows`, then NULLs up to `size` rows (skipped by
@@ -714,6 +757,39 @@ mod tests {
         assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM callbacks").await, 0);
         assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM surveys").await, 0);
         assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM steps").await, 7);
+
+        // A hang-up and a late result with a final status for the same call,
+        // both from step 1, in one batch: one call row, with both facts.
+        let first = start(&p, "CA20");
+        let c1 = Commit::from_step(&p, None, &first, now, None, None);
+        write(&mut conn, &texts, &[&c1]).await.expect("a new call");
+        let hung_up = engine::step(&p, &first.state, Event::Status(CallStatus::Completed), now);
+        let late = engine::step(
+            &p,
+            &first.state,
+            Event::Dial(engine::DialStatus::Completed),
+            now,
+        );
+        let a = Commit::from_step(&p, Some(1), &hung_up, now, None, None);
+        let b = Commit::from_step(&p, Some(1), &late, now, None, Some("completed".into()));
+        assert!(a.moved() && !b.moved());
+        write(&mut conn, &texts, &[&b, &a])
+            .await
+            .expect("the batch lands");
+        let (ended, status, outcome): (Option<i64>, Option<String>, Option<String>) =
+            sqlx::query_as(
+                "SELECT ended_at, final_status, outcome FROM calls WHERE call_sid = 'CA20'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("the call row");
+        assert!(ended.is_some(), "the hang-up's end");
+        assert_eq!(
+            status.as_deref(),
+            Some("completed"),
+            "the other's final status"
+        );
+        assert_eq!(outcome.as_deref(), Some("abandoned"));
     }
 
     #[test]

@@ -461,3 +461,46 @@ async fn a_database_from_an_older_schema_is_refused_with_a_hint() {
         "{e}"
     );
 }
+
+// One thread: the writer cannot answer before the caller gives up.
+#[tokio::test(flavor = "current_thread")]
+async fn a_commit_whose_caller_went_away_still_updates_the_call_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let p = demo();
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let first = engine::start(&p, start("CA1", "+1"), now);
+    store
+        .commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await
+        .unwrap();
+    // The handler is dropped (Twilio gave up) after its commit was queued.
+    let next = engine::step(&p, &first.state, Event::Digits("1".into()), now);
+    let commit = Commit::from_step(&p, Some(first.state.step), &next, now, None, None);
+    let mut pending = Box::pin(store.commit(commit));
+    let first_poll =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(pending.as_mut().poll(cx))).await;
+    assert!(first_poll.is_pending(), "queued, not yet written");
+    drop(pending);
+    let mut seen = None;
+    for _ in 0..200 {
+        seen = store.load("CA1").await.unwrap().map(|s| s.step);
+        if seen == Some(next.state.step) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        seen,
+        Some(next.state.step),
+        "memory follows the commit, not the caller"
+    );
+    store.close().await;
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(
+        store.load("CA1").await.unwrap().map(|s| s.step),
+        Some(next.state.step)
+    );
+    store.close().await;
+}
