@@ -285,53 +285,63 @@ fn store_error(e: sqlx::Error) -> StoreError {
 const MAX_PARAMS: usize = 32_766;
 
 /// A multi-row statement: `head`, then `SELECT * FROM (VALUES …)` with one
-/// row per item, then `tail`.
+/// row per item, then `tail`. Its width is counted from the column list in
+/// `head`, so the two cannot disagree.
 struct Rows {
     head: &'static str,
     tail: &'static str,
     columns: usize,
 }
 
-const NEW_CALLS: Rows = Rows {
-    head: "INSERT INTO calls (call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) ",
-    tail: "",
-    columns: 12,
-};
+impl Rows {
+    const fn new(head: &'static str, tail: &'static str) -> Rows {
+        let bytes = head.as_bytes();
+        let (mut i, mut columns) = (0, 1);
+        while i < bytes.len() {
+            if bytes[i] == b',' {
+                columns += 1;
+            }
+            i += 1;
+        }
+        Rows {
+            head,
+            tail,
+            columns,
+        }
+    }
+}
 
-const STEPS: Rows = Rows {
-    head: "INSERT INTO steps (call_sid, step, at, node, wait, state, response, events) ",
-    tail: "",
-    columns: 8,
-};
+const NEW_CALLS: Rows = Rows::new(
+    "INSERT INTO calls (call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) ",
+    "",
+);
 
-const SUMMARIES: Rows = Rows {
-    head: "WITH v (call_sid, node, updated_at, ended_at, final_status, outcome, outcome_group) AS (",
-    tail: ") UPDATE calls SET
+const STEPS: Rows = Rows::new(
+    "INSERT INTO steps (call_sid, step, at, node, wait, state, response, events) ",
+    "",
+);
+
+const SUMMARIES: Rows = Rows::new(
+    "WITH v (call_sid, node, updated_at, ended_at, final_status, outcome, outcome_group) AS (",
+    ") UPDATE calls SET
         node = v.node, updated_at = v.updated_at,
         ended_at = COALESCE(calls.ended_at, v.ended_at),
         final_status = COALESCE(v.final_status, calls.final_status),
         outcome = v.outcome, outcome_group = v.outcome_group
       FROM v WHERE calls.call_sid = v.call_sid",
-    columns: 7,
-};
+);
 
-const VOICEMAILS: Rows = Rows {
-    head: "INSERT INTO voicemails (call_sid, grp, url, seconds, at) ",
-    tail: "",
-    columns: 5,
-};
+const VOICEMAILS: Rows = Rows::new(
+    "INSERT INTO voicemails (call_sid, grp, url, seconds, at) ",
+    "",
+);
 
-const CALLBACKS: Rows = Rows {
-    head: "INSERT INTO callbacks (call_sid, grp, number, at) ",
-    tail: "",
-    columns: 4,
-};
+const CALLBACKS: Rows = Rows::new("INSERT INTO callbacks (call_sid, grp, number, at) ", "");
 
-const SURVEYS: Rows = Rows {
-    head: "INSERT INTO surveys (call_sid, node, grp, rating, scale, at) ",
-    tail: "",
-    columns: 6,
-};
+const SURVEYS: Rows = Rows::new(
+    "INSERT INTO surveys (call_sid, node, grp, rating, scale, at) ",
+    "",
+);
 
 /// Every multi-row statement the writer runs.
 const ALL_ROWS: [&Rows; 6] = [
@@ -790,6 +800,12 @@ mod tests {
             "the other's final status"
         );
         assert_eq!(outcome.as_deref(), Some("abandoned"));
+    }
+
+    #[test]
+    fn statement_widths_come_from_their_column_lists() {
+        let widths: Vec<usize> = ALL_ROWS.iter().map(|r| r.columns).collect();
+        assert_eq!(widths, [12, 8, 7, 5, 4, 6]);
     }
 
     #[test]

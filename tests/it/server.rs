@@ -338,16 +338,7 @@ async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() 
     server.state.store().close().await;
     let (code, doc) = post(&next, &[("CallSid", "CA5"), ("Digits", "1")], None).await;
     assert_eq!(code, 200, "never a bare 500 on a voice route");
-    let root = tree(&doc);
-    assert!(
-        text(find(&root, "Say").unwrap()).contains("something went wrong"),
-        "{doc}"
-    );
-    assert_eq!(
-        find(&root, "Enqueue").map(text).as_deref(),
-        Some("general"),
-        "{doc}"
-    );
+    assert_apologises_and_queues_for_the_fallback(&doc);
     let (code, doc) = post(&server.url("/twilio/voice"), &call("CA6"), None).await;
     assert_eq!(code, 200);
     assert!(doc.contains("<Enqueue"), "{doc}");
@@ -374,16 +365,7 @@ async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_noth
     .unwrap();
     let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
     assert_eq!(code, 200, "never a bare 500 on a voice route");
-    let root = tree(&doc);
-    assert!(
-        text(find(&root, "Say").unwrap()).contains("something went wrong"),
-        "{doc}"
-    );
-    assert_eq!(
-        find(&root, "Enqueue").map(text).as_deref(),
-        Some("general"),
-        "{doc}"
-    );
+    assert_apologises_and_queues_for_the_fallback(&doc);
     let (steps,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM steps WHERE call_sid = 'CA7'")
         .fetch_one(&admin)
         .await
@@ -401,6 +383,20 @@ async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_noth
     assert_eq!(state.step, 2);
     admin.close().await;
     server.stop().await;
+}
+
+/// The TwiML of an internal failure: an apology, then the fallback group.
+fn assert_apologises_and_queues_for_the_fallback(doc: &str) {
+    let root = tree(doc);
+    assert!(
+        text(find(&root, "Say").unwrap()).contains("something went wrong"),
+        "{doc}"
+    );
+    assert_eq!(
+        find(&root, "Enqueue").map(text).as_deref(),
+        Some("general"),
+        "{doc}"
+    );
 }
 
 /// The Redirect a Gather or Record falls through to when nothing is entered.

@@ -53,6 +53,56 @@ async fn play(
     records
 }
 
+/// Feed an event that moves nothing (the call stays at its step) and commit it.
+async fn unmoved(
+    store: &Store,
+    p: &Program,
+    at: &engine::Step,
+    event: Event,
+    now: jiff::Timestamp,
+    response: Option<String>,
+    final_status: Option<String>,
+) -> engine::Step {
+    let step = engine::step(p, &at.state, event, now);
+    assert_eq!(step.state.step, at.state.step, "nothing moved");
+    store
+        .commit(Commit::from_step(
+            p,
+            Some(at.state.step),
+            &step,
+            now,
+            response,
+            final_status,
+        ))
+        .await
+        .unwrap();
+    step
+}
+
+/// A fresh store with one call (CA1) started on the demo, Monday 10:00 in
+/// New York: the directory (keep it alive), the URL, the store, the
+/// program, the time and the first step.
+async fn one_call() -> (
+    tempfile::TempDir,
+    String,
+    Store,
+    Program,
+    jiff::Timestamp,
+    engine::Step,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let p = demo();
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let first = engine::start(&p, start("CA1", "+1"), now);
+    store
+        .commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await
+        .unwrap();
+    (dir, url, store, p, now, first)
+}
+
 fn start(call: &str, caller: &str) -> Start {
     Start {
         call_id: call.into(),
@@ -126,24 +176,16 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
     );
     // Twilio's status callback comes after the end: it moves nothing but
     // records the final status.
-    let status = engine::step(
+    unmoved(
+        &store,
         &p,
-        &step.state,
+        &step,
         Event::Status(engine::CallStatus::Completed),
         now,
-    );
-    assert_eq!(status.state.step, step.state.step);
-    store
-        .commit(Commit::from_step(
-            &p,
-            Some(step.state.step),
-            &status,
-            now,
-            None,
-            Some("completed".into()),
-        ))
-        .await
-        .unwrap();
+        None,
+        Some("completed".into()),
+    )
+    .await;
     assert!(
         store.log_complete("CA1").await.unwrap(),
         "ended, final status in, every step from the first to the last"
@@ -284,16 +326,7 @@ async fn unsupported_urls_are_refused_with_a_hint() {
 
 #[tokio::test]
 async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("c.db").display());
-    let store = Store::open(&url).await.unwrap();
-    let p = demo();
-    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-    let first = engine::start(&p, start("CA1", "+1"), now);
-    store
-        .commit(Commit::from_step(&p, None, &first, now, None, None))
-        .await
-        .unwrap();
+    let (_dir, url, store, p, now, first) = one_call().await;
     // The same new call again (a retried voice request): refused.
     let again = store
         .commit(Commit::from_step(&p, None, &first, now, None, None))
@@ -398,24 +431,16 @@ async fn an_event_that_moves_nothing_is_logged_at_its_step() {
         .await
         .unwrap();
     // A dial result at the language menu: ignored, the call stays at step 1.
-    let late = engine::step(
+    let late = unmoved(
+        &store,
         &p,
-        &first.state,
+        &first,
         Event::Dial(engine::DialStatus::Completed),
         now,
-    );
-    assert_eq!(late.state.step, first.state.step);
-    store
-        .commit(Commit::from_step(
-            &p,
-            Some(first.state.step),
-            &late,
-            now,
-            Some("<Response>repeat</Response>".into()),
-            None,
-        ))
-        .await
-        .unwrap();
+        Some("<Response>repeat</Response>".into()),
+        None,
+    )
+    .await;
     assert_eq!(
         store.event_count("CA1").await.unwrap(),
         (first.records.len() + late.records.len()) as u64,
@@ -465,16 +490,7 @@ async fn a_database_from_an_older_schema_is_refused_with_a_hint() {
 // One thread: the writer cannot answer before the caller gives up.
 #[tokio::test(flavor = "current_thread")]
 async fn a_commit_whose_caller_went_away_still_updates_the_call_in_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("g.db").display());
-    let store = Store::open(&url).await.unwrap();
-    let p = demo();
-    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-    let first = engine::start(&p, start("CA1", "+1"), now);
-    store
-        .commit(Commit::from_step(&p, None, &first, now, None, None))
-        .await
-        .unwrap();
+    let (_dir, url, store, p, now, first) = one_call().await;
     // The handler is dropped (Twilio gave up) after its commit was queued.
     let next = engine::step(&p, &first.state, Event::Digits("1".into()), now);
     let commit = Commit::from_step(&p, Some(first.state.step), &next, now, None, None);
