@@ -802,6 +802,131 @@ mod tests {
         assert_eq!(outcome.as_deref(), Some("abandoned"));
     }
 
+    /// Every row the database holds, without row ids, in a fixed order.
+    async fn contents(conn: &mut SqliteConnection) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) FROM calls ORDER BY call_sid",
+            "SELECT json_array(call_sid, step, at, node, wait, state, response, events) FROM steps ORDER BY call_sid, step",
+            "SELECT json_array(call_sid, grp, url, seconds, at) AS r FROM voicemails ORDER BY r",
+            "SELECT json_array(call_sid, grp, number, at) AS r FROM callbacks ORDER BY r",
+            "SELECT json_array(call_sid, node, grp, rating, scale, at) AS r FROM surveys ORDER BY r",
+        ] {
+            let rows: Vec<(String,)> = sqlx::query_as(sql)
+                .fetch_all(&mut *conn)
+                .await
+                .expect("the query runs");
+            out.extend(rows.into_iter().map(|(r,)| r));
+        }
+        out
+    }
+
+    async fn migrated() -> SqliteConnection {
+        let mut conn = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut conn)
+            .await
+            .expect("migrations run");
+        conn
+    }
+
+    fn event(n: u8) -> Event {
+        match n % 12 {
+            0 => Event::Digits("1".into()),
+            1 => Event::Digits("2".into()),
+            2 => Event::Digits("3".into()),
+            3 => Event::Digits("0".into()),
+            4 => Event::Digits("12345678#".into()),
+            5 => Event::NoInput,
+            6 => Event::Queue(engine::QueueResult::Bridged),
+            7 => Event::Queue(engine::QueueResult::Hangup),
+            8 => Event::Dial(engine::DialStatus::NoAnswer),
+            9 => Event::Recording {
+                url: "https://api.twilio.com/r".into(),
+                seconds: 9,
+            },
+            10 => Event::Digits("5".into()),
+            _ => Event::Status(CallStatus::Completed),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Random calls, their commits cut into random batches (at most one
+        /// commit per call in a batch, as callbacks arrive), leave exactly
+        /// the rows that writing every commit alone leaves.
+        #[test]
+        fn batches_store_exactly_what_single_commits_store(
+            calls in proptest::collection::vec(proptest::collection::vec(0u8..12, 0..10), 1..12),
+            cuts in proptest::collection::vec(1usize..6, 1..40),
+            late in proptest::collection::vec(proptest::bool::ANY, 12),
+        ) {
+            let p = demo();
+            // Saturday night and Monday morning alternate, for both hours' paths.
+            let times: [Timestamp; 2] = [
+                "2026-03-08T01:00:00Z".parse().expect("a time"),
+                "2026-03-02T15:00:00Z".parse().expect("a time"),
+            ];
+            let mut chains: Vec<Vec<Commit>> = Vec::new();
+            for (i, events) in calls.iter().enumerate() {
+                let now = times[i % 2];
+                let mut step = start(&p, &format!("CA{i:02}"));
+                let mut chain = vec![Commit::from_step(&p, None, &step, now, Some(format!("<r{i}/>")), None)];
+                for &e in events {
+                    if step.state.wait == engine::Wait::Ended {
+                        break;
+                    }
+                    let at = step.state.step;
+                    step = engine::step(&p, &step.state, event(e), now);
+                    chain.push(Commit::from_step(&p, Some(at), &step, now, Some(format!("<r{i}-{e}/>")), None));
+                }
+                if late.get(i).copied().unwrap_or(false) {
+                    // Twilio's final status, after or in the middle of the call.
+                    let at = step.state.step;
+                    let status = engine::step(&p, &step.state, Event::Status(CallStatus::Completed), now);
+                    chain.push(Commit::from_step(&p, Some(at), &status, now, None, Some("completed".into())));
+                }
+                chains.push(chain);
+            }
+            // Interleave the calls' commits in rounds, then cut into batches
+            // that never hold two commits of one call.
+            let mut order: Vec<&Commit> = Vec::new();
+            let longest = chains.iter().map(Vec::len).max().unwrap_or(0);
+            for k in 0..longest {
+                order.extend(chains.iter().filter_map(|c| c.get(k)));
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            let (batched, single) = runtime.block_on(async {
+                let texts = Texts::new();
+                let (mut a, mut b) = (migrated().await, migrated().await);
+                let mut rest = &order[..];
+                let mut cut = cuts.iter().cycle();
+                while !rest.is_empty() {
+                    let mut n = (*cut.next().unwrap_or(&1)).min(rest.len());
+                    let mut seen = std::collections::HashSet::new();
+                    for (j, c) in rest.iter().enumerate().take(n) {
+                        if !seen.insert(c.state.call_id.as_str()) {
+                            n = j;
+                            break;
+                        }
+                    }
+                    let (batch, after) = rest.split_at(n);
+                    write(&mut a, &texts, batch).await.expect("a batch lands");
+                    rest = after;
+                }
+                for c in &order {
+                    write(&mut b, &texts, &[*c]).await.expect("a commit lands");
+                }
+                (contents(&mut a).await, contents(&mut b).await)
+            });
+            proptest::prop_assert_eq!(batched, single);
+        }
+    }
+
     #[test]
     fn statement_widths_come_from_their_column_lists() {
         let widths: Vec<usize> = ALL_ROWS.iter().map(|r| r.columns).collect();
