@@ -707,13 +707,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_of_mixed_commits_binds_every_row_to_its_own_table() {
         let p = demo();
-        let mut conn = SqliteConnection::connect("sqlite::memory:")
-            .await
-            .expect("in-memory SQLite");
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut conn)
-            .await
-            .expect("migrations run");
+        let mut conn = migrated().await;
         let texts = Texts::new();
         let now = Timestamp::UNIX_EPOCH;
         let mut ended = Vec::new();
