@@ -278,6 +278,38 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
     advance(&st, &p, &state, cb.event, now, &v.base).await
 }
 
+/// Feed `event` to the call at `state`, render the answer, and commit the
+/// step (with the provider's final status, if this is a status callback).
+async fn step_and_commit(
+    st: &AppState,
+    p: &Program,
+    state: &engine::CallState,
+    event: Event,
+    now: Timestamp,
+    base: &str,
+    final_status: Option<String>,
+) -> (String, Result<(), StoreError>) {
+    let step = engine::step(p, state, event, now);
+    note(p, &step.state);
+    let body = tw::render(
+        &step.actions,
+        p,
+        &state.call_id,
+        step.state.step,
+        &urls(base),
+    );
+    let commit = Commit::from_step(
+        p,
+        Some(state.step),
+        &step,
+        now,
+        Some(body.clone()),
+        final_status,
+    );
+    let stored = st.store().commit(commit).await;
+    (body, stored)
+}
+
 async fn advance(
     st: &AppState,
     p: &Program,
@@ -287,11 +319,8 @@ async fn advance(
     base: &str,
 ) -> Response {
     let sid = &state.call_id;
-    let step = engine::step(p, state, event, now);
-    note(p, &step.state);
-    let body = tw::render(&step.actions, p, sid, step.state.step, &urls(base));
-    let commit = Commit::from_step(p, Some(state.step), &step, now, Some(body.clone()), None);
-    match st.store().commit(commit).await {
+    let (body, stored) = step_and_commit(st, p, state, event, now, base, None).await;
+    match stored {
         Ok(()) => twiml(body),
         Err(StoreError::Conflict) => match st.store().response(sid, state.step + 1).await {
             Ok(Some(first)) => twiml(first),
@@ -335,25 +364,18 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
             }
         };
         let p = st.program_for(&state.version);
-        let now = st.now();
-        let step = engine::step(&p, &state, Event::Status(cb.status), now);
-        note(&p, &step.state);
-        let body = tw::render(
-            &step.actions,
+        let event = Event::Status(cb.status);
+        let (_, stored) = step_and_commit(
+            &st,
             &p,
-            &cb.call_sid,
-            step.state.step,
-            &urls(&v.base),
-        );
-        let commit = Commit::from_step(
-            &p,
-            Some(state.step),
-            &step,
-            now,
-            Some(body),
+            &state,
+            event,
+            st.now(),
+            &v.base,
             Some(word.clone()),
-        );
-        match st.store().commit(commit).await {
+        )
+        .await;
+        match stored {
             Err(StoreError::Conflict) => continue,
             Err(e) => {
                 error!(call = %cb.call_sid, "could not store the call's status: {e}");

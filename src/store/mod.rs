@@ -62,8 +62,6 @@ pub struct Commit {
     /// The step's records for the event log: a JSON array of objects with
     /// `type`, `node` and the record's fields.
     pub events: String,
-    /// How many records `events` holds.
-    pub records: usize,
     /// The voice XML answered for the step the call now waits at.
     pub response: Option<String>,
     /// The provider's final call status, from a status callback.
@@ -151,7 +149,6 @@ impl Commit {
             at,
             // Records are plain data: serializing them cannot fail.
             events: serde_json::to_string(&logged).unwrap_or_else(|_| "[]".to_owned()),
-            records: logged.len(),
             response,
             final_status,
             outcome,
@@ -236,11 +233,6 @@ impl Store {
             self.live.put(s);
         }
         Ok(state)
-    }
-
-    /// How many calls are in progress (known to this process).
-    pub fn live_calls(&self) -> usize {
-        self.live.len()
     }
 
     /// The voice XML a call's step answered (for retried callbacks).

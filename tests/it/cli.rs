@@ -11,6 +11,15 @@ fn switchboard(args: &[&str]) -> Output {
         .expect("run switchboard")
 }
 
+/// `switchboard test flows` on a fixture directory of scenarios that fail
+/// (exit code 1).
+fn failing_scenarios(dir: &str) -> Output {
+    let dir = format!("tests/fixtures/scenarios/{dir}");
+    let out = switchboard(&["test", "flows", "--scenarios", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    out
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -159,13 +168,7 @@ fn the_demo_scenarios_pass_and_cover_every_node_and_exit() {
 
 #[test]
 fn a_failing_scenario_shows_what_differed_and_the_path() {
-    let out = switchboard(&[
-        "test",
-        "flows",
-        "--scenarios",
-        "tests/fixtures/scenarios/failing",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = failing_scenarios("failing");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("test expects the wrong group ... FAILED"));
     assert!(stdout.contains("test this one is right ... ok"));
@@ -177,13 +180,7 @@ fn a_failing_scenario_shows_what_differed_and_the_path() {
 
 #[test]
 fn scenario_files_with_mistakes_get_diagnostics() {
-    let out = switchboard(&[
-        "test",
-        "flows",
-        "--scenarios",
-        "tests/fixtures/scenarios/broken",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = failing_scenarios("broken");
     let stderr = text(&out.stderr);
     for expected in [
         "tests/fixtures/scenarios/broken/bad.toml:3:6",
