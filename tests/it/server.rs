@@ -385,6 +385,47 @@ async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_noth
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_ahead_of_memory_is_served_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let (_, _first) = post(&server.url("/twilio/voice"), &call("CA8"), None).await;
+    let at_start = server.state.store().load("CA8").await.unwrap().unwrap();
+    // Another writer (a second instance) moves the call on: English.
+    let other = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let p = server.state.program();
+    let now = server.state.now();
+    let english = switchboard::engine::step(
+        &p,
+        &at_start,
+        switchboard::engine::Event::Digits("1".into()),
+        now,
+    );
+    other
+        .commit(switchboard::store::Commit::from_step(
+            &p,
+            Some(at_start.step),
+            &english,
+            now,
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    other.close().await;
+    // Twilio answers the step this server has not seen: it reads the call
+    // from the database and moves it on rather than repeating the old step.
+    let url = server.url(&format!("/twilio/step?call=CA8&s={}", english.state.step));
+    let (code, _) = post(&url, &[("CallSid", "CA8"), ("Digits", "2")], None).await;
+    assert_eq!(code, 200);
+    let now_at = server.state.store().load("CA8").await.unwrap().unwrap();
+    assert_eq!(now_at.step, english.state.step + 1);
+    server.stop().await;
+}
+
 /// The TwiML of an internal failure: an apology, then the fallback group.
 fn assert_apologises_and_queues_for_the_fallback(doc: &str) {
     let root = tree(doc);
