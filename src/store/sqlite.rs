@@ -27,8 +27,14 @@ use tokio::task::JoinHandle;
 /// Most commits written in one transaction.
 pub const BATCH: usize = 512;
 
+/// A commit and where its answer goes.
+type Write = (Box<Commit>, oneshot::Sender<Result<(), StoreError>>);
+
 enum Job {
     Write(Box<Commit>, oneshot::Sender<Result<(), StoreError>>),
+    /// Checkpoint on the writer's own connection, between two batches, so
+    /// that its next transaction starts the WAL over (see [`checkpoints`]).
+    Checkpoint(oneshot::Sender<Result<Wal, sqlx::Error>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -84,10 +90,19 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.clone().pragma("cache_size", "-1024"))
             .await?;
-        let checkpointer = SqliteConnection::connect_with(&options).await?;
+        let mut checkpointer = SqliteConnection::connect_with(&options).await?;
+        lower_priority(&mut checkpointer).await;
         let (jobs, rx) = mpsc::channel(4 * BATCH);
         let handle = tokio::spawn(write_loop(writer, rx, live));
-        let checkpoints = tokio::spawn(checkpoints(checkpointer));
+        // The checkpointer syncs the database file itself (see `checkpoints`);
+        // an in-memory database has none.
+        let file = tokio::fs::File::open(options.get_filename()).await.ok();
+        let checkpoints = tokio::spawn(checkpoints(
+            checkpointer,
+            file,
+            jobs.downgrade(),
+            RESTART_AFTER,
+        ));
         Ok(SqliteStore {
             jobs,
             readers,
@@ -192,26 +207,157 @@ impl SqliteStore {
     }
 }
 
-/// WAL pages after which the writer checkpoints by itself (≈ 80 MB), should
+/// WAL pages after which the writer checkpoints by itself (≈ 160 MB), should
 /// the checkpointer fall behind.
-const WAL_BACKSTOP: u32 = 20_000;
+const WAL_BACKSTOP: u32 = 40_000;
 
 /// How often the checkpointer copies the WAL back into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// Copy the WAL into the database now and then, on a connection of its own:
-/// the writer never stops for a checkpoint, and a page written many times in
+/// WAL pages (≈ 64 MB) after which the writer finishes a checkpoint itself,
+/// so that the WAL starts over from its beginning.
+const RESTART_AFTER: i64 = 16_384;
+
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Wal {
+    /// A reader or another checkpoint kept it from finishing.
+    busy: bool,
+    /// Pages in the WAL since it last started over.
+    frames: i64,
+    /// How many of them are now in the database.
+    copied: i64,
+}
+
+/// The checkpointer thread's nice value: low enough that it yields to the
+/// threads answering callbacks, high enough that it keeps up on a saturated
+/// core (at 19 it starved, and the writer was left to copy the whole WAL).
+#[cfg(target_os = "linux")]
+const CHECKPOINTER_NICE: i32 = 10;
+
+/// Run a connection's database thread at a lower CPU priority. Copying
+/// the WAL into the database is background work: on a busy core it should
+/// wait for callbacks, not delay them for the milliseconds a checkpoint
+/// takes. sqlx runs each SQLite connection on a thread of its own, and its
+/// progress handler is the one hook that runs there; on Linux a nice value
+/// belongs to a thread, so setting it from the handler lowers that thread
+/// alone. Failing that, the checkpointer merely competes with the rest.
+#[cfg(target_os = "linux")]
+async fn lower_priority(conn: &mut SqliteConnection) {
+    let outcome = Arc::new(std::sync::OnceLock::new());
+    let set = outcome.clone();
+    match conn.lock_handle().await {
+        Ok(mut handle) => handle.set_progress_handler(1, move || {
+            // Lower, never raise: a server started niced stays as nice.
+            set.get_or_init(|| {
+                let now = rustix::process::getpriority_process(None)?;
+                rustix::process::setpriority_process(None, now.max(CHECKPOINTER_NICE))
+            });
+            true
+        }),
+        Err(e) => {
+            tracing::warn!("could not lower the WAL checkpointer's priority: {e}");
+            return;
+        }
+    }
+    let ran = sqlx::query("SELECT 1").execute(&mut *conn).await;
+    if let Ok(mut handle) = conn.lock_handle().await {
+        handle.remove_progress_handler();
+    }
+    match (ran, outcome.get()) {
+        (Ok(_), Some(Ok(()))) => {}
+        (Err(e), _) => tracing::warn!("could not lower the WAL checkpointer's priority: {e}"),
+        (_, Some(Err(e))) => {
+            tracing::warn!("could not lower the WAL checkpointer's priority: {e}")
+        }
+        (Ok(_), None) => tracing::warn!(
+            "could not lower the WAL checkpointer's priority: its thread never ran the hook"
+        ),
+    }
+}
+
+/// Elsewhere a nice value may belong to the whole process: leave it be.
+#[cfg(not(target_os = "linux"))]
+async fn lower_priority(_: &mut SqliteConnection) {}
+
+/// A `PASSIVE` checkpoint: copies what it can without waiting for anyone.
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<Wal, sqlx::Error> {
+    let (busy, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(conn)
+        .await?;
+    Ok(Wal {
+        busy: busy != 0,
+        frames,
+        copied,
+    })
+}
+
+/// A checkpoint, then a sync of the database file. SQLite syncs the file
+/// only after a checkpoint that copied everything, which under load is only
+/// ever the writer's: syncing the pages copied so far here leaves few for
+/// the writer's sync.
+async fn copy_and_sync(
+    conn: &mut SqliteConnection,
+    file: Option<&tokio::fs::File>,
+) -> Result<Wal, sqlx::Error> {
+    let wal = checkpoint(conn).await?;
+    if let Some(file) = file.filter(|_| wal.copied > 0)
+        && let Err(e) = file.sync_data().await
+    {
+        tracing::warn!("syncing the database file after a checkpoint failed: {e}");
+    }
+    Ok(wal)
+}
+
+/// Copy the WAL into the database now and then, on a connection of its own,
+/// so the writer does not stop for it and a page written many times in
 /// between is copied once. `PASSIVE` never blocks the writer or the readers.
-async fn checkpoints(mut conn: SqliteConnection) {
+///
+/// A WAL only starts over when a write begins with every page already
+/// copied, which under steady load never happens by itself: pages keep
+/// arriving while a checkpoint runs. So once the WAL is long, the writer is
+/// asked to checkpoint between two batches: the few pages written since
+/// this checkpoint began are copied, and its next transaction starts the WAL
+/// over. Left to SQLite, that happens only at the backstop, in the middle of
+/// a commit and with every page still to copy and sync — a stall of tens of
+/// milliseconds for every caller waiting on that commit.
+async fn checkpoints(
+    mut conn: SqliteConnection,
+    file: Option<tokio::fs::File>,
+    writer: mpsc::WeakSender<Job>,
+    restart_after: i64,
+) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
-            .await
-        {
-            tracing::warn!("WAL checkpoint failed (the writer's own checkpoint takes over): {e}");
+        match copy_and_sync(&mut conn, file.as_ref()).await {
+            // The WAL has grown long enough that starting it over beats
+            // appending to it.
+            Ok(wal) if wal.frames >= restart_after => {
+                // Catch up with the pages written during that checkpoint and
+                // its sync, so the writer has only a few left to copy.
+                if let Err(e) = copy_and_sync(&mut conn, file.as_ref()).await {
+                    tracing::warn!("WAL checkpoint failed: {e}");
+                }
+                let Some(jobs) = writer.upgrade() else { return };
+                let (done, wait) = oneshot::channel();
+                if jobs.send(Job::Checkpoint(done)).await.is_err() {
+                    return;
+                }
+                drop(jobs);
+                match wait.await {
+                    Ok(Ok(wal)) => tracing::trace!(?wal, "writer checkpointed"),
+                    Ok(Err(e)) => tracing::warn!(
+                        "the writer's WAL checkpoint failed (its automatic checkpoint takes over): {e}"
+                    ),
+                    Err(_) => return,
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "WAL checkpoint failed (the writer's own checkpoint takes over): {e}"
+            ),
         }
     }
 }
@@ -219,6 +365,7 @@ async fn checkpoints(mut conn: SqliteConnection) {
 async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, live: Arc<LiveCalls>) {
     let texts = Texts::new();
     let mut closing = None;
+    let mut checkpointing = None;
     while closing.is_none() {
         let Some(first) = rx.recv().await else { break };
         // Let the callbacks that are ready queue their commits too, so they
@@ -231,45 +378,60 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, liv
         {
             match job {
                 Job::Write(c, done) => batch.push((c, done)),
+                Job::Checkpoint(done) => {
+                    checkpointing = Some(done);
+                    break;
+                }
                 Job::Close(done) => {
                     closing = Some(done);
                     break;
                 }
             }
         }
-        if batch.is_empty() {
-            continue;
-        }
-        let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
-        tracing::trace!(commits = commits.len(), "writing a batch");
-        // The cache of live calls follows the commits here, not in the
-        // callers: a caller that went away (a timeout, a dropped connection)
-        // still leaves memory agreeing with the database.
-        if write(&mut conn, &texts, &commits).await.is_ok() {
-            for (c, done) in batch {
-                live.put(&c.state);
-                let _ = done.send(Ok(()));
-            }
-            continue;
-        }
-        // The batch failed: give each commit its own transaction and its own answer.
-        for (c, done) in batch {
-            let result = write(&mut conn, &texts, &[c.as_ref()])
-                .await
-                .map_err(store_error);
-            match &result {
-                Ok(()) => live.put(&c.state),
-                // Someone else moved the call: read it afresh next time.
-                Err(StoreError::Conflict) => live.forget(&c.state.call_id),
-                Err(_) => {}
-            }
-            let _ = done.send(result);
+        write_batch(&mut conn, &texts, batch, &live).await;
+        if let Some(done) = checkpointing.take() {
+            let _ = done.send(checkpoint(&mut conn).await);
         }
     }
     rx.close();
     let _ = conn.close().await;
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// Write a batch of commits and answer each, updating the live calls.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    texts: &Texts,
+    batch: Vec<Write>,
+    live: &LiveCalls,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
+    tracing::trace!(commits = commits.len(), "writing a batch");
+    // The cache of live calls follows the commits here, not in the
+    // callers: a caller that went away (a timeout, a dropped connection)
+    // still leaves memory agreeing with the database.
+    if write(conn, texts, &commits).await.is_ok() {
+        for (c, done) in batch {
+            live.put(&c.state);
+            let _ = done.send(Ok(()));
+        }
+        return;
+    }
+    // The batch failed: give each commit its own transaction and its own answer.
+    for (c, done) in batch {
+        let result = write(conn, texts, &[c.as_ref()]).await.map_err(store_error);
+        match &result {
+            Ok(()) => live.put(&c.state),
+            // Someone else moved the call: read it afresh next time.
+            Err(StoreError::Conflict) => live.forget(&c.state.call_id),
+            Err(_) => {}
+        }
+        let _ = done.send(result);
     }
 }
 
@@ -692,6 +854,150 @@ mod tests {
             language: None,
         };
         engine::start(p, start, Timestamp::UNIX_EPOCH)
+    }
+
+    /// A store on a fresh database file (WAL needs a file), and its URL.
+    async fn on_file(dir: &tempfile::TempDir) -> (SqliteStore, String) {
+        let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+        let store = SqliteStore::open(&url, Arc::new(LiveCalls::default()))
+            .await
+            .expect("the store opens");
+        (store, url)
+    }
+
+    /// Pages in the WAL now, as another connection sees them.
+    async fn wal_frames(url: &str) -> i64 {
+        let mut conn = SqliteConnection::connect(url).await.expect("it connects");
+        checkpoint(&mut conn).await.expect("a checkpoint").frames
+    }
+
+    /// Once the WAL is long, the checkpointer asks the writer to finish the
+    /// checkpoint; until then it copies alone.
+    #[tokio::test]
+    async fn the_checkpointer_hands_a_long_wal_to_the_writer() {
+        let p = demo();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        for i in 0..20 {
+            let c = Commit::from_step(
+                &p,
+                None,
+                &start(&p, &format!("CA{i}")),
+                Timestamp::UNIX_EPOCH,
+                None,
+                None,
+            );
+            store.commit(c).await.expect("a new call");
+        }
+        let frames = wal_frames(&url).await;
+        assert!(frames > 1, "commits fill the WAL: {frames} pages");
+        // Not yet long: three ticks, and no job for the writer.
+        let (jobs, mut writer) = mpsc::channel(4);
+        let conn = SqliteConnection::connect(&url).await.expect("it connects");
+        let patient = tokio::spawn(checkpoints(conn, None, jobs.downgrade(), frames + 1));
+        tokio::time::sleep(3 * CHECKPOINT_EVERY).await;
+        patient.abort();
+        assert!(
+            writer.try_recv().is_err(),
+            "a short WAL is the checkpointer's alone"
+        );
+        // Long: the writer is asked, and the checkpointer waits for its answer.
+        let conn = SqliteConnection::connect(&url).await.expect("it connects");
+        let checkpointer = tokio::spawn(checkpoints(conn, None, jobs.downgrade(), frames));
+        let job = tokio::time::timeout(Duration::from_secs(10), writer.recv())
+            .await
+            .expect("the writer is asked in time");
+        let Some(Job::Checkpoint(done)) = job else {
+            panic!("the writer is asked to checkpoint");
+        };
+        let _ = done.send(Ok(Wal {
+            busy: false,
+            frames,
+            copied: frames,
+        }));
+        let again = tokio::time::timeout(Duration::from_secs(10), writer.recv())
+            .await
+            .expect("asked again on a later tick");
+        assert!(
+            matches!(again, Some(Job::Checkpoint(_))),
+            "asked again while the WAL is long"
+        );
+        checkpointer.abort();
+        store.close().await;
+    }
+
+    /// The writer's own checkpoint copies everything, so its next commit
+    /// starts the WAL over.
+    #[tokio::test]
+    async fn the_writers_checkpoint_copies_every_page() {
+        let p = demo();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        let now = Timestamp::UNIX_EPOCH;
+        for i in 0..50 {
+            let c = Commit::from_step(&p, None, &start(&p, &format!("CA{i}")), now, None, None);
+            store.commit(c).await.expect("a new call");
+        }
+        let (done, wait) = oneshot::channel();
+        store
+            .jobs
+            .send(Job::Checkpoint(done))
+            .await
+            .expect("the writer takes jobs");
+        let wal = wait.await.expect("an answer").expect("a checkpoint");
+        assert!(!wal.busy && wal.frames > 0, "{wal:?}");
+        assert_eq!(wal.copied, wal.frames, "every page copied: {wal:?}");
+        let c = Commit::from_step(&p, None, &start(&p, "CB"), now, None, None);
+        store.commit(c).await.expect("a new call");
+        let after = wal_frames(&url).await;
+        assert!(
+            after < wal.frames,
+            "{after} pages after, {} before",
+            wal.frames
+        );
+        store.close().await;
+    }
+
+    /// The checkpointer's database thread runs at a lower priority than
+    /// every other thread, which keep the priority they started with.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn only_the_checkpointers_thread_runs_at_a_lower_priority() {
+        async fn nice(conn: &mut SqliteConnection) -> i32 {
+            let seen = Arc::new(std::sync::OnceLock::new());
+            let set = seen.clone();
+            conn.lock_handle()
+                .await
+                .expect("the handle")
+                .set_progress_handler(1, move || {
+                    set.get_or_init(|| rustix::process::getpriority_process(None));
+                    true
+                });
+            sqlx::query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .expect("it runs");
+            *seen
+                .get()
+                .expect("the hook ran")
+                .as_ref()
+                .expect("the priority reads")
+        }
+        let ours = rustix::process::getpriority_process(None).expect("our priority");
+        let mut lowered = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("it connects");
+        let mut other = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("it connects");
+        lower_priority(&mut lowered).await;
+        assert_eq!(nice(&mut lowered).await, CHECKPOINTER_NICE.max(ours));
+        assert_eq!(nice(&mut other).await, ours);
+        assert_eq!(
+            rustix::process::getpriority_process(None).expect("our priority"),
+            ours,
+            "the test's own thread keeps its priority"
+        );
     }
 
     async fn scalar(conn: &mut SqliteConnection, sql: &str) -> i64 {
