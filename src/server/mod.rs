@@ -194,6 +194,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store().clone();
+    use axum::serve::ListenerExt;
+    // One answer per request, written whole: send it at once rather than
+    // let Nagle's algorithm hold it back waiting for an acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
+        }
+    });
     let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
