@@ -38,13 +38,19 @@ enum Job {
     Close(oneshot::Sender<()>),
 }
 
+/// How to stop the background checkpointer, and its task, which hands back
+/// the database file when it ends.
+type Background = (oneshot::Sender<()>, JoinHandle<Option<tokio::fs::File>>);
+
 /// A cheap-clone handle to the SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     readers: SqlitePool,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
-    checkpoints: tokio::task::AbortHandle,
+    /// How to stop the checkpointer, and its task (which hands back the
+    /// database file, to be closed after every connection).
+    checkpointer: Arc<Mutex<Option<Background>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -56,6 +62,15 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Open `sqlite://FILE`, creating and migrating it. Committed states are put into `live`.
     pub async fn open(url: &str, live: Arc<LiveCalls>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::start(url, live, true).await
+    }
+
+    /// [`SqliteStore::open`], with or without the background checkpointer.
+    async fn start(
+        url: &str,
+        live: Arc<LiveCalls>,
+        checkpoints_in_background: bool,
+    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -90,24 +105,31 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.clone().pragma("cache_size", "-1024"))
             .await?;
-        let mut checkpointer = SqliteConnection::connect_with(&options).await?;
-        lower_priority(&mut checkpointer).await;
         let (jobs, rx) = mpsc::channel(4 * BATCH);
+        let checkpointer = if checkpoints_in_background {
+            let mut conn = SqliteConnection::connect_with(&options).await?;
+            lower_priority(&mut conn).await;
+            let c = Checkpointer {
+                conn,
+                file: database_file(options.get_filename()).await,
+                writer: jobs.downgrade(),
+                restart_after: RESTART_AFTER,
+                synced: Wal::default(),
+                checkpoint_trouble: Trouble::default(),
+                sync_trouble: Trouble::default(),
+                writer_trouble: Trouble::default(),
+            };
+            let (stop, stopped) = oneshot::channel();
+            Some((stop, tokio::spawn(checkpoints(c, stopped))))
+        } else {
+            None
+        };
         let handle = tokio::spawn(write_loop(writer, rx, live));
-        // The checkpointer syncs the database file itself (see `checkpoints`);
-        // an in-memory database has none.
-        let file = tokio::fs::File::open(options.get_filename()).await.ok();
-        let checkpoints = tokio::spawn(checkpoints(
-            checkpointer,
-            file,
-            jobs.downgrade(),
-            RESTART_AFTER,
-        ));
         Ok(SqliteStore {
             jobs,
             readers,
             writer: Arc::new(Mutex::new(Some(handle))),
-            checkpoints: checkpoints.abort_handle(),
+            checkpointer: Arc::new(Mutex::new(checkpointer)),
         })
     }
 
@@ -202,8 +224,14 @@ impl SqliteStore {
         if let Some(h) = self.writer.lock().await.take() {
             let _ = h.await;
         }
-        self.checkpoints.abort();
+        let mut file = None;
+        if let Some((stop, task)) = self.checkpointer.lock().await.take() {
+            let _ = stop.send(());
+            file = task.await.ok().flatten();
+        }
         self.readers.close().await;
+        // Last, once no connection to the file is left (see `Checkpointer`).
+        drop(file);
     }
 }
 
@@ -218,8 +246,42 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// so that the WAL starts over from its beginning.
 const RESTART_AFTER: i64 = 16_384;
 
+impl Wal {
+    /// Whether this checkpoint has copied pages since `then`'s: SQLite
+    /// counts pages copied since the WAL last started over, so a WAL
+    /// shorter than `then`'s has started over and counts from zero again.
+    fn copied_since(self, then: Wal) -> bool {
+        let restarted = self.frames < then.frames;
+        self.copied > if restarted { 0 } else { then.copied }
+    }
+}
+
+/// The database file, opened for the checkpointer to sync; none for an
+/// in-memory database.
+async fn database_file(path: &std::path::Path) -> Option<tokio::fs::File> {
+    if !path.exists() {
+        return None;
+    }
+    // Writable: some systems sync only files opened for writing.
+    match tokio::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .await
+    {
+        Ok(file) => Some(file),
+        Err(e) => {
+            tracing::warn!(
+                "could not open {} to sync it after checkpoints (the writer's checkpoints will sync it, with longer pauses): {e}",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
 /// What `PRAGMA wal_checkpoint` reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Wal {
     /// A reader or another checkpoint kept it from finishing.
     busy: bool,
@@ -292,21 +354,101 @@ async fn checkpoint(conn: &mut SqliteConnection) -> Result<Wal, sqlx::Error> {
     })
 }
 
-/// A checkpoint, then a sync of the database file. SQLite syncs the file
-/// only after a checkpoint that copied everything, which under load is only
-/// ever the writer's: syncing the pages copied so far here leaves few for
-/// the writer's sync.
-async fn copy_and_sync(
-    conn: &mut SqliteConnection,
-    file: Option<&tokio::fs::File>,
-) -> Result<Wal, sqlx::Error> {
-    let wal = checkpoint(conn).await?;
-    if let Some(file) = file.filter(|_| wal.copied > 0)
-        && let Err(e) = file.sync_data().await
-    {
-        tracing::warn!("syncing the database file after a checkpoint failed: {e}");
+/// Logs a failure that recurs every tick once (and its end), not every tick.
+#[derive(Default)]
+struct Trouble(Option<String>);
+
+impl Trouble {
+    fn failed(&mut self, what: &str, e: impl std::fmt::Display) {
+        let message = format!("{what}: {e}");
+        if self.0.as_ref() != Some(&message) {
+            tracing::warn!("{message}");
+            self.0 = Some(message);
+        }
     }
-    Ok(wal)
+
+    fn ok(&mut self) {
+        if let Some(message) = self.0.take() {
+            tracing::info!("recovered from: {message}");
+        }
+    }
+
+    fn report(&mut self, what: &str, result: Result<(), impl std::fmt::Display>) {
+        match result {
+            Err(e) => self.failed(what, e),
+            Ok(()) => self.ok(),
+        }
+    }
+}
+
+/// The background checkpointer: its own connection, and a handle on the
+/// database file to sync. The handle must outlive every connection to the
+/// file: closing any descriptor of a file drops the process's POSIX locks
+/// on it, SQLite's included, so [`SqliteStore::close`] drops it last.
+struct Checkpointer {
+    conn: SqliteConnection,
+    file: Option<tokio::fs::File>,
+    writer: mpsc::WeakSender<Job>,
+    /// WAL pages after which the writer is asked to finish a checkpoint.
+    restart_after: i64,
+    /// The WAL as of the last sync of the database file.
+    synced: Wal,
+    checkpoint_trouble: Trouble,
+    sync_trouble: Trouble,
+    writer_trouble: Trouble,
+}
+
+impl Checkpointer {
+    /// A checkpoint, then a sync of the database file if it copied pages.
+    /// SQLite syncs the file only after a checkpoint that copied
+    /// everything, which under load is only ever the writer's: syncing the
+    /// pages copied so far here leaves few for the writer's sync.
+    async fn copy_and_sync(&mut self) -> Option<Wal> {
+        let wal = match checkpoint(&mut self.conn).await {
+            Ok(wal) => wal,
+            Err(e) => {
+                self.checkpoint_trouble.failed("WAL checkpoint failed", e);
+                return None;
+            }
+        };
+        self.checkpoint_trouble.ok();
+        // A busy checkpoint reports no pages at all.
+        if wal.busy && wal.frames < 0 {
+            return Some(wal);
+        }
+        if let Some(file) = self.file.as_ref().filter(|_| wal.copied_since(self.synced)) {
+            let synced = file.sync_data().await;
+            self.sync_trouble.report(
+                "syncing the database file after a WAL checkpoint failed",
+                synced,
+            );
+        }
+        self.synced = wal;
+        Some(wal)
+    }
+
+    /// Ask the writer to checkpoint between two batches; false once the
+    /// writer is gone.
+    async fn hand_to_writer(&mut self) -> bool {
+        let Some(jobs) = self.writer.upgrade() else {
+            return false;
+        };
+        let (done, wait) = oneshot::channel();
+        if jobs.send(Job::Checkpoint(done)).await.is_err() {
+            return false;
+        }
+        drop(jobs);
+        match wait.await {
+            Ok(result) => {
+                self.writer_trouble.report(
+                    "the writer's WAL checkpoint failed (SQLite's own checkpoint takes over)",
+                    result.map(|_| ()),
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// Copy the WAL into the database now and then, on a connection of its own,
@@ -321,45 +463,42 @@ async fn copy_and_sync(
 /// over. Left to SQLite, that happens only at the backstop, in the middle of
 /// a commit and with every page still to copy and sync — a stall of tens of
 /// milliseconds for every caller waiting on that commit.
+///
+/// Runs until `stop` fires or the writer is gone, then closes its
+/// connection and hands back the database file for the caller to close last.
 async fn checkpoints(
-    mut conn: SqliteConnection,
-    file: Option<tokio::fs::File>,
-    writer: mpsc::WeakSender<Job>,
-    restart_after: i64,
-) {
+    mut c: Checkpointer,
+    mut stop: oneshot::Receiver<()>,
+) -> Option<tokio::fs::File> {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        match copy_and_sync(&mut conn, file.as_ref()).await {
-            // The WAL has grown long enough that starting it over beats
-            // appending to it.
-            Ok(wal) if wal.frames >= restart_after => {
-                // Catch up with the pages written during that checkpoint and
-                // its sync, so the writer has only a few left to copy.
-                if let Err(e) = copy_and_sync(&mut conn, file.as_ref()).await {
-                    tracing::warn!("WAL checkpoint failed: {e}");
-                }
-                let Some(jobs) = writer.upgrade() else { return };
-                let (done, wait) = oneshot::channel();
-                if jobs.send(Job::Checkpoint(done)).await.is_err() {
-                    return;
-                }
-                drop(jobs);
-                match wait.await {
-                    Ok(Ok(wal)) => tracing::trace!(?wal, "writer checkpointed"),
-                    Ok(Err(e)) => tracing::warn!(
-                        "the writer's WAL checkpoint failed (its automatic checkpoint takes over): {e}"
-                    ),
-                    Err(_) => return,
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                "WAL checkpoint failed (the writer's own checkpoint takes over): {e}"
-            ),
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tick.tick() => {}
+        }
+        let Some(wal) = c.copy_and_sync().await else {
+            continue;
+        };
+        // Until the WAL has grown long enough that starting it over beats
+        // appending to it, the checkpointer copies alone.
+        if wal.frames < c.restart_after {
+            continue;
+        }
+        // Catch up with the pages written during that checkpoint and its
+        // sync, so the writer has only a few left to copy. If none were
+        // written, the WAL is idle and fully copied: the next commit,
+        // whenever it comes, starts it over by itself.
+        let busy = c
+            .copy_and_sync()
+            .await
+            .is_some_and(|caught| caught.frames > wal.frames);
+        if busy && !c.hand_to_writer().await {
+            break;
         }
     }
+    let _ = c.conn.close().await;
+    c.file
 }
 
 async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, live: Arc<LiveCalls>) {
@@ -856,29 +995,195 @@ mod tests {
         engine::start(p, start, Timestamp::UNIX_EPOCH)
     }
 
-    /// A store on a fresh database file (WAL needs a file), and its URL.
+    #[test]
+    fn the_database_is_synced_only_after_new_copies() {
+        let wal = |frames, copied| Wal {
+            busy: false,
+            frames,
+            copied,
+        };
+        assert!(wal(100, 40).copied_since(Wal::default()));
+        assert!(wal(120, 90).copied_since(wal(100, 40)), "more copied");
+        assert!(
+            !wal(100, 40).copied_since(wal(100, 40)),
+            "an idle WAL: nothing new"
+        );
+        assert!(
+            !wal(150, 40).copied_since(wal(100, 40)),
+            "grown, none copied"
+        );
+        assert!(
+            wal(30, 10).copied_since(wal(16_500, 16_500)),
+            "started over"
+        );
+        assert!(
+            !wal(30, 0).copied_since(wal(16_500, 16_500)),
+            "started over, none copied"
+        );
+    }
+
+    /// A store on a fresh database file (WAL needs a file), and its URL. No
+    /// checkpointer runs in the background: the tests run their own.
     async fn on_file(dir: &tempfile::TempDir) -> (SqliteStore, String) {
         let url = format!("sqlite://{}", dir.path().join("calls.db").display());
-        let store = SqliteStore::open(&url, Arc::new(LiveCalls::default()))
+        let store = SqliteStore::start(&url, Arc::new(LiveCalls::default()), false)
             .await
             .expect("the store opens");
         (store, url)
     }
 
-    /// Pages in the WAL now, as another connection sees them.
-    async fn wal_frames(url: &str) -> i64 {
-        let mut conn = SqliteConnection::connect(url).await.expect("it connects");
-        checkpoint(&mut conn).await.expect("a checkpoint").frames
+    /// Commit `n` new calls named `prefix0`, `prefix1`, ….
+    async fn new_calls(store: &SqliteStore, prefix: &str, n: usize) {
+        let p = demo();
+        for i in 0..n {
+            let id = format!("{prefix}{i}");
+            let c = Commit::from_step(&p, None, &start(&p, &id), Timestamp::UNIX_EPOCH, None, None);
+            store.commit(c).await.expect("a new call");
+        }
     }
 
-    /// Once the WAL is long, the checkpointer asks the writer to finish the
-    /// checkpoint; until then it copies alone.
+    /// The WAL now, as another connection's checkpoint sees it.
+    async fn wal(url: &str) -> Wal {
+        let mut conn = SqliteConnection::connect(url).await.expect("it connects");
+        let wal = checkpoint(&mut conn).await.expect("a checkpoint");
+        assert!(!wal.busy, "no other checkpoint runs: {wal:?}");
+        wal
+    }
+
+    /// A checkpointer on its own connection, handing over to `writer`.
+    async fn checkpointer(
+        url: &str,
+        writer: &mpsc::Sender<Job>,
+        restart_after: i64,
+    ) -> Checkpointer {
+        Checkpointer {
+            conn: SqliteConnection::connect(url).await.expect("it connects"),
+            file: None,
+            writer: writer.downgrade(),
+            restart_after,
+            synced: Wal::default(),
+            checkpoint_trouble: Trouble::default(),
+            sync_trouble: Trouble::default(),
+            writer_trouble: Trouble::default(),
+        }
+    }
+
+    /// Answer the checkpoint jobs that arrive within `within`; how many.
+    async fn answer_jobs(writer: &mut mpsc::Receiver<Job>, within: Duration) -> usize {
+        let mut answered = 0;
+        let until = tokio::time::Instant::now() + within;
+        while let Ok(Some(job)) = tokio::time::timeout_at(until, writer.recv()).await {
+            if let Job::Checkpoint(done) = job {
+                let _ = done.send(Ok(Wal::default()));
+                answered += 1;
+            }
+        }
+        answered
+    }
+
+    /// Once the WAL is long and pages keep arriving, the checkpointer asks
+    /// the writer to finish; while it is short, or once writes stop, it
+    /// works alone.
     #[tokio::test]
-    async fn the_checkpointer_hands_a_long_wal_to_the_writer() {
+    async fn the_checkpointer_hands_a_long_busy_wal_to_the_writer() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        new_calls(&store, "CA", 20).await;
+        let frames = wal(&url).await.frames;
+        let (jobs, mut writer) = mpsc::channel(4);
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writes = tokio::spawn({
+            let (store, writing) = (store.clone(), writing.clone());
+            async move {
+                let mut n = 0;
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    new_calls(&store, &format!("CB{n}-"), 1).await;
+                    n += 1;
+                }
+            }
+        });
+        // Short: no job for the writer, however busy.
+        let (stop, stopped) = oneshot::channel();
+        let patient = tokio::spawn(checkpoints(
+            checkpointer(&url, &jobs, frames + 1_000_000).await,
+            stopped,
+        ));
+        assert_eq!(answer_jobs(&mut writer, 3 * CHECKPOINT_EVERY).await, 0);
+        let _ = stop.send(());
+        let _ = patient.await;
+        // Long and busy: the writer is asked.
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(checkpoints(checkpointer(&url, &jobs, 1).await, stopped));
+        let mut asked = 0;
+        for _ in 0..100 {
+            asked += answer_jobs(&mut writer, CHECKPOINT_EVERY).await;
+            if asked > 0 {
+                break;
+            }
+        }
+        assert!(asked > 0, "the writer is asked while pages keep arriving");
+        // Idle: once the writes stop, nobody is asked any more.
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        writes.await.expect("the writes end");
+        answer_jobs(&mut writer, 2 * CHECKPOINT_EVERY).await;
+        assert_eq!(
+            answer_jobs(&mut writer, 4 * CHECKPOINT_EVERY).await,
+            0,
+            "an idle WAL needs no writer"
+        );
+        let _ = stop.send(());
+        let _ = task.await;
+        store.close().await;
+    }
+
+    /// The writer's own checkpoint copies everything, so its next commit
+    /// starts the WAL over.
+    #[tokio::test]
+    async fn the_writers_checkpoint_copies_every_page() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        new_calls(&store, "CA", 50).await;
+        let (done, wait) = oneshot::channel();
+        store
+            .jobs
+            .send(Job::Checkpoint(done))
+            .await
+            .expect("the writer takes jobs");
+        let wal_then = wait.await.expect("an answer").expect("a checkpoint");
+        assert!(!wal_then.busy && wal_then.frames > 0, "{wal_then:?}");
+        assert_eq!(
+            wal_then.copied, wal_then.frames,
+            "every page copied: {wal_then:?}"
+        );
+        new_calls(&store, "CB", 1).await;
+        let after = wal(&url).await;
+        assert!(
+            after.frames < wal_then.frames,
+            "the WAL started over: {after:?}, from {wal_then:?}"
+        );
+        store.close().await;
+    }
+
+    /// A checkpoint asked for amid commits runs after the commits queued
+    /// before it, and neither it nor the commits after it are lost when
+    /// the store closes.
+    #[tokio::test]
+    async fn a_checkpoint_between_commits_keeps_their_order_and_all_of_them() {
         let p = demo();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, url) = on_file(&dir).await;
-        for i in 0..20 {
+        let mut answers = Vec::new();
+        let mut checkpointed = None;
+        for i in 0..6 {
+            if i == 3 {
+                let (done, wait) = oneshot::channel();
+                store
+                    .jobs
+                    .send(Job::Checkpoint(done))
+                    .await
+                    .expect("queued");
+                checkpointed = Some(wait);
+            }
             let c = Commit::from_step(
                 &p,
                 None,
@@ -887,75 +1192,26 @@ mod tests {
                 None,
                 None,
             );
-            store.commit(c).await.expect("a new call");
+            let (done, wait) = oneshot::channel();
+            store
+                .jobs
+                .send(Job::Write(Box::new(c), done))
+                .await
+                .expect("queued");
+            answers.push(wait);
         }
-        let frames = wal_frames(&url).await;
-        assert!(frames > 1, "commits fill the WAL: {frames} pages");
-        // Not yet long: three ticks, and no job for the writer.
-        let (jobs, mut writer) = mpsc::channel(4);
-        let conn = SqliteConnection::connect(&url).await.expect("it connects");
-        let patient = tokio::spawn(checkpoints(conn, None, jobs.downgrade(), frames + 1));
-        tokio::time::sleep(3 * CHECKPOINT_EVERY).await;
-        patient.abort();
-        assert!(
-            writer.try_recv().is_err(),
-            "a short WAL is the checkpointer's alone"
-        );
-        // Long: the writer is asked, and the checkpointer waits for its answer.
-        let conn = SqliteConnection::connect(&url).await.expect("it connects");
-        let checkpointer = tokio::spawn(checkpoints(conn, None, jobs.downgrade(), frames));
-        let job = tokio::time::timeout(Duration::from_secs(10), writer.recv())
-            .await
-            .expect("the writer is asked in time");
-        let Some(Job::Checkpoint(done)) = job else {
-            panic!("the writer is asked to checkpoint");
-        };
-        let _ = done.send(Ok(Wal {
-            busy: false,
-            frames,
-            copied: frames,
-        }));
-        let again = tokio::time::timeout(Duration::from_secs(10), writer.recv())
-            .await
-            .expect("asked again on a later tick");
-        assert!(
-            matches!(again, Some(Job::Checkpoint(_))),
-            "asked again while the WAL is long"
-        );
-        checkpointer.abort();
         store.close().await;
-    }
-
-    /// The writer's own checkpoint copies everything, so its next commit
-    /// starts the WAL over.
-    #[tokio::test]
-    async fn the_writers_checkpoint_copies_every_page() {
-        let p = demo();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        let now = Timestamp::UNIX_EPOCH;
-        for i in 0..50 {
-            let c = Commit::from_step(&p, None, &start(&p, &format!("CA{i}")), now, None, None);
-            store.commit(c).await.expect("a new call");
+        for answer in answers {
+            answer.await.expect("answered").expect("committed");
         }
-        let (done, wait) = oneshot::channel();
-        store
-            .jobs
-            .send(Job::Checkpoint(done))
+        let wal = checkpointed
+            .expect("asked")
             .await
-            .expect("the writer takes jobs");
-        let wal = wait.await.expect("an answer").expect("a checkpoint");
-        assert!(!wal.busy && wal.frames > 0, "{wal:?}");
-        assert_eq!(wal.copied, wal.frames, "every page copied: {wal:?}");
-        let c = Commit::from_step(&p, None, &start(&p, "CB"), now, None, None);
-        store.commit(c).await.expect("a new call");
-        let after = wal_frames(&url).await;
-        assert!(
-            after < wal.frames,
-            "{after} pages after, {} before",
-            wal.frames
-        );
-        store.close().await;
+            .expect("answered")
+            .expect("a checkpoint");
+        assert!(wal.frames > 0 && wal.copied == wal.frames, "{wal:?}");
+        let mut conn = SqliteConnection::connect(&url).await.expect("it connects");
+        assert_eq!(scalar(&mut conn, "SELECT count(*) FROM calls").await, 6);
     }
 
     /// The checkpointer's database thread runs at a lower priority than
