@@ -109,16 +109,8 @@ impl SqliteStore {
         let checkpointer = if checkpoints_in_background {
             let mut conn = SqliteConnection::connect_with(&options).await?;
             lower_priority(&mut conn).await;
-            let c = Checkpointer {
-                conn,
-                file: database_file(options.get_filename()).await,
-                writer: jobs.downgrade(),
-                restart_after: RESTART_AFTER,
-                synced: Wal::default(),
-                checkpoint_trouble: Trouble::default(),
-                sync_trouble: Trouble::default(),
-                writer_trouble: Trouble::default(),
-            };
+            let file = database_file(options.get_filename()).await;
+            let c = Checkpointer::new(conn, file, jobs.downgrade(), RESTART_AFTER);
             let (stop, stopped) = oneshot::channel();
             Some((stop, tokio::spawn(checkpoints(c, stopped))))
         } else {
@@ -399,6 +391,24 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
+    fn new(
+        conn: SqliteConnection,
+        file: Option<tokio::fs::File>,
+        writer: mpsc::WeakSender<Job>,
+        restart_after: i64,
+    ) -> Checkpointer {
+        Checkpointer {
+            conn,
+            file,
+            writer,
+            restart_after,
+            synced: Wal::default(),
+            checkpoint_trouble: Trouble::default(),
+            sync_trouble: Trouble::default(),
+            writer_trouble: Trouble::default(),
+        }
+    }
+
     /// A checkpoint, then a sync of the database file if it copied pages.
     /// SQLite syncs the file only after a checkpoint that copied
     /// everything, which under load is only ever the writer's: syncing the
@@ -1056,16 +1066,8 @@ mod tests {
         writer: &mpsc::Sender<Job>,
         restart_after: i64,
     ) -> Checkpointer {
-        Checkpointer {
-            conn: SqliteConnection::connect(url).await.expect("it connects"),
-            file: None,
-            writer: writer.downgrade(),
-            restart_after,
-            synced: Wal::default(),
-            checkpoint_trouble: Trouble::default(),
-            sync_trouble: Trouble::default(),
-            writer_trouble: Trouble::default(),
-        }
+        let conn = SqliteConnection::connect(url).await.expect("it connects");
+        Checkpointer::new(conn, None, writer.downgrade(), restart_after)
     }
 
     /// Answer the checkpoint jobs that arrive within `within`; how many.
