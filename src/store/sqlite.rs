@@ -1138,6 +1138,17 @@ mod tests {
         store.close().await;
     }
 
+    /// Queue a checkpoint for the store's writer; its answer comes on the receiver.
+    async fn ask_checkpoint(store: &SqliteStore) -> oneshot::Receiver<Result<Wal, sqlx::Error>> {
+        let (done, wait) = oneshot::channel();
+        store
+            .jobs
+            .send(Job::Checkpoint(done))
+            .await
+            .expect("the writer takes jobs");
+        wait
+    }
+
     /// The writer's own checkpoint copies everything, so its next commit
     /// starts the WAL over.
     #[tokio::test]
@@ -1145,13 +1156,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, url) = on_file(&dir).await;
         new_calls(&store, "CA", 50).await;
-        let (done, wait) = oneshot::channel();
-        store
-            .jobs
-            .send(Job::Checkpoint(done))
+        let wal_then = ask_checkpoint(&store)
             .await
-            .expect("the writer takes jobs");
-        let wal_then = wait.await.expect("an answer").expect("a checkpoint");
+            .await
+            .expect("an answer")
+            .expect("a checkpoint");
         assert!(!wal_then.busy && wal_then.frames > 0, "{wal_then:?}");
         assert_eq!(
             wal_then.copied, wal_then.frames,
@@ -1166,9 +1175,8 @@ mod tests {
         store.close().await;
     }
 
-    /// A checkpoint asked for amid commits runs after the commits queued
-    /// before it, and neither it nor the commits after it are lost when
-    /// the store closes.
+    /// A checkpoint asked for amid commits is answered, and neither the
+    /// commits before it nor those after it are lost when the store closes.
     #[tokio::test]
     async fn a_checkpoint_between_commits_keeps_their_order_and_all_of_them() {
         let p = demo();
@@ -1178,13 +1186,7 @@ mod tests {
         let mut checkpointed = None;
         for i in 0..6 {
             if i == 3 {
-                let (done, wait) = oneshot::channel();
-                store
-                    .jobs
-                    .send(Job::Checkpoint(done))
-                    .await
-                    .expect("queued");
-                checkpointed = Some(wait);
+                checkpointed = Some(ask_checkpoint(&store).await);
             }
             let c = Commit::from_step(
                 &p,
