@@ -138,7 +138,7 @@ impl SqliteStore {
     /// A call's state.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
         let row: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM steps WHERE call_sid = ? ORDER BY step DESC LIMIT 1")
+            sqlx::query_as("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1")
                 .bind(call_sid)
                 .fetch_optional(&self.readers)
                 .await?;
@@ -151,7 +151,7 @@ impl SqliteStore {
     /// The voice XML answered for a call's step.
     pub async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
         let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT response FROM steps WHERE call_sid = ? AND step = ?")
+            sqlx::query_as("SELECT response FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) AND step = ?")
                 .bind(call_sid)
                 .bind(step as i64)
                 .fetch_optional(&self.readers)
@@ -185,7 +185,7 @@ impl SqliteStore {
     /// How many records a call's event log holds.
     pub async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(SUM(json_array_length(events)), 0) FROM steps WHERE call_sid = ?",
+            "SELECT COALESCE(SUM(json_array_length(events)), 0) FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?)",
         )
         .bind(call_sid)
         .fetch_one(&self.readers)
@@ -199,7 +199,7 @@ impl SqliteStore {
         let (steps, last, ended): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*), MAX(step),
                     (SELECT ended_at FROM calls WHERE call_sid = ?1 AND final_status IS NOT NULL)
-             FROM steps WHERE call_sid = ?1",
+             FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?1)",
         )
         .bind(call_sid)
         .fetch_one(&self.readers)
@@ -627,9 +627,14 @@ const NEW_CALLS: Rows = Rows::new(
     "",
 );
 
+/// A step's call by its id: its row is new in this batch or older. A
+/// missing call gives a NULL id, which the table refuses.
 const STEPS: Rows = Rows::new(
-    "INSERT INTO steps (call_sid, step, at, node, wait, state, response, events) ",
-    "",
+    "WITH v (call_sid, step, at, node, wait, state, response, events) AS (",
+    ") INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
+      SELECT (SELECT id FROM calls WHERE calls.call_sid = v.call_sid),
+             step, at, node, wait, state, response, events
+      FROM v",
 );
 
 const SUMMARIES: Rows = Rows::new(
@@ -669,7 +674,7 @@ const ANNOTATE: &str = "UPDATE steps SET events = (
         SELECT json_group_array(json(value) ORDER BY part, key) FROM (
             SELECT 0 AS part, key, value FROM json_each(steps.events)
             UNION ALL SELECT 1, key, value FROM json_each(?1)))
-    WHERE call_sid = ?2 AND step = ?3";
+    WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?2) AND step = ?3";
 
 type Q<'a> = sqlx::query::Query<'a, Sqlite, SqliteArguments<'a>>;
 
@@ -1367,7 +1372,7 @@ mod tests {
         let mut out = Vec::new();
         for sql in [
             "SELECT json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) FROM calls ORDER BY call_sid",
-            "SELECT json_array(call_sid, step, at, node, wait, state, response, events) FROM steps ORDER BY call_sid, step",
+            "SELECT json_array(call_sid, step, at, s.node, wait, state, response, events) FROM steps s JOIN calls ON calls.id = s.call_id ORDER BY call_sid, step",
             "SELECT json_array(call_sid, grp, url, seconds, at) AS r FROM voicemails ORDER BY r",
             "SELECT json_array(call_sid, grp, number, at) AS r FROM callbacks ORDER BY r",
             "SELECT json_array(call_sid, node, grp, rating, scale, at) AS r FROM surveys ORDER BY r",
@@ -1390,6 +1395,124 @@ mod tests {
             .await
             .expect("migrations run");
         conn
+    }
+
+    /// A database with only the first migration applied, as a build from
+    /// before steps were keyed by call id left it.
+    async fn at_first_migration() -> (SqliteConnection, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let first = "0001_calls.sql";
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations/sqlite")
+                .join(first),
+            dir.path().join(first),
+        )
+        .expect("the first migration copies");
+        let mut conn = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        sqlx::migrate::Migrator::new(dir.path())
+            .await
+            .expect("the first migration reads")
+            .run(&mut conn)
+            .await
+            .expect("the first migration runs");
+        (conn, dir)
+    }
+
+    async fn run_sql(conn: &mut SqliteConnection, sql: &str) {
+        sqlx::raw_sql(sql)
+            .execute(&mut *conn)
+            .await
+            .expect("the statements run");
+    }
+
+    const OLD_CALL: &str =
+        "INSERT INTO calls (call_sid, flow, version, caller, called, started_at, node, updated_at)";
+
+    #[tokio::test]
+    async fn the_call_id_migration_keeps_every_call_and_step() {
+        let (mut conn, _dir) = at_first_migration().await;
+        run_sql(
+            &mut conn,
+            &format!(
+                "{OLD_CALL} VALUES ('CAb', 'main', 'v1', '+1555', '+1800', 10, 'main.menu', 20);
+                 {OLD_CALL} VALUES ('CAa', 'main', 'v1', '+1556', '+1800', 11, 'main.start', 11);
+                 INSERT INTO steps (call_sid, step, at, node, wait, state, response, events) VALUES
+                   ('CAb', 1, 10, 'main.start', 'Choice', '{{}}', '<Response/>', '[1]'),
+                   ('CAa', 1, 11, 'main.start', 'Choice', '{{}}', NULL, '[2]'),
+                   ('CAb', 2, 20, 'main.menu', 'Choice', '[2]', '<Response/>', '[3]');"
+            ),
+        )
+        .await;
+        // What `contents` reads, through the old schema.
+        let mut before = Vec::new();
+        for sql in [
+            "SELECT json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) FROM calls ORDER BY call_sid",
+            "SELECT json_array(call_sid, step, at, node, wait, state, response, events) FROM steps ORDER BY call_sid, step",
+        ] {
+            let rows: Vec<(String,)> = sqlx::query_as(sql)
+                .fetch_all(&mut conn)
+                .await
+                .expect("the old schema reads");
+            before.extend(rows.into_iter().map(|(r,)| r));
+        }
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut conn)
+            .await
+            .expect("the second migration runs");
+        assert_eq!(contents(&mut conn).await, before, "nothing lost or changed");
+        let ids: Vec<(String, i64)> = sqlx::query_as("SELECT call_sid, id FROM calls ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("ids read");
+        assert_eq!(
+            ids,
+            [("CAb".to_owned(), 1), ("CAa".to_owned(), 2)],
+            "ids follow the order calls started in"
+        );
+        let latest: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT call_sid, step, node FROM calls_now ORDER BY call_sid")
+                .fetch_all(&mut conn)
+                .await
+                .expect("the view reads");
+        assert_eq!(
+            latest,
+            [
+                ("CAa".to_owned(), 1, "main.start".to_owned()),
+                ("CAb".to_owned(), 2, "main.menu".to_owned())
+            ]
+        );
+        let duplicate = sqlx::query(
+            "INSERT INTO steps (call_id, step, at, node, wait, state, events) VALUES (1, 2, 30, 'x', 'Choice', '{}', '[]')",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(
+            duplicate.is_err_and(|e| e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation())),
+            "a step number is still taken once per call"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_call_id_migration_stops_at_a_step_without_its_call() {
+        let (mut conn, _dir) = at_first_migration().await;
+        run_sql(
+            &mut conn,
+            "INSERT INTO steps (call_sid, step, at, node, wait, state, events)
+             VALUES ('CAgone', 1, 10, 'main.start', 'Choice', '{}', '[]')",
+        )
+        .await;
+        let refused = sqlx::migrate!("./migrations/sqlite").run(&mut conn).await;
+        assert!(refused.is_err(), "a step without its call is not dropped");
+        let (kept,): (String,) = sqlx::query_as("SELECT call_sid FROM steps")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the old table is still there");
+        assert_eq!(kept, "CAgone", "the failed migration changed nothing");
     }
 
     fn event(n: u8) -> Event {

@@ -366,10 +366,12 @@ async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_noth
     let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
     assert_eq!(code, 200, "never a bare 500 on a voice route");
     assert_apologises_and_queues_for_the_fallback(&doc);
-    let (steps,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM steps WHERE call_sid = 'CA7'")
-        .fetch_one(&admin)
-        .await
-        .unwrap();
+    let (steps,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM steps JOIN calls ON calls.id = steps.call_id WHERE call_sid = 'CA7'",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
     assert_eq!(steps, 1, "the refused step left nothing behind");
     // The database recovers: the same callback, retried, moves the call on.
     sqlx::query("DROP TRIGGER refuse")
