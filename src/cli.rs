@@ -110,6 +110,14 @@ struct LoadtestArgs {
     /// callback rate is about concurrency / think.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     think: std::time::Duration,
+    /// Send requests at this many per second on average, e.g. `10000`, with
+    /// Poisson-distributed start times as independent callers make them;
+    /// latency then counts waiting for a free connection. Needs callers
+    /// ready faster than the rate (about concurrency / think), else the
+    /// report counts late requests. Default: each caller answers as soon as
+    /// it has listened.
+    #[arg(long, value_parser = positive_rate)]
+    rate: Option<f64>,
     /// Most requests in flight (HTTP connections) at once; 0: as many as
     /// `--concurrency`.
     #[arg(long, default_value_t = 0)]
@@ -700,6 +708,16 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A `--rate`: a finite number of requests per second above zero.
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "`{s}` is not a rate: give requests per second as a number above zero, e.g. 10000"
+        )),
+    }
+}
+
 fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
     use switchboard::loadtest::{self, Plan};
     let host = a
@@ -732,6 +750,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             max_steps: a.max_steps,
             seed: a.seed,
             think: a.think,
+            rate: a.rate,
             connections: a.connections,
         };
         let report = loadtest::run(plan).await;
@@ -770,6 +789,12 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
                     report.max_ms
                 );
                 outln!("HTTP errors: {}", report.errors);
+                if let Some(rate) = a.rate {
+                    outln!(
+                        "target rate {rate:.0}/s: {} requests late (no caller was ready at their start time: expected while calls ramp up and drain; throughout, raise --concurrency or lower --think)",
+                        report.late,
+                    );
+                }
                 if let Some(c) = complete {
                     outln!("event logs complete: {c} of {} calls", report.calls);
                 }

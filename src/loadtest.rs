@@ -37,6 +37,10 @@ pub struct Plan {
     /// How long a caller listens before each answer (jittered by ±50%; the
     /// first call of each worker also starts at a random point within it).
     pub think: Duration,
+    /// Requests per second to send at, as a Poisson process (none: each
+    /// caller answers as soon as it has listened). Callers that are ready
+    /// wait for the next start time; latency is counted from it.
+    pub rate: Option<f64>,
 }
 
 /// What happened.
@@ -58,6 +62,10 @@ pub struct Report {
     pub p99_ms: f64,
     /// Slowest.
     pub max_ms: f64,
+    /// With a rate: requests whose start time passed before any caller was
+    /// ready to send them (the generator fell behind: more `concurrency`
+    /// or less `think` is needed to hold the rate).
+    pub late: usize,
     /// Call ids placed, to check in the store.
     #[serde(skip)]
     pub call_ids: Vec<String>,
@@ -108,6 +116,41 @@ struct Tally {
     latencies: Mutex<Vec<Duration>>,
     errors: AtomicUsize,
     connections: Option<tokio::sync::Semaphore>,
+    pacer: Option<Pacer>,
+    late: AtomicUsize,
+}
+
+/// Start times at a fixed mean rate: a Poisson process, as many independent
+/// callers make, rather than evenly spaced requests, which would hide the
+/// bursts a server must absorb.
+struct Pacer {
+    start: Instant,
+    rate: f64,
+    /// Seconds from `start` to the next start time, and the gaps' source.
+    next: std::sync::Mutex<(f64, fastrand::Rng)>,
+}
+
+/// Late by more than this, a start time counts as missed by the generator.
+const SLACK: Duration = Duration::from_millis(1);
+
+impl Pacer {
+    fn new(rate: f64, seed: u64) -> Pacer {
+        Pacer {
+            start: Instant::now(),
+            rate,
+            next: std::sync::Mutex::new((0.0, fastrand::Rng::with_seed(seed))),
+        }
+    }
+
+    /// The next start time: the previous one plus an exponential gap.
+    fn next(&self) -> Instant {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, rng) = &mut *next;
+        let due = *at;
+        // 1 - [0, 1) is in (0, 1], so the logarithm is finite.
+        *at += -(1.0 - rng.f64()).ln() / self.rate;
+        self.start + Duration::from_secs_f64(due)
+    }
 }
 
 async fn post(
@@ -131,13 +174,31 @@ async fn post(
     if let Some(t) = &plan.token {
         req = req.header("x-twilio-signature", sign(Algorithm::Sha1, t, url, &pairs));
     }
-    // Wait for a free connection before the clock starts: the latency is
-    // the server's, not the queue's at this end.
+    // At a rate, wait for the request's start time (a start time that
+    // passed before this caller was ready is the generator's shortfall,
+    // counted apart), then start the clock before taking a connection: a
+    // server that falls behind keeps the connections busy and is charged
+    // for the wait. (Not at `due` itself: the timer wakes on whole
+    // milliseconds, which is this end's delay, not the server's.)
+    let paced = match &tally.pacer {
+        Some(p) => {
+            let due = p.next();
+            if due + SLACK < Instant::now() {
+                tally.late.fetch_add(1, Ordering::Relaxed);
+            } else {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            Some(Instant::now())
+        }
+        None => None,
+    };
+    // Without a rate, wait for a free connection before the clock starts:
+    // the latency is the server's, not the queue's at this end.
     let _slot = match &tally.connections {
         Some(c) => c.acquire().await.ok(),
         None => None,
     };
-    let start = Instant::now();
+    let start = paced.unwrap_or_else(Instant::now);
     let result = match req.send().await {
         Ok(r) if r.status().is_success() => r.text().await.ok(),
         _ => None,
@@ -246,6 +307,11 @@ pub async fn run(plan: Plan) -> Report {
         errors: AtomicUsize::new(0),
         connections: (connections < plan.concurrency)
             .then(|| tokio::sync::Semaphore::new(connections)),
+        pacer: plan
+            .rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| Pacer::new(r, plan.seed)),
+        late: AtomicUsize::new(0),
     });
     let next = Arc::new(AtomicUsize::new(0));
     let plan = Arc::new(plan);
@@ -290,6 +356,7 @@ pub async fn run(plan: Plan) -> Report {
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        late: tally.late.load(Ordering::Relaxed),
         call_ids,
     }
 }
@@ -297,6 +364,31 @@ pub async fn run(plan: Plan) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paced_start_times_form_a_poisson_process_at_the_rate() {
+        let rate = 10_000.0;
+        let pacer = Pacer::new(rate, 42);
+        let offsets: Vec<f64> = (0..20_000)
+            .map(|_| (pacer.next() - pacer.start).as_secs_f64())
+            .collect();
+        let gaps: Vec<f64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g >= 0.0), "start times never go back");
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        assert!((mean * rate - 1.0).abs() < 0.03, "mean gap {mean}");
+        // Exponential gaps, not even ones: 1 - 1/e of them are shorter than
+        // the mean, and one in e^3 (5%) longer than three times it.
+        let share = |f: &dyn Fn(f64) -> bool| {
+            gaps.iter().filter(|g| f(**g)).count() as f64 / gaps.len() as f64
+        };
+        let shorter = share(&|g| g < mean);
+        assert!(
+            (shorter - (1.0 - (-1.0f64).exp())).abs() < 0.02,
+            "{shorter}"
+        );
+        let long = share(&|g| g > 3.0 * mean);
+        assert!((long - (-3.0f64).exp()).abs() < 0.01, "{long}");
+    }
 
     #[test]
     fn finds_the_waiting_verb_and_its_action() {

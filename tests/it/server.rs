@@ -302,6 +302,7 @@ async fn loadtest_random_walks_complete_every_call() {
         max_steps: 10,
         seed: 7,
         think: std::time::Duration::from_millis(2),
+        rate: None,
         connections: 4,
     };
     let report = switchboard::loadtest::run(plan).await;
@@ -324,6 +325,41 @@ async fn loadtest_random_walks_complete_every_call() {
             store.log_complete(id).await.unwrap(),
             "{id}: final status and every step stored"
         );
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_at_a_rate_holds_requests_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let rate = 1000.0;
+    let plan = switchboard::loadtest::Plan {
+        target: server.url(""),
+        calls: 20,
+        concurrency: 8,
+        token: Some(TOKEN.into()),
+        to: "+18005550100".into(),
+        max_steps: 10,
+        seed: 3,
+        think: std::time::Duration::from_millis(1),
+        rate: Some(rate),
+        connections: 4,
+    };
+    let report = switchboard::loadtest::run(plan).await;
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert!(report.requests >= 20 * 3, "{report:?}");
+    // Start times are spaced by the pacer whatever the machine's speed, so
+    // a slow machine can only lower the rate: ~150 exponential gaps sum to
+    // their mean within a few percent.
+    assert!(report.per_second < rate * 1.5, "{report:?}");
+    server.stop().await;
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    for id in &report.call_ids {
+        assert!(store.log_complete(id).await.unwrap(), "{id}");
     }
     store.close().await;
 }
