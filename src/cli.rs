@@ -791,7 +791,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
                 outln!("HTTP errors: {}", report.errors);
                 if let Some(rate) = a.rate {
                     outln!(
-                        "target rate {rate:.0}/s: {} requests late (no caller was ready at their start time: expected while calls ramp up and drain; throughout, raise --concurrency or lower --think)",
+                        "target rate {rate}/s: {} requests late (sent over 2 ms after their start time and timed from then: a few while calls ramp up and drain; more means too few callers for the rate (raise --concurrency or lower --think) or a server too slow for it, and the latencies above understate)",
                         report.late,
                     );
                 }

@@ -334,7 +334,9 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
     let server = Server::start(&db).await;
-    let rate = 1000.0;
+    // Far below what 8 callers listening 1 ms ask for unpaced (thousands a
+    // second, even in a debug build): an ignored rate shows.
+    let rate = 200.0;
     let plan = switchboard::loadtest::Plan {
         target: server.url(""),
         calls: 20,
@@ -352,8 +354,8 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
     assert!(report.requests >= 20 * 3, "{report:?}");
     // Start times are spaced by the pacer whatever the machine's speed, so
     // a slow machine can only lower the rate: ~150 exponential gaps sum to
-    // their mean within a few percent.
-    assert!(report.per_second < rate * 1.5, "{report:?}");
+    // within about 10% of their mean.
+    assert!(report.per_second < rate * 1.3, "{report:?}");
     server.stop().await;
     let store = Store::open(&format!("sqlite://{}", db.display()))
         .await
