@@ -1,14 +1,14 @@
--- Calls get an integer id, given in the order calls start, and steps refer
--- to their call by it. A call's steps were indexed by (call_sid, step), and
+-- Calls get an integer id, given in the order calls are stored (that is,
+-- as they start), and steps refer to their call by it. A call's steps were indexed by (call_sid, step), and
 -- the provider's call ids are random, so every callback wrote its index
 -- entry to a random page of that index. Keyed by (call_id, step), the live
 -- calls' entries sit together at the index's end, where a batch of commits
--- shares a few pages (docs/performance.md has the figures).
+-- shares a few pages (docs/performance.md, "Where the time goes").
 --
 -- Every existing call and step is kept; a step whose call is missing stops
 -- the migration (call_id NOT NULL) rather than being dropped.
 
-DROP VIEW calls_now;
+DROP VIEW IF EXISTS calls_now;
 
 CREATE TABLE calls_new (
     id            INTEGER PRIMARY KEY,

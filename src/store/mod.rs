@@ -22,7 +22,9 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// Migrations could not run.
-    #[error("database migration failed: {0}")]
+    #[error(
+        "database migration failed: {0}. The failed migration was rolled back. If you added views, triggers or indexes of your own on Switchboard's tables, drop them, start again and recreate them; a step whose call is missing (`steps` rows with no `calls` row) must be removed or given its call first"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database was made by a pre-release build whose schema has changed.
     #[error(

@@ -1372,7 +1372,7 @@ mod tests {
         let mut out = Vec::new();
         for sql in [
             "SELECT json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) FROM calls ORDER BY call_sid",
-            "SELECT json_array(call_sid, step, at, s.node, wait, state, response, events) FROM steps s JOIN calls ON calls.id = s.call_id ORDER BY call_sid, step",
+            "SELECT json_array(call_sid, step, at, s.node, wait, state, response, events) FROM steps s LEFT JOIN calls ON calls.id = s.call_id ORDER BY call_sid, step",
             "SELECT json_array(call_sid, grp, url, seconds, at) AS r FROM voicemails ORDER BY r",
             "SELECT json_array(call_sid, grp, number, at) AS r FROM callbacks ORDER BY r",
             "SELECT json_array(call_sid, node, grp, rating, scale, at) AS r FROM surveys ORDER BY r",
@@ -1495,6 +1495,31 @@ mod tests {
                 .is_some_and(|d| d.is_unique_violation())),
             "a step number is still taken once per call"
         );
+    }
+
+    #[tokio::test]
+    async fn the_call_id_migration_stops_at_a_view_of_an_admins_own() {
+        let (mut conn, _dir) = at_first_migration().await;
+        run_sql(
+            &mut conn,
+            &format!(
+                "{OLD_CALL} VALUES ('CAb', 'main', 'v1', '+1555', '+1800', 10, 'main.menu', 20);
+                 CREATE VIEW my_report AS SELECT call_sid, node FROM steps;"
+            ),
+        )
+        .await;
+        let refused = sqlx::migrate!("./migrations/sqlite").run(&mut conn).await;
+        let message =
+            StoreError::from(refused.expect_err("the view names a column that goes")).to_string();
+        assert!(
+            message.contains("views, triggers or indexes of your own"),
+            "{message}"
+        );
+        let (kept,): (String,) = sqlx::query_as("SELECT call_sid FROM calls")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the old table is still there");
+        assert_eq!(kept, "CAb");
     }
 
     #[tokio::test]
