@@ -708,12 +708,14 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A `--rate`: a finite number of requests per second above zero.
+/// A `--rate`: a finite number of requests per second, at least
+/// `loadtest::MIN_RATE`.
 fn positive_rate(s: &str) -> Result<f64, String> {
+    let least = switchboard::loadtest::MIN_RATE;
     match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(r) if r.is_finite() && r >= least => Ok(r),
         _ => Err(format!(
-            "`{s}` is not a rate: give requests per second as a number above zero, e.g. 10000"
+            "`{s}` is not a rate: give requests per second as a number of at least {least}, e.g. 10000"
         )),
     }
 }

@@ -38,8 +38,9 @@ pub struct Plan {
     /// first call of each worker also starts at a random point within it).
     pub think: Duration,
     /// Requests per second to send at, as a Poisson process (none: each
-    /// caller answers as soon as it has listened). Callers that are ready
-    /// wait for the next start time; latency is counted from it.
+    /// caller answers as soon as it has listened; at least [`MIN_RATE`]).
+    /// Callers that are ready wait for the next start time; latency then
+    /// counts the wait for a connection.
     pub rate: Option<f64>,
 }
 
@@ -133,6 +134,9 @@ struct Pacer {
     /// Seconds from `start` to the next start time, and the gaps' source.
     next: std::sync::Mutex<(f64, fastrand::Rng)>,
 }
+
+/// The lowest `Plan::rate`: one request every 100 s.
+pub const MIN_RATE: f64 = 0.01;
 
 /// Sent later than this after its start time, a request counts as late
 /// (the timer alone wakes up to a millisecond late).
@@ -318,7 +322,7 @@ pub async fn run(plan: Plan) -> Report {
             .then(|| tokio::sync::Semaphore::new(connections)),
         pacer: plan
             .rate
-            .filter(|r| r.is_finite() && *r > 0.0)
+            .filter(|r| r.is_finite() && *r >= MIN_RATE)
             // Not call 0's seed: the gaps would replay its random walk.
             .map(|r| Pacer::new(r, plan.seed ^ 0x9e37_79b9_7f4a_7c15)),
         late: AtomicUsize::new(0),

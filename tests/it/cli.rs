@@ -550,3 +550,14 @@ fn the_readme_diagram_is_what_graph_draws_today() {
         "update the README: switchboard graph flows --flow main"
     );
 }
+
+#[test]
+fn a_loadtest_rate_that_is_not_one_is_refused_before_any_request() {
+    for rate in ["0", "-5", "NaN", "0.001", "fast"] {
+        let flag = format!("--rate={rate}");
+        let out = switchboard(&["loadtest", "--target", "http://127.0.0.1:9", &flag]);
+        assert_eq!(out.status.code(), Some(2), "--rate {rate}");
+        let err = text(&out.stderr);
+        assert!(err.contains("is not a rate"), "--rate {rate}: {err}");
+    }
+}
