@@ -12,16 +12,14 @@ use super::live::LiveCalls;
 use super::{Commit, StoreError};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Most commits written in one transaction.
@@ -46,7 +44,7 @@ type Background = (oneshot::Sender<()>, JoinHandle<Option<tokio::fs::File>>);
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
-    readers: SqlitePool,
+    readers: Arc<Readers>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// How to stop the checkpointer, and its task (which hands back the
     /// database file, to be closed after every connection).
@@ -97,14 +95,19 @@ impl SqliteStore {
                 }
                 e => StoreError::Migrate(e),
             })?;
-        // A local file needs no liveness ping before every read.
         // Reads are few (caller history, calls not in memory): two readers
         // with a small page cache each.
-        let readers = SqlitePoolOptions::new()
-            .max_connections(2)
-            .test_before_acquire(false)
-            .connect_with(options.clone().pragma("cache_size", "-1024"))
-            .await?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn =
+                SqliteConnection::connect_with(&options.clone().pragma("cache_size", "-1024"))
+                    .await?;
+            readers.push(Mutex::new(Some(conn)));
+        }
+        let readers = Arc::new(Readers {
+            conns: readers,
+            next: AtomicUsize::new(0),
+        });
         let (jobs, rx) = mpsc::channel(4 * BATCH);
         let checkpointer = if checkpoints_in_background {
             let mut conn = SqliteConnection::connect_with(&options).await?;
@@ -140,7 +143,7 @@ impl SqliteStore {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1")
                 .bind(call_sid)
-                .fetch_optional(&self.readers)
+                .fetch_optional(&mut *self.readers.get().await?)
                 .await?;
         Ok(match row {
             Some((json,)) => Some(serde_json::from_str(&json)?),
@@ -154,7 +157,7 @@ impl SqliteStore {
             sqlx::query_as("SELECT response FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) AND step = ?")
                 .bind(call_sid)
                 .bind(step as i64)
-                .fetch_optional(&self.readers)
+                .fetch_optional(&mut *self.readers.get().await?)
                 .await?;
         Ok(row.and_then(|(b,)| b))
     }
@@ -170,7 +173,7 @@ impl SqliteStore {
         )
         .bind(caller)
         .bind(since.as_millisecond())
-        .fetch_all(&self.readers)
+        .fetch_all(&mut *self.readers.get().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -188,7 +191,7 @@ impl SqliteStore {
             "SELECT COALESCE(SUM(json_array_length(events)), 0) FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?)",
         )
         .bind(call_sid)
-        .fetch_one(&self.readers)
+        .fetch_one(&mut *self.readers.get().await?)
         .await?;
         Ok(n as u64)
     }
@@ -202,7 +205,7 @@ impl SqliteStore {
              FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?1)",
         )
         .bind(call_sid)
-        .fetch_one(&self.readers)
+        .fetch_one(&mut *self.readers.get().await?)
         .await?;
         Ok(ended.is_some() && last == Some(steps) && steps > 0)
     }
@@ -224,6 +227,47 @@ impl SqliteStore {
         self.readers.close().await;
         // Last, once no connection to the file is left (see `Checkpointer`).
         drop(file);
+    }
+}
+
+/// Read connections.
+const READERS: usize = 2;
+
+/// The read connections, each used by one query at a time. Not sqlx's
+/// pool: that pings a connection each time it is given back, one more
+/// round trip to the connection's thread for every read, which a local
+/// file never needs (a read that was cancelled leaves nothing open: reads
+/// are single statements, and the connection's thread finishes or resets
+/// each before taking the next).
+struct Readers {
+    /// `None` once closed.
+    conns: Vec<Mutex<Option<SqliteConnection>>>,
+    /// Whose queue to join when every reader is busy.
+    next: AtomicUsize,
+}
+
+impl Readers {
+    /// A free reader, else the next one in turn once it is free.
+    async fn get(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
+        let free = self.conns.iter().find_map(|c| c.try_lock().ok());
+        let guard = match free {
+            Some(g) => g,
+            None => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+                self.conns[i].lock().await
+            }
+        };
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| StoreError::Closed)
+    }
+
+    /// Close every reader once its query is done; reads after this fail
+    /// with [`StoreError::Closed`].
+    async fn close(&self) {
+        for c in &self.conns {
+            if let Some(conn) = c.lock().await.take() {
+                let _ = conn.close().await;
+            }
+        }
     }
 }
 
@@ -1055,6 +1099,33 @@ mod tests {
             let c = Commit::from_step(&p, None, &start(&p, &id), Timestamp::UNIX_EPOCH, None, None);
             store.commit(c).await.expect("a new call");
         }
+    }
+
+    #[tokio::test]
+    async fn more_reads_than_readers_all_answer_and_reads_after_close_fail() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, _) = on_file(&dir).await;
+        new_calls(&store, "CAr", 8).await;
+        // Four times as many reads as readers at once: each waits its turn.
+        let reads: Vec<_> = (0..4 * READERS * 2)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { store.load(&format!("CAr{}", i % 8)).await })
+            })
+            .collect();
+        for (i, read) in reads.into_iter().enumerate() {
+            let state = read
+                .await
+                .expect("the read runs")
+                .expect("the read answers")
+                .expect("the call is stored");
+            assert_eq!(state.call_id, format!("CAr{}", i % 8));
+        }
+        store.close().await;
+        assert!(
+            matches!(store.load("CAr0").await, Err(StoreError::Closed)),
+            "a read after close says the store is closed"
+        );
     }
 
     /// The WAL now, as another connection's checkpoint sees it.
