@@ -39,7 +39,7 @@ pub enum StoreError {
         "unsupported database URL `{0}`: use sqlite://FILE (PostgreSQL support comes with the scale-out store)"
     )]
     Url(String),
-    /// The writer has stopped (shutdown, or it failed to start).
+    /// The store has been closed (shutdown), or its writer failed to start.
     #[error("the store is closed")]
     Closed,
     /// The call moved on since it was loaded (a duplicate callback won the race).

@@ -97,16 +97,17 @@ impl SqliteStore {
             })?;
         // Reads are few (caller history, calls not in memory): two readers
         // with a small page cache each.
+        let reader = options.clone().pragma("cache_size", "-1024");
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let conn =
-                SqliteConnection::connect_with(&options.clone().pragma("cache_size", "-1024"))
-                    .await?;
-            readers.push(Mutex::new(Some(conn)));
+            readers.push(Mutex::new(Some(
+                SqliteConnection::connect_with(&reader).await?,
+            )));
         }
         let readers = Arc::new(Readers {
             conns: readers,
             next: AtomicUsize::new(0),
+            options: reader,
         });
         let (jobs, rx) = mpsc::channel(4 * BATCH);
         let checkpointer = if checkpoints_in_background {
@@ -140,11 +141,12 @@ impl SqliteStore {
 
     /// A call's state.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1")
-                .bind(call_sid)
-                .fetch_optional(&mut *self.readers.get().await?)
-                .await?;
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1")
+            .bind(call_sid)
+            .fetch_optional(r.conn())
+            .await;
+        let row: Option<(String,)> = r.done(row).await?;
         Ok(match row {
             Some((json,)) => Some(serde_json::from_str(&json)?),
             None => None,
@@ -153,12 +155,13 @@ impl SqliteStore {
 
     /// The voice XML answered for a call's step.
     pub async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT response FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) AND step = ?")
-                .bind(call_sid)
-                .bind(step as i64)
-                .fetch_optional(&mut *self.readers.get().await?)
-                .await?;
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as("SELECT response FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) AND step = ?")
+            .bind(call_sid)
+            .bind(step as i64)
+            .fetch_optional(r.conn())
+            .await;
+        let row: Option<(Option<String>,)> = r.done(row).await?;
         Ok(row.and_then(|(b,)| b))
     }
 
@@ -168,13 +171,15 @@ impl SqliteStore {
         caller: &str,
         since: Timestamp,
     ) -> Result<Vec<PastCall>, StoreError> {
-        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(
             "SELECT started_at, outcome_group FROM calls WHERE caller = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 50",
         )
         .bind(caller)
         .bind(since.as_millisecond())
-        .fetch_all(&mut *self.readers.get().await?)
-        .await?;
+        .fetch_all(r.conn())
+        .await;
+        let rows: Vec<(i64, Option<String>)> = r.done(rows).await?;
         Ok(rows
             .into_iter()
             .filter_map(|(ms, group)| {
@@ -187,26 +192,30 @@ impl SqliteStore {
 
     /// How many records a call's event log holds.
     pub async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as(
+        let mut r = self.readers.get().await?;
+        let n = sqlx::query_as(
             "SELECT COALESCE(SUM(json_array_length(events)), 0) FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?)",
         )
         .bind(call_sid)
-        .fetch_one(&mut *self.readers.get().await?)
-        .await?;
+        .fetch_one(r.conn())
+        .await;
+        let (n,): (i64,) = r.done(n).await?;
         Ok(n as u64)
     }
 
     /// Has the call ended with its final status and every step from 1 to
     /// its last stored?
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
-        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as(
             "SELECT COUNT(*), MAX(step),
                     (SELECT ended_at FROM calls WHERE call_sid = ?1 AND final_status IS NOT NULL)
              FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?1)",
         )
         .bind(call_sid)
-        .fetch_one(&mut *self.readers.get().await?)
-        .await?;
+        .fetch_one(r.conn())
+        .await;
+        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = r.done(row).await?;
         Ok(ended.is_some() && last == Some(steps) && steps > 0)
     }
 
@@ -244,11 +253,20 @@ struct Readers {
     conns: Vec<Mutex<Option<SqliteConnection>>>,
     /// Whose queue to join when every reader is busy.
     next: AtomicUsize,
+    /// How to open a reader again should its thread stop.
+    options: SqliteConnectOptions,
+}
+
+/// One reader, lent for one query: pass the query's result to
+/// [`Reader::done`].
+struct Reader<'a> {
+    conn: MappedMutexGuard<'a, SqliteConnection>,
+    options: &'a SqliteConnectOptions,
 }
 
 impl Readers {
     /// A free reader, else the next one in turn once it is free.
-    async fn get(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
+    async fn get(&self) -> Result<Reader<'_>, StoreError> {
         let free = self.conns.iter().find_map(|c| c.try_lock().ok());
         let guard = match free {
             Some(g) => g,
@@ -257,7 +275,11 @@ impl Readers {
                 self.conns[i].lock().await
             }
         };
-        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| StoreError::Closed)
+        let conn = MutexGuard::try_map(guard, Option::as_mut).map_err(|_| StoreError::Closed)?;
+        Ok(Reader {
+            conn,
+            options: &self.options,
+        })
     }
 
     /// Close every reader once its query is done; reads after this fail
@@ -268,6 +290,28 @@ impl Readers {
                 let _ = conn.close().await;
             }
         }
+    }
+}
+
+impl Reader<'_> {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Give the reader back with its query's result. A reader whose thread
+    /// has stopped is opened again in its place (sqlx's pool did that by
+    /// pinging every connection it got back), so one crash does not fail
+    /// every later read that lands on it.
+    async fn done<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, StoreError> {
+        if matches!(result, Err(sqlx::Error::WorkerCrashed)) {
+            match SqliteConnection::connect_with(self.options).await {
+                Ok(fresh) => *self.conn = fresh,
+                Err(e) => {
+                    tracing::warn!("a read connection stopped and could not be opened again: {e}")
+                }
+            }
+        }
+        Ok(result?)
     }
 }
 
@@ -1126,6 +1170,42 @@ mod tests {
             matches!(store.load("CAr0").await, Err(StoreError::Closed)),
             "a read after close says the store is closed"
         );
+    }
+
+    #[tokio::test]
+    async fn a_read_dropped_midway_leaves_its_reader_fit_for_the_next() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        new_calls(&store, "CAd", 2).await;
+        // A long read, dropped after a millisecond as a timed-out request's is.
+        for _ in 0..READERS {
+            let long = async {
+                let mut r = store.readers.get().await.expect("a reader");
+                let n = sqlx::query_as::<_, (i64,)>(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)
+                     SELECT COUNT(*) FROM n, calls",
+                )
+                .fetch_one(r.conn())
+                .await;
+                r.done(n).await
+            };
+            assert!(
+                tokio::time::timeout(Duration::from_millis(1), long)
+                    .await
+                    .is_err(),
+                "the read was still running when dropped"
+            );
+        }
+        let state = store.load("CAd1").await.expect("the next read answers");
+        assert!(state.is_some());
+        // No read transaction was left open: the WAL can start over.
+        let mut other = SqliteConnection::connect(&url).await.expect("a connection");
+        let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut other)
+            .await
+            .expect("the checkpoint runs");
+        assert_eq!(busy, 0, "nothing holds the WAL");
+        store.close().await;
     }
 
     /// The WAL now, as another connection's checkpoint sees it.
