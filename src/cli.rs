@@ -793,7 +793,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
                 outln!("HTTP errors: {}", report.errors);
                 if let Some(rate) = a.rate {
                     outln!(
-                        "target rate {rate}/s: {} requests late (sent over 2 ms after their start time and timed from then: a few while calls ramp up and drain; more means too few callers for the rate (raise --concurrency or lower --think) or a server too slow for it, and the latencies above understate)",
+                        "target rate {rate}/s: {} requests late (sent over 2 ms after their start time and timed from then, the schedule moving on rather than catching up: a few while calls ramp up and drain; more means too few callers for the rate (raise --concurrency or lower --think), callers tied up by a server too slow for it, or this end running behind, and the latencies above understate)",
                         report.late,
                     );
                 }

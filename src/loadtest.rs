@@ -64,7 +64,8 @@ pub struct Report {
     /// Slowest.
     pub max_ms: f64,
     /// With a rate: requests sent more than 2 ms after their start time,
-    /// and timed from when they were sent. No caller was ready in time:
+    /// timed from when they were sent (the schedule then moves on from
+    /// there rather than catching up). No caller was ready in time:
     /// too few callers for the rate (more `concurrency` or less `think`),
     /// calls ramping up or draining at the start and end of a run, callers
     /// tied up by a server too slow for the rate, or this end running
@@ -151,14 +152,24 @@ impl Pacer {
         }
     }
 
-    /// The next start time: the previous one plus an exponential gap.
-    fn next(&self) -> Instant {
+    /// The next start time, for a caller ready at `now`: the previous one
+    /// plus an exponential gap, and whether that had passed by more than
+    /// [`SLACK`]. Then no caller was ready for it, and the schedule moves
+    /// on from `now`: independent callers do not make up for the calls
+    /// nobody made, and sending the missed ones at once would be a burst
+    /// of this end's making.
+    fn next(&self, now: Instant) -> (Instant, bool) {
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let (at, rng) = &mut *next;
+        let now = now.saturating_duration_since(self.start).as_secs_f64();
+        let missed = *at + SLACK.as_secs_f64() < now;
+        if missed {
+            *at = now;
+        }
         let due = *at;
         // 1 - [0, 1) is in (0, 1], so the logarithm is finite.
         *at += -(1.0 - rng.f64()).ln() / self.rate;
-        self.start + Duration::from_secs_f64(due)
+        (self.start + Duration::from_secs_f64(due), missed)
     }
 }
 
@@ -193,12 +204,12 @@ async fn post(
     // while few requests are late (see `Report::late`).
     let paced = match &tally.pacer {
         Some(p) => {
-            let due = p.next();
+            let (due, missed) = p.next(Instant::now());
             if Instant::now() < due {
                 tokio::time::sleep_until(due.into()).await;
             }
             let now = Instant::now();
-            if now > due + SLACK {
+            if missed || now > due + SLACK {
                 tally.late.fetch_add(1, Ordering::Relaxed);
             }
             Some(now)
@@ -383,8 +394,13 @@ mod tests {
     fn paced_start_times_form_a_poisson_process_at_the_rate() {
         let rate = 10_000.0;
         let pacer = Pacer::new(rate, 42);
+        // Callers always ready early: no start time is missed.
         let offsets: Vec<f64> = (0..20_000)
-            .map(|_| (pacer.next() - pacer.start).as_secs_f64())
+            .map(|_| {
+                let (due, missed) = pacer.next(pacer.start);
+                assert!(!missed);
+                (due - pacer.start).as_secs_f64()
+            })
             .collect();
         let gaps: Vec<f64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|g| *g >= 0.0), "start times never go back");
@@ -402,6 +418,22 @@ mod tests {
         );
         let long = share(&|g| g > 3.0 * mean);
         assert!((long - (-3.0f64).exp()).abs() < 0.01, "{long}");
+    }
+
+    #[test]
+    fn missed_start_times_are_skipped_not_made_up() {
+        let pacer = Pacer::new(1000.0, 7);
+        let (first, missed) = pacer.next(pacer.start);
+        assert_eq!((first, missed), (pacer.start, false));
+        // Nobody was ready for a second: the next start time is now, and
+        // the one after follows it by a gap, not a backlog sent at once.
+        let late = pacer.start + Duration::from_secs(1);
+        let (due, missed) = pacer.next(late);
+        assert!(missed);
+        assert_eq!(due, late);
+        let (after, missed) = pacer.next(late);
+        assert!(!missed, "the schedule is on time again");
+        assert!(after >= late, "{after:?} before {late:?}");
     }
 
     #[test]
