@@ -366,6 +366,55 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
     store.close().await;
 }
 
+/// A status callback that loses the race for the call's next step (here to
+/// a step another writer stored behind the server's back, so its memory of
+/// the call is stale) reads the call again and lands after it: the final
+/// status is never lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_that_loses_the_race_for_its_step_is_applied_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let server = Server::start(&db).await;
+    let (code, _) = post(&server.url("/twilio/voice"), &call("CA9"), None).await;
+    assert_eq!(code, 200);
+    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    // Step 2 is taken: a copy of step 1 moved on by one.
+    sqlx::query(
+        "INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
+         SELECT call_id, 2, at + 1, node, wait, json_set(state, '$.step', 2), response, '[]'
+         FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = 'CA9') AND step = 1",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    let (code, _) = post(
+        &server.url("/twilio/status"),
+        &[
+            ("CallSid", "CA9"),
+            ("CallStatus", "completed"),
+            ("CallDuration", "7"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 204);
+    let (last, status): (i64, Option<String>) = sqlx::query_as(
+        "SELECT MAX(step), final_status FROM steps JOIN calls ON calls.id = steps.call_id
+         WHERE call_sid = 'CA9'",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        (last, status.as_deref()),
+        (3, Some("completed")),
+        "the status landed after the step that won"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() {
     let dir = tempfile::tempdir().unwrap();
