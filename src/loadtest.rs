@@ -38,7 +38,9 @@ pub struct Plan {
     /// first call of each worker also starts at a random point within it).
     pub think: Duration,
     /// Requests per second to send at, as a Poisson process (none: each
-    /// caller answers as soon as it has listened; at least [`MIN_RATE`]).
+    /// caller answers as soon as it has listened; a rate below
+    /// [`MIN_RATE`] or not finite is ignored likewise, and the CLI refuses
+    /// it).
     /// Callers that are ready wait for the next start time; latency then
     /// counts the wait for a connection.
     pub rate: Option<f64>,
