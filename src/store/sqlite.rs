@@ -1135,6 +1135,15 @@ mod tests {
         (store, url)
     }
 
+    /// A store on a file of its own holding `n` new calls named `prefix0`,
+    /// `prefix1`, …; the directory lives as long as it is kept.
+    async fn with_calls(prefix: &str, n: usize) -> (tempfile::TempDir, SqliteStore, String) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        new_calls(&store, prefix, n).await;
+        (dir, store, url)
+    }
+
     /// Commit `n` new calls named `prefix0`, `prefix1`, ….
     async fn new_calls(store: &SqliteStore, prefix: &str, n: usize) {
         let p = demo();
@@ -1147,9 +1156,7 @@ mod tests {
 
     #[tokio::test]
     async fn more_reads_than_readers_all_answer_and_reads_after_close_fail() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, _) = on_file(&dir).await;
-        new_calls(&store, "CAr", 8).await;
+        let (_dir, store, _) = with_calls("CAr", 8).await;
         // Four times as many reads as readers at once: each waits its turn.
         let reads: Vec<_> = (0..4 * READERS * 2)
             .map(|i| {
@@ -1174,9 +1181,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_dropped_midway_leaves_its_reader_fit_for_the_next() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        new_calls(&store, "CAd", 2).await;
+        let (_dir, store, url) = with_calls("CAd", 2).await;
         // A long read, dropped after a millisecond as a timed-out request's is.
         for _ in 0..READERS {
             let long = async {
@@ -1244,9 +1249,7 @@ mod tests {
     /// works alone.
     #[tokio::test]
     async fn the_checkpointer_hands_a_long_busy_wal_to_the_writer() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        new_calls(&store, "CA", 20).await;
+        let (_dir, store, url) = with_calls("CA", 20).await;
         let frames = wal(&url).await.frames;
         let (jobs, mut writer) = mpsc::channel(4);
         let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -1309,9 +1312,7 @@ mod tests {
     /// starts the WAL over.
     #[tokio::test]
     async fn the_writers_checkpoint_copies_every_page() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        new_calls(&store, "CA", 50).await;
+        let (_dir, store, url) = with_calls("CA", 50).await;
         let wal_then = ask_checkpoint(&store)
             .await
             .await
