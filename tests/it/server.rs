@@ -138,6 +138,17 @@ fn call(sid: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// Twilio's status callback for a call that ended `completed` after
+/// `seconds`; the HTTP status it got.
+async fn completed(server: &Server, sid: &str, seconds: &str) -> u16 {
+    let params = [
+        ("CallSid", sid),
+        ("CallStatus", "completed"),
+        ("CallDuration", seconds),
+    ];
+    post(&server.url("/twilio/status"), &params, None).await.0
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_call_walks_the_demo_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,17 +179,7 @@ async fn a_signed_call_walks_the_demo_and_survives_a_restart() {
             "{doc}"
         );
     }
-    let (code, _) = post(
-        &server.url("/twilio/status"),
-        &[
-            ("CallSid", "CA1"),
-            ("CallStatus", "completed"),
-            ("CallDuration", "40"),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(code, 204);
+    assert_eq!(completed(&server, "CA1", "40").await, 204);
     server.stop().await;
     let store = Store::open(&format!("sqlite://{}", db.display()))
         .await
@@ -389,17 +390,7 @@ async fn a_status_that_loses_the_race_for_its_step_is_applied_again() {
     .execute(&admin)
     .await
     .unwrap();
-    let (code, _) = post(
-        &server.url("/twilio/status"),
-        &[
-            ("CallSid", "CA9"),
-            ("CallStatus", "completed"),
-            ("CallDuration", "7"),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(code, 204);
+    assert_eq!(completed(&server, "CA9", "7").await, 204);
     let (last, status): (i64, Option<String>) = sqlx::query_as(
         "SELECT MAX(step), final_status FROM steps JOIN calls ON calls.id = steps.call_id
          WHERE call_sid = 'CA9'",
