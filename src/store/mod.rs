@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub enum StoreError {
     /// The database refused or failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Migrations could not run.
     #[error(
         "database migration failed: {0}. The failed migration was rolled back. If you added views, triggers or indexes of your own on Switchboard's tables, drop them, start again and recreate them; a step whose call is missing (`steps` rows with no `calls` row) must be removed or given its call first"
@@ -45,6 +45,18 @@ pub enum StoreError {
     /// The call moved on since it was loaded (a duplicate callback won the race).
     #[error("the call has already moved past this step")]
     Conflict,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database(Box::new(e))
+    }
 }
 
 /// Everything one step writes, in one transaction.

@@ -5,16 +5,17 @@
 //! already queued (up to [`BATCH`]), and writes them all in one transaction —
 //! many callbacks per fsync — then answers each caller only after that
 //! transaction has committed. If a batch fails, its commits are retried one
-//! by one, so one bad write cannot fail its neighbours. Reads use a separate
-//! pool, which WAL lets run beside the writer.
+//! by one, so one bad write cannot fail its neighbours. The writer runs its
+//! statements on its own task's thread rather than sqlx's (see [`Writer`]).
+//! Reads use two connections of their own, which WAL lets run beside the
+//! writer, and a checkpointer copies the WAL into the database beside both.
 
 use super::live::LiveCalls;
 use super::{Commit, StoreError};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqliteConnection};
-use std::collections::HashMap;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +33,7 @@ enum Job {
     Write(Box<Commit>, oneshot::Sender<Result<(), StoreError>>),
     /// Checkpoint on the writer's own connection, between two batches, so
     /// that its next transaction starts the WAL over (see [`checkpoints`]).
-    Checkpoint(oneshot::Sender<Result<Wal, sqlx::Error>>),
+    Checkpoint(oneshot::Sender<Result<Wal, StoreError>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -73,16 +74,14 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            // Multi-row statements keep their statement journal in memory.
+            .busy_timeout(BUSY_FOR)
+            // Statement journals (a statement that fails midway) stay in memory.
             .pragma("temp_store", "memory");
-        // Room for every statement size `execute_rows` prepares; checkpoints
-        // run beside the writer (see `checkpoints`), so its own automatic
-        // checkpoint is only a backstop that keeps the WAL bounded.
+        // Checkpoints run beside the writer (see `checkpoints`), so its own
+        // automatic checkpoint is only a backstop that keeps the WAL bounded.
         let mut writer = SqliteConnection::connect_with(
             &options
                 .clone()
-                .statement_cache_capacity(2048)
                 .pragma("wal_autocheckpoint", WAL_BACKSTOP.to_string()),
         )
         .await?;
@@ -120,7 +119,9 @@ impl SqliteStore {
         } else {
             None
         };
-        let handle = tokio::spawn(write_loop(writer, rx, live));
+        let (ready, started) = oneshot::channel();
+        let handle = tokio::spawn(write_loop(writer, rx, live, ready));
+        started.await.map_err(|_| StoreError::Closed)??;
         Ok(SqliteStore {
             jobs,
             readers,
@@ -599,8 +600,102 @@ async fn checkpoints(
     c.file
 }
 
-async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, live: Arc<LiveCalls>) {
-    let texts = Texts::new();
+/// The writer's connection, driven on the writer task's own thread.
+///
+/// sqlx runs every SQLite connection on a thread of its own and hands each
+/// statement there and back. For the writer that hand-off was the hot
+/// path's largest cost: on one core the writer's thread and the runtime's
+/// preempted each other in the middle of batches, and the p99 at 10,000
+/// callbacks/s was mostly that (see docs/performance.md). So the writer
+/// takes sqlx's connection out of its thread's hands for good
+/// ([`SqliteConnection::lock_handle`]) and runs its statements through
+/// rusqlite right where the batch is built. A batch is CPU work and writes
+/// to the page cache (`synchronous=NORMAL` syncs nothing on commit; the
+/// checkpointer syncs, on its own thread); where SQLite would wait for
+/// another process's lock, the writer waits asynchronously instead (see
+/// [`Writer::write_waiting`]), so the runtime is never blocked on a lock.
+struct Writer<'c> {
+    /// Declared first, so it is dropped (its cached statements finalised)
+    /// before the lock is given back.
+    db: rusqlite::Connection,
+    _locked: sqlx::sqlite::LockedSqliteHandle<'c>,
+}
+
+/// How long a batch waits for another process's write lock before it
+/// fails (the busy timeout the other connections have).
+const BUSY_FOR: Duration = Duration::from_secs(5);
+
+/// Longest pause between two tries for a write lock held elsewhere.
+const BUSY_PAUSE: Duration = Duration::from_millis(20);
+
+impl<'c> Writer<'c> {
+    /// Take `conn` over until the writer is dropped.
+    async fn lock(conn: &'c mut SqliteConnection) -> Result<Writer<'c>, StoreError> {
+        let mut locked = conn.lock_handle().await?;
+        let raw = locked.as_raw_handle();
+        // SAFETY: `raw` is an open connection, and it stays open and ours
+        // alone while `locked` lives: sqlx's thread for it waits on the
+        // lock, and the connection is closed only through `conn`, which
+        // `locked` borrows. `db` is dropped before `locked` (field order),
+        // and a connection made by `from_handle` never closes the handle.
+        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        // Waiting for a lock is done here, without blocking the runtime.
+        db.busy_timeout(Duration::ZERO)?;
+        Ok(Writer {
+            db,
+            _locked: locked,
+        })
+    }
+
+    /// [`write`], waiting (asynchronously) for up to [`BUSY_FOR`] while
+    /// another process holds the database's write lock.
+    async fn write_waiting(&mut self, commits: &[&Commit]) -> Result<(), rusqlite::Error> {
+        let deadline = tokio::time::Instant::now() + BUSY_FOR;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match write(&mut self.db, commits) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(BUSY_PAUSE);
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// A `PASSIVE` checkpoint on the writer's connection.
+    fn checkpoint(&mut self) -> Result<Wal, rusqlite::Error> {
+        self.db
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok(Wal {
+                    busy: r.get::<_, i64>(0)? != 0,
+                    frames: r.get(1)?,
+                    copied: r.get(2)?,
+                })
+            })
+    }
+}
+
+async fn write_loop(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Job>,
+    live: Arc<LiveCalls>,
+    ready: oneshot::Sender<Result<(), StoreError>>,
+) {
+    let mut writer = match Writer::lock(&mut conn).await {
+        Ok(writer) => {
+            let _ = ready.send(Ok(()));
+            writer
+        }
+        Err(e) => {
+            // The connection is dropped, which stops its thread.
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
     let mut closing = None;
     let mut checkpointing = None;
     while closing.is_none() {
@@ -625,12 +720,13 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, liv
                 }
             }
         }
-        write_batch(&mut conn, &texts, batch, &live).await;
+        write_batch(&mut writer, batch, &live).await;
         if let Some(done) = checkpointing.take() {
-            let _ = done.send(checkpoint(&mut conn).await);
+            let _ = done.send(writer.checkpoint().map_err(StoreError::from));
         }
     }
     rx.close();
+    drop(writer);
     let _ = conn.close().await;
     if let Some(done) = closing {
         let _ = done.send(());
@@ -638,12 +734,7 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, liv
 }
 
 /// Write a batch of commits and answer each, updating the live calls.
-async fn write_batch(
-    conn: &mut SqliteConnection,
-    texts: &Texts,
-    batch: Vec<Write>,
-    live: &LiveCalls,
-) {
+async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCalls) {
     if batch.is_empty() {
         return;
     }
@@ -652,7 +743,7 @@ async fn write_batch(
     // The cache of live calls follows the commits here, not in the
     // callers: a caller that went away (a timeout, a dropped connection)
     // still leaves memory agreeing with the database.
-    if write(conn, texts, &commits).await.is_ok() {
+    if writer.write_waiting(&commits).await.is_ok() {
         for (c, done) in batch {
             live.put(&c.state);
             let _ = done.send(Ok(()));
@@ -661,7 +752,10 @@ async fn write_batch(
     }
     // The batch failed: give each commit its own transaction and its own answer.
     for (c, done) in batch {
-        let result = write(conn, texts, &[c.as_ref()]).await.map_err(store_error);
+        let result = writer
+            .write_waiting(&[c.as_ref()])
+            .await
+            .map_err(store_error);
         match &result {
             Ok(()) => live.put(&c.state),
             // Someone else moved the call: read it afresh next time.
@@ -673,89 +767,41 @@ async fn write_batch(
 }
 
 /// A lost race or a duplicate: a row that must be new already exists.
-fn store_error(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        e => StoreError::Database(e),
+fn store_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error() {
+        Some(f)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Conflict
+        }
+        _ => StoreError::from(e),
     }
 }
 
-/// Most bound parameters in one statement (SQLite's limit is 32,766).
-const MAX_PARAMS: usize = 32_766;
-
-/// A multi-row statement: `head`, then `SELECT * FROM (VALUES …)` with one
-/// row per item, then `tail`. Its width is counted from the column list in
-/// `head`, so the two cannot disagree.
-struct Rows {
-    head: &'static str,
-    tail: &'static str,
-    columns: usize,
-}
-
-impl Rows {
-    const fn new(head: &'static str, tail: &'static str) -> Rows {
-        let bytes = head.as_bytes();
-        let (mut i, mut columns) = (0, 1);
-        while i < bytes.len() {
-            if bytes[i] == b',' {
-                columns += 1;
-            }
-            i += 1;
-        }
-        Rows {
-            head,
-            tail,
-            columns,
-        }
-    }
-}
-
-const NEW_CALLS: Rows = Rows::new(
-    "INSERT INTO calls (call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group) ",
-    "",
-);
+const NEW_CALL: &str = "INSERT INTO calls (call_sid, flow, version, caller, called, started_at,
+        node, updated_at, ended_at, final_status, outcome, outcome_group)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /// A step's call by its id: its row is new in this batch or older. A
 /// missing call gives a NULL id, which the table refuses.
-const STEPS: Rows = Rows::new(
-    "WITH v (call_sid, step, at, node, wait, state, response, events) AS (",
-    ") INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
-      SELECT (SELECT id FROM calls WHERE calls.call_sid = v.call_sid),
-             step, at, node, wait, state, response, events
-      FROM v",
-);
+const STEP: &str = "INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
+    VALUES ((SELECT id FROM calls WHERE call_sid = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-const SUMMARIES: Rows = Rows::new(
-    "WITH v (call_sid, node, updated_at, ended_at, final_status, outcome, outcome_group) AS (",
-    ") UPDATE calls SET
-        node = v.node, updated_at = v.updated_at,
-        ended_at = COALESCE(calls.ended_at, v.ended_at),
-        final_status = COALESCE(v.final_status, calls.final_status),
-        outcome = v.outcome, outcome_group = v.outcome_group
-      FROM v WHERE calls.call_sid = v.call_sid",
-);
+const SUMMARY: &str = "UPDATE calls SET
+        node = ?2, updated_at = ?3,
+        ended_at = COALESCE(ended_at, ?4),
+        final_status = COALESCE(?5, final_status),
+        outcome = ?6, outcome_group = ?7
+    WHERE call_sid = ?1";
 
-const VOICEMAILS: Rows = Rows::new(
-    "INSERT INTO voicemails (call_sid, grp, url, seconds, at) ",
-    "",
-);
+const VOICEMAIL: &str =
+    "INSERT INTO voicemails (call_sid, grp, url, seconds, at) VALUES (?1, ?2, ?3, ?4, ?5)";
 
-const CALLBACKS: Rows = Rows::new("INSERT INTO callbacks (call_sid, grp, number, at) ", "");
+const CALLBACK: &str = "INSERT INTO callbacks (call_sid, grp, number, at) VALUES (?1, ?2, ?3, ?4)";
 
-const SURVEYS: Rows = Rows::new(
-    "INSERT INTO surveys (call_sid, node, grp, rating, scale, at) ",
-    "",
-);
-
-/// Every multi-row statement the writer runs.
-const ALL_ROWS: [&Rows; 6] = [
-    &NEW_CALLS,
-    &STEPS,
-    &SUMMARIES,
-    &VOICEMAILS,
-    &CALLBACKS,
-    &SURVEYS,
-];
+const SURVEY: &str = "INSERT INTO surveys (call_sid, node, grp, rating, scale, at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// Records of an event that moved nothing, appended to the step it came at.
 const ANNOTATE: &str = "UPDATE steps SET events = (
@@ -764,163 +810,104 @@ const ANNOTATE: &str = "UPDATE steps SET events = (
             UNION ALL SELECT 1, key, value FROM json_each(?1)))
     WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?2) AND step = ?3";
 
-type Q<'a> = sqlx::query::Query<'a, Sqlite, SqliteArguments<'a>>;
-
-/// Write `commits` in one transaction, and in one round trip to the
-/// database thread: a single prepared text of one multi-row statement per
-/// table, whatever the batch holds. A new call's row and every step's row
-/// must be new (that is the optimistic check: a duplicate callback computes
-/// a step that already exists), or the whole transaction fails and the
-/// caller retries commit by commit to learn which one lost.
-async fn write(
-    conn: &mut SqliteConnection,
-    texts: &Texts,
-    commits: &[&Commit],
-) -> Result<(), sqlx::Error> {
+/// Write `commits` in one transaction. A new call's row and every step's
+/// row must be new (that is the optimistic check: a duplicate callback
+/// computes a step that already exists), or the whole transaction fails
+/// and the caller retries commit by commit to learn which one lost.
+fn write(db: &mut rusqlite::Connection, commits: &[&Commit]) -> Result<(), rusqlite::Error> {
     let rows = commits
         .iter()
         .map(|c| Row::of(c))
         .collect::<Result<Vec<_>, _>>()?;
-    let result = write_rows(conn, texts, &rows).await;
-    if result.is_err() {
+    db.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let result = write_rows(db, &rows).and_then(|()| {
+        db.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    });
+    if result.is_err() && !db.is_autocommit() {
         // Leave no transaction open behind a failed statement.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        let _ = db.execute_batch("ROLLBACK");
     }
     result
 }
 
-async fn write_rows(
-    conn: &mut SqliteConnection,
-    texts: &Texts,
-    rows: &[Row<'_>],
-) -> Result<(), sqlx::Error> {
-    let moved: Vec<&Row> = rows.iter().filter(|r| r.c.moved()).collect();
-    let new: Vec<&Row> = moved
+/// Each table's rows, table by table: new calls first (their steps find
+/// them by id), then steps, call summaries, what the steps collected, and
+/// the records of events that moved nothing.
+fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlite::Error> {
+    use rusqlite::params;
+    let mut new_call = db.prepare_cached(NEW_CALL)?;
+    for r in rows
         .iter()
-        .copied()
-        .filter(|r| r.c.expected_step.is_none())
-        .collect();
-    let summaries = summaries(rows);
-    let voicemails: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
-        .collect();
-    let callbacks: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.callbacks.iter().map(move |v| (r, v)))
-        .collect();
-    let surveys: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.c.surveys.iter().map(move |v| (r, v)))
-        .collect();
-    let annotations: Vec<&Row> = rows.iter().filter(|r| !r.c.moved()).collect();
-    let most = [
-        new.len(),
-        moved.len(),
-        summaries.len(),
-        voicemails.len(),
-        callbacks.len(),
-        surveys.len(),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0);
-    let size = most.max(1).next_power_of_two();
-    let commit = annotations.is_empty();
-    let mut q = sqlx::query(texts.batch(size, commit)?);
-    q = bind_rows(q, &NEW_CALLS, size, &new, |q, r| {
+        .filter(|r| r.c.moved() && r.c.expected_step.is_none())
+    {
         let s = &r.c.state;
-        q.bind(s.call_id.as_str())
-            .bind(r.c.flow.as_str())
-            .bind(s.version.as_str())
-            .bind(s.caller.as_str())
-            .bind(s.called.as_str())
-            .bind(r.at)
-            .bind(r.c.node.as_str())
-            .bind(r.at)
-            .bind(r.ended_at)
-            .bind(r.c.final_status.as_deref())
-            .bind(r.outcome)
-            .bind(r.outcome_group)
-    })?;
-    q = bind_rows(q, &STEPS, size, &moved, |q, r| {
+        new_call.execute(params![
+            s.call_id,
+            r.c.flow,
+            s.version,
+            s.caller,
+            s.called,
+            r.at,
+            r.c.node,
+            r.at,
+            r.ended_at,
+            r.c.final_status,
+            r.outcome,
+            r.outcome_group,
+        ])?;
+    }
+    let mut step = db.prepare_cached(STEP)?;
+    for r in rows.iter().filter(|r| r.c.moved()) {
         let s = &r.c.state;
-        q.bind(s.call_id.as_str())
-            .bind(s.step as i64)
-            .bind(r.at)
-            .bind(r.c.node.as_str())
-            .bind(r.wait.as_str())
-            .bind(r.state.as_str())
-            .bind(r.c.response.as_deref())
-            .bind(r.c.events.as_str())
-    })?;
-    q = bind_rows(
-        q,
-        &SUMMARIES,
-        size,
-        &summaries,
-        |q, (r, final_status, ended_at)| {
-            q.bind(r.c.state.call_id.as_str())
-                .bind(r.c.node.as_str())
-                .bind(r.at)
-                .bind(*ended_at)
-                .bind(*final_status)
-                .bind(r.outcome)
-                .bind(r.outcome_group)
-        },
-    )?;
-    q = bind_rows(
-        q,
-        &VOICEMAILS,
-        size,
-        &voicemails,
-        |q, (r, (group, url, seconds))| {
-            q.bind(r.c.state.call_id.as_str())
-                .bind(group.as_str())
-                .bind(url.as_str())
-                .bind(i64::from(*seconds))
-                .bind(r.at)
-        },
-    )?;
-    q = bind_rows(
-        q,
-        &CALLBACKS,
-        size,
-        &callbacks,
-        |q, (r, (group, number))| {
-            q.bind(r.c.state.call_id.as_str())
-                .bind(group.as_str())
-                .bind(number.as_str())
-                .bind(r.at)
-        },
-    )?;
-    q = bind_rows(
-        q,
-        &SURVEYS,
-        size,
-        &surveys,
-        |q, (r, (node, group, rating, scale))| {
-            q.bind(r.c.state.call_id.as_str())
-                .bind(node.as_str())
-                .bind(group.as_deref())
-                .bind(i64::from(*rating))
-                .bind(i64::from(*scale))
-                .bind(r.at)
-        },
-    )?;
-    q.execute(&mut *conn).await?;
-    if commit {
-        return Ok(());
+        step.execute(params![
+            s.call_id,
+            s.step as i64,
+            r.at,
+            r.c.node,
+            r.wait,
+            r.state,
+            r.c.response,
+            r.c.events,
+        ])?;
     }
-    for r in annotations {
-        sqlx::query(ANNOTATE)
-            .bind(r.c.events.as_str())
-            .bind(r.c.state.call_id.as_str())
-            .bind(r.c.state.step as i64)
-            .execute(&mut *conn)
-            .await?;
+    let mut summary = db.prepare_cached(SUMMARY)?;
+    for (r, final_status, ended_at) in summaries(rows) {
+        summary.execute(params![
+            r.c.state.call_id,
+            r.c.node,
+            r.at,
+            ended_at,
+            final_status,
+            r.outcome,
+            r.outcome_group,
+        ])?;
     }
-    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    for r in rows.iter().filter(|r| !r.c.voicemails.is_empty()) {
+        let mut voicemail = db.prepare_cached(VOICEMAIL)?;
+        for (group, url, seconds) in &r.c.voicemails {
+            voicemail.execute(params![r.c.state.call_id, group, url, seconds, r.at])?;
+        }
+    }
+    for r in rows.iter().filter(|r| !r.c.callbacks.is_empty()) {
+        let mut callback = db.prepare_cached(CALLBACK)?;
+        for (group, number) in &r.c.callbacks {
+            callback.execute(params![r.c.state.call_id, group, number, r.at])?;
+        }
+    }
+    for r in rows.iter().filter(|r| !r.c.surveys.is_empty()) {
+        let mut survey = db.prepare_cached(SURVEY)?;
+        for (node, group, rating, scale) in &r.c.surveys {
+            survey.execute(params![r.c.state.call_id, node, group, rating, scale, r.at])?;
+        }
+    }
+    for r in rows.iter().filter(|r| !r.c.moved()) {
+        db.prepare_cached(ANNOTATE)?.execute(params![
+            r.c.events,
+            r.c.state.call_id,
+            r.c.state.step as i64,
+        ])?;
+    }
     Ok(())
 }
 
@@ -956,32 +943,6 @@ fn summaries<'r, 'a>(rows: &'r [Row<'a>]) -> Vec<(&'r Row<'a>, Option<&'a str>, 
     out
 }
 
-/// Bind `items` as rows of `rows`, then NULLs up to `size` rows (skipped by
-/// the statement's `WHERE column1 IS NOT NULL`). More items than `size`
-/// would shift every later statement's parameters, so that is refused.
-fn bind_rows<'a, T>(
-    mut q: Q<'a>,
-    rows: &Rows,
-    size: usize,
-    items: &'a [T],
-    bind: impl Fn(Q<'a>, &'a T) -> Q<'a>,
-) -> Result<Q<'a>, sqlx::Error> {
-    if items.len() > size {
-        return Err(sqlx::Error::Protocol(format!(
-            "{} rows for a {size}-row statement `{}`",
-            items.len(),
-            rows.head
-        )));
-    }
-    for item in items {
-        q = bind(q, item);
-    }
-    for _ in 0..((size - items.len()) * rows.columns) {
-        q = q.bind(None::<i64>);
-    }
-    Ok(q)
-}
-
 /// A commit with the values its rows need, computed once.
 struct Row<'a> {
     c: &'a Commit,
@@ -994,7 +955,7 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn of(c: &'a Commit) -> Result<Row<'a>, sqlx::Error> {
+    fn of(c: &'a Commit) -> Result<Row<'a>, rusqlite::Error> {
         let at = c.at.as_millisecond();
         let (outcome, outcome_group) = c
             .outcome
@@ -1002,7 +963,8 @@ impl<'a> Row<'a> {
             .map_or((None, None), |(o, g)| (Some(o.as_str()), g.as_deref()));
         Ok(Row {
             c,
-            state: serde_json::to_string(&c.state).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+            state: serde_json::to_string(&c.state)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
             wait: format!("{:?}", c.state.wait),
             at,
             ended_at: c.ended().then_some(at),
@@ -1010,67 +972,6 @@ impl<'a> Row<'a> {
             outcome_group,
         })
     }
-}
-
-/// Most rows of one table in a batch: SQLite takes at most 32,766
-/// parameters per statement.
-const MOST_ROWS: usize = {
-    let mut most = BATCH;
-    // `calls` is the widest table.
-    while most * NEW_CALLS.columns > MAX_PARAMS {
-        most /= 2;
-    }
-    most
-};
-
-/// The batch texts the writer runs, built once: for each power-of-two size,
-/// `BEGIN`, one multi-row statement per table with that many rows of
-/// placeholders (rows past a batch's items are left unbound, i.e. NULL, and
-/// skipped), and `COMMIT` (or not, when annotations follow). A dozen
-/// prepared texts, kept in the connection's cache, serve batches of every
-/// size and make a batch one round trip to the database thread.
-struct Texts(HashMap<(usize, bool), String>);
-
-impl Texts {
-    fn new() -> Texts {
-        let mut texts = HashMap::new();
-        let mut size = 1;
-        while size <= MOST_ROWS {
-            for commit in [true, false] {
-                let mut sql = String::from("BEGIN IMMEDIATE;\n");
-                for rows in ALL_ROWS {
-                    sql.push_str(&multi_row_sql(rows, size));
-                    sql.push_str(";\n");
-                }
-                if commit {
-                    sql.push_str("COMMIT;");
-                }
-                texts.insert((size, commit), sql);
-            }
-            size *= 2;
-        }
-        Texts(texts)
-    }
-
-    /// The text for `size` rows per table.
-    fn batch(&self, size: usize, commit: bool) -> Result<&str, sqlx::Error> {
-        self.0.get(&(size, commit)).map(String::as_str).ok_or_else(|| {
-            sqlx::Error::Protocol(format!(
-                "a batch of {size} rows for one table is more than the {MOST_ROWS} a statement takes"
-            ))
-        })
-    }
-}
-
-/// The text of `rows` for `size` rows of placeholders.
-fn multi_row_sql(rows: &Rows, size: usize) -> String {
-    let tuple = format!("({})", vec!["?"; rows.columns].join(", "));
-    format!(
-        "{}SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL{}",
-        rows.head,
-        vec![tuple; size].join(", "),
-        rows.tail
-    )
 }
 
 #[cfg(test)]
@@ -1298,7 +1199,7 @@ mod tests {
     }
 
     /// Queue a checkpoint for the store's writer; its answer comes on the receiver.
-    async fn ask_checkpoint(store: &SqliteStore) -> oneshot::Receiver<Result<Wal, sqlx::Error>> {
+    async fn ask_checkpoint(store: &SqliteStore) -> oneshot::Receiver<Result<Wal, StoreError>> {
         let (done, wait) = oneshot::channel();
         store
             .jobs
@@ -1375,6 +1276,48 @@ mod tests {
         assert_eq!(scalar(&mut conn, "SELECT count(*) FROM calls").await, 6);
     }
 
+    /// Another connection's write transaction makes a commit wait, not
+    /// fail, and the wait does not hold up the runtime: on this test's
+    /// one-thread runtime, the test's own task runs meanwhile and ends that
+    /// transaction. (Waiting inside SQLite would block the thread until the
+    /// busy timeout, and the commit would fail.)
+    #[tokio::test]
+    async fn a_commit_waits_for_another_writers_lock_without_blocking_the_runtime() {
+        let p = demo();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        let mut other = SqliteConnection::connect(&url).await.expect("it connects");
+        run_sql(&mut other, "BEGIN IMMEDIATE").await;
+        let c = Commit::from_step(
+            &p,
+            None,
+            &start(&p, "CAwait"),
+            Timestamp::UNIX_EPOCH,
+            None,
+            None,
+        );
+        let commit = tokio::spawn({
+            let store = store.clone();
+            async move { store.commit(c).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!commit.is_finished(), "the commit waits for the lock");
+        run_sql(&mut other, "COMMIT").await;
+        commit
+            .await
+            .expect("the task ends")
+            .expect("the commit lands once the lock is free");
+        assert_eq!(
+            scalar(
+                &mut other,
+                "SELECT count(*) FROM calls WHERE call_sid = 'CAwait'"
+            )
+            .await,
+            1
+        );
+        store.close().await;
+    }
+
     /// The checkpointer's database thread runs at a lower priority than
     /// every other thread, which keep the priority they started with.
     #[cfg(target_os = "linux")]
@@ -1431,7 +1374,6 @@ mod tests {
     async fn a_batch_of_mixed_commits_binds_every_row_to_its_own_table() {
         let p = demo();
         let mut conn = migrated().await;
-        let texts = Texts::new();
         let now = Timestamp::UNIX_EPOCH;
         let mut ended = Vec::new();
         for i in 0..3 {
@@ -1439,8 +1381,8 @@ mod tests {
             let hung_up = engine::step(&p, &first.state, Event::Status(CallStatus::Completed), now);
             let c1 = Commit::from_step(&p, None, &first, now, None, None);
             let c2 = Commit::from_step(&p, Some(1), &hung_up, now, None, None);
-            write(&mut conn, &texts, &[&c1]).await.expect("a new call");
-            write(&mut conn, &texts, &[&c2]).await.expect("its hang-up");
+            written(&mut conn, &[&c1]).await.expect("a new call");
+            written(&mut conn, &[&c2]).await.expect("its hang-up");
             ended.push(hung_up);
         }
         // Three final statuses after the end (they move nothing) and one new call.
@@ -1465,9 +1407,7 @@ mod tests {
         let fresh = Commit::from_step(&p, None, &start(&p, "CA9"), now, None, None);
         let mut batch: Vec<&Commit> = statuses.iter().collect();
         batch.push(&fresh);
-        write(&mut conn, &texts, &batch)
-            .await
-            .expect("the batch lands");
+        written(&mut conn, &batch).await.expect("the batch lands");
         assert_eq!(
             scalar(
                 &mut conn,
@@ -1489,7 +1429,7 @@ mod tests {
         // both from step 1, in one batch: one call row, with both facts.
         let first = start(&p, "CA20");
         let c1 = Commit::from_step(&p, None, &first, now, None, None);
-        write(&mut conn, &texts, &[&c1]).await.expect("a new call");
+        written(&mut conn, &[&c1]).await.expect("a new call");
         let hung_up = engine::step(&p, &first.state, Event::Status(CallStatus::Completed), now);
         let late = engine::step(
             &p,
@@ -1500,7 +1440,7 @@ mod tests {
         let a = Commit::from_step(&p, Some(1), &hung_up, now, None, None);
         let b = Commit::from_step(&p, Some(1), &late, now, None, Some("completed".into()));
         assert!(a.moved() && !b.moved());
-        write(&mut conn, &texts, &[&b, &a])
+        written(&mut conn, &[&b, &a])
             .await
             .expect("the batch lands");
         let (ended, status, outcome): (Option<i64>, Option<String>, Option<String>) =
@@ -1536,6 +1476,16 @@ mod tests {
             out.extend(rows.into_iter().map(|(r,)| r));
         }
         out
+    }
+
+    /// Write `commits` in one transaction through the writer's code, on
+    /// `conn`, which is free again after.
+    async fn written(
+        conn: &mut SqliteConnection,
+        commits: &[&Commit],
+    ) -> Result<(), rusqlite::Error> {
+        let mut writer = Writer::lock(conn).await.expect("the connection's handle");
+        writer.write_waiting(commits).await
     }
 
     async fn migrated() -> SqliteConnection {
@@ -1761,8 +1711,7 @@ mod tests {
                 .build()
                 .expect("a runtime");
             let (batched, single) = runtime.block_on(async {
-                let texts = Texts::new();
-                let (mut a, mut b) = (migrated().await, migrated().await);
+                        let (mut a, mut b) = (migrated().await, migrated().await);
                 let mut rest = &order[..];
                 let mut cut = cuts.iter().cycle();
                 while !rest.is_empty() {
@@ -1775,36 +1724,15 @@ mod tests {
                         }
                     }
                     let (batch, after) = rest.split_at(n);
-                    write(&mut a, &texts, batch).await.expect("a batch lands");
+                    written(&mut a, batch).await.expect("a batch lands");
                     rest = after;
                 }
                 for c in &order {
-                    write(&mut b, &texts, &[*c]).await.expect("a commit lands");
+                    written(&mut b, &[*c]).await.expect("a commit lands");
                 }
                 (contents(&mut a).await, contents(&mut b).await)
             });
             proptest::prop_assert_eq!(batched, single);
         }
-    }
-
-    #[test]
-    fn statement_widths_come_from_their_column_lists() {
-        let widths: Vec<usize> = ALL_ROWS.iter().map(|r| r.columns).collect();
-        assert_eq!(widths, [12, 8, 7, 5, 4, 6]);
-    }
-
-    #[test]
-    fn batch_texts_come_in_power_of_two_sizes() {
-        let texts = Texts::new();
-        assert_eq!(texts.0.len(), 2 * (MOST_ROWS.ilog2() as usize + 1));
-        let one = texts.batch(1, true).unwrap();
-        assert!(one.starts_with("BEGIN IMMEDIATE;") && one.ends_with("COMMIT;"));
-        assert!(!texts.batch(4, false).unwrap().contains("COMMIT"));
-        assert!(texts.batch(3, true).is_err());
-        assert!(texts.batch(MOST_ROWS * 2, true).is_err());
-        assert_eq!(
-            multi_row_sql(&CALLBACKS, 2),
-            "INSERT INTO callbacks (call_sid, grp, number, at) SELECT * FROM (VALUES (?, ?, ?, ?), (?, ?, ?, ?)) WHERE column1 IS NOT NULL"
-        );
     }
 }
