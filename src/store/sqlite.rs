@@ -615,11 +615,19 @@ async fn checkpoints(
 /// callbacks/s was mostly that (see docs/performance.md). So the writer
 /// takes sqlx's connection out of its thread's hands for good
 /// ([`SqliteConnection::lock_handle`]) and runs its statements through
-/// rusqlite right where the batch is built. A batch is CPU work and writes
-/// to the page cache (`synchronous=NORMAL` syncs nothing on commit; the
-/// checkpointer syncs, on its own thread); where SQLite would wait for
-/// another process's lock, the writer waits asynchronously instead (see
-/// [`Writer::write_waiting`]), so the runtime is never blocked on a lock.
+/// rusqlite right where the batch is built.
+///
+/// So the writer holds the runtime's thread while it works. A batch is CPU
+/// work and writes to the page cache (`synchronous=NORMAL` syncs nothing on
+/// commit; the checkpointer syncs, on its own thread), tens to hundreds of
+/// microseconds. Longer, and with syncs: about once a second under load,
+/// the checkpoint the checkpointer hands over and the next commit, which
+/// starts the WAL over (0.7–2.4 ms measured); and SQLite's own backstop
+/// checkpoint inside a commit, should the checkpointer fall far behind.
+/// Where SQLite would wait for another process's write lock, the writer
+/// waits asynchronously instead (see [`Writer::write_waiting`]).
+/// (SQLite may still sleep briefly in a read-lock retry it does not leave
+/// to the busy handler; that is rare and short.)
 struct Writer<'c> {
     /// Declared first, so it is dropped (its cached statements finalised)
     /// before the lock is given back.
@@ -628,8 +636,13 @@ struct Writer<'c> {
 }
 
 /// How long a batch waits for another process's write lock before it
-/// fails (the busy timeout the other connections have).
-const BUSY_FOR: Duration = Duration::from_secs(5);
+/// fails (the busy timeout the other connections have; shorter in unit
+/// tests, which wait it out).
+const BUSY_FOR: Duration = if cfg!(test) {
+    Duration::from_millis(250)
+} else {
+    Duration::from_secs(5)
+};
 
 /// Longest pause between two tries for a write lock held elsewhere.
 const BUSY_PAUSE: Duration = Duration::from_millis(20);
@@ -643,8 +656,15 @@ impl<'c> Writer<'c> {
         // alone while `locked` lives: sqlx's thread for it waits on the
         // lock, and the connection is closed only through `conn`, which
         // `locked` borrows. `db` is dropped before `locked` (field order),
-        // and a connection made by `from_handle` never closes the handle.
-        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        // and a connection made by `from_handle` never closes the handle
+        // (nor, with rusqlite's `hooks` features off, touches its hooks).
+        // There is one SQLite: `libsqlite3-sys` links it once for both.
+        // Extended result codes tell a lost race (a unique key) from other
+        // constraint failures; sqlx turns them on too, this does not rely on it.
+        let db = unsafe {
+            rusqlite::ffi::sqlite3_extended_result_codes(raw.as_ptr(), 1);
+            rusqlite::Connection::from_handle(raw.as_ptr())
+        }?;
         // Waiting for a lock is done here, without blocking the runtime.
         db.busy_timeout(Duration::ZERO)?;
         Ok(Writer {
@@ -749,10 +769,26 @@ async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCall
     // The cache of live calls follows the commits here, not in the
     // callers: a caller that went away (a timeout, a dropped connection)
     // still leaves memory agreeing with the database.
-    if writer.write_waiting(&commits).await.is_ok() {
-        for (c, done) in batch {
-            live.put(&c.state);
-            let _ = done.send(Ok(()));
+    let busy = match writer.write_waiting(&commits).await {
+        Ok(()) => {
+            for (c, done) in batch {
+                live.put(&c.state);
+                let _ = done.send(Ok(()));
+            }
+            return;
+        }
+        Err(e) => e
+            .sqlite_error()
+            .copied()
+            .filter(|f| f.code == rusqlite::ErrorCode::DatabaseBusy),
+    };
+    // Another process held the lock for the whole wait: each commit would
+    // wait as long again. They fail together.
+    if let Some(f) = busy {
+        for (_, done) in batch {
+            let _ = done.send(Err(StoreError::from(rusqlite::Error::SqliteFailure(
+                f, None,
+            ))));
         }
         return;
     }
@@ -825,6 +861,10 @@ fn write(db: &mut rusqlite::Connection, commits: &[&Commit]) -> Result<(), rusql
         .iter()
         .map(|c| Row::of(c))
         .collect::<Result<Vec<_>, _>>()?;
+    if !db.is_autocommit() {
+        // Whatever left a transaction open, this batch must not join it.
+        db.execute_batch("ROLLBACK")?;
+    }
     db.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let result = write_rows(db, &rows).and_then(|()| {
         db.prepare_cached("COMMIT")?.execute([])?;
@@ -1321,6 +1361,45 @@ mod tests {
             .await,
             1
         );
+        store.close().await;
+    }
+
+    /// A write lock held elsewhere for longer than the writer waits fails
+    /// the whole batch once, not each commit after another full wait; the
+    /// next commit after the lock is freed lands.
+    #[tokio::test]
+    async fn a_batch_that_waits_out_a_foreign_lock_fails_at_once() {
+        let p = demo();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, url) = on_file(&dir).await;
+        let mut other = SqliteConnection::connect(&url).await.expect("it connects");
+        run_sql(&mut other, "BEGIN IMMEDIATE").await;
+        let began = tokio::time::Instant::now();
+        let commits: Vec<_> = (0..4)
+            .map(|i| {
+                let c = Commit::from_step(
+                    &p,
+                    None,
+                    &start(&p, &format!("CA{i}")),
+                    Timestamp::UNIX_EPOCH,
+                    None,
+                    None,
+                );
+                let store = store.clone();
+                tokio::spawn(async move { store.commit(c).await })
+            })
+            .collect();
+        for commit in commits {
+            let failed = commit.await.expect("the task ends");
+            assert!(
+                matches!(&failed, Err(StoreError::Database(e)) if e.to_string().contains("locked")),
+                "{failed:?}"
+            );
+        }
+        // One by one, four commits would have waited five times as long.
+        assert!(began.elapsed() < 4 * BUSY_FOR, "{:?}", began.elapsed());
+        run_sql(&mut other, "COMMIT").await;
+        new_calls(&store, "CB", 1).await;
         store.close().await;
     }
 
