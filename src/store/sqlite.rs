@@ -1095,10 +1095,25 @@ mod tests {
     async fn new_calls(store: &SqliteStore, prefix: &str, n: usize) {
         let p = demo();
         for i in 0..n {
-            let id = format!("{prefix}{i}");
-            let c = Commit::from_step(&p, None, &start(&p, &id), Timestamp::UNIX_EPOCH, None, None);
-            store.commit(c).await.expect("a new call");
+            store
+                .commit(new_call(&p, &format!("{prefix}{i}")))
+                .await
+                .expect("a new call");
         }
+    }
+
+    /// The commit of a new call `id` on the demo.
+    fn new_call(p: &Program, id: &str) -> Commit {
+        Commit::from_step(p, None, &start(p, id), Timestamp::UNIX_EPOCH, None, None)
+    }
+
+    /// A store on a fresh file, and another connection holding the
+    /// database's write lock (`COMMIT` on it to let go).
+    async fn locked_out(dir: &tempfile::TempDir) -> (SqliteStore, SqliteConnection) {
+        let (store, url) = on_file(dir).await;
+        let mut other = SqliteConnection::connect(&url).await.expect("it connects");
+        run_sql(&mut other, "BEGIN IMMEDIATE").await;
+        (store, other)
     }
 
     #[tokio::test]
@@ -1292,14 +1307,7 @@ mod tests {
             if i == 3 {
                 checkpointed = Some(ask_checkpoint(&store).await);
             }
-            let c = Commit::from_step(
-                &p,
-                None,
-                &start(&p, &format!("CA{i}")),
-                Timestamp::UNIX_EPOCH,
-                None,
-                None,
-            );
+            let c = new_call(&p, &format!("CA{i}"));
             let (done, wait) = oneshot::channel();
             store
                 .jobs
@@ -1331,17 +1339,8 @@ mod tests {
     async fn a_commit_waits_for_another_writers_lock_without_blocking_the_runtime() {
         let p = demo();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        let mut other = SqliteConnection::connect(&url).await.expect("it connects");
-        run_sql(&mut other, "BEGIN IMMEDIATE").await;
-        let c = Commit::from_step(
-            &p,
-            None,
-            &start(&p, "CAwait"),
-            Timestamp::UNIX_EPOCH,
-            None,
-            None,
-        );
+        let (store, mut other) = locked_out(&dir).await;
+        let c = new_call(&p, "CAwait");
         let commit = tokio::spawn({
             let store = store.clone();
             async move { store.commit(c).await }
@@ -1371,20 +1370,11 @@ mod tests {
     async fn a_batch_that_waits_out_a_foreign_lock_fails_at_once() {
         let p = demo();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (store, url) = on_file(&dir).await;
-        let mut other = SqliteConnection::connect(&url).await.expect("it connects");
-        run_sql(&mut other, "BEGIN IMMEDIATE").await;
+        let (store, mut other) = locked_out(&dir).await;
         let began = tokio::time::Instant::now();
         let commits: Vec<_> = (0..4)
             .map(|i| {
-                let c = Commit::from_step(
-                    &p,
-                    None,
-                    &start(&p, &format!("CA{i}")),
-                    Timestamp::UNIX_EPOCH,
-                    None,
-                    None,
-                );
+                let c = new_call(&p, &format!("CA{i}"));
                 let store = store.clone();
                 tokio::spawn(async move { store.commit(c).await })
             })
