@@ -606,7 +606,8 @@ async fn checkpoints(
     c.file
 }
 
-/// The writer's connection, driven on the writer task's own thread.
+/// The writer's connection, used on whichever runtime thread runs the
+/// writer task, not on a connection thread of sqlx's.
 ///
 /// sqlx runs every SQLite connection on a thread of its own and hands each
 /// statement there and back. For the writer that hand-off was the hot
@@ -617,7 +618,7 @@ async fn checkpoints(
 /// ([`SqliteConnection::lock_handle`]) and runs its statements through
 /// rusqlite right where the batch is built.
 ///
-/// So the writer holds the runtime's thread while it works. A batch is CPU
+/// The writer therefore holds a runtime thread while it works. A batch is CPU
 /// work and writes to the page cache (`synchronous=NORMAL` syncs nothing on
 /// commit; the checkpointer syncs, on its own thread), tens to hundreds of
 /// microseconds. Longer, and with syncs: about once a second under load,
