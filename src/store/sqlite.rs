@@ -1,4 +1,4 @@
-//! The SQLite store: WAL, one writer with group commit, a small pool of readers.
+//! The SQLite store: WAL, one writer with group commit, two readers, a checkpointer.
 //!
 //! Every write goes to a single writer task that owns the only writing
 //! connection. It takes the first waiting commit, drains whatever else is
@@ -333,7 +333,21 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 /// so that the WAL starts over from its beginning.
 const RESTART_AFTER: i64 = 16_384;
 
+/// A `PASSIVE` checkpoint: copies what it can without waiting for anyone.
+/// Run on the checkpointer's connection and on the writer's; its row is
+/// read by [`Wal::of`].
+const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
+
 impl Wal {
+    /// What [`CHECKPOINT`]'s row says: busy (0 or 1), frames, copied.
+    fn of((busy, frames, copied): (i64, i64, i64)) -> Wal {
+        Wal {
+            busy: busy != 0,
+            frames,
+            copied,
+        }
+    }
+
     /// Whether this checkpoint has copied pages since `then`'s: SQLite
     /// counts pages copied since the WAL last started over, so a WAL
     /// shorter than `then`'s has started over and counts from zero again.
@@ -429,16 +443,9 @@ async fn lower_priority(conn: &mut SqliteConnection) {
 #[cfg(not(target_os = "linux"))]
 async fn lower_priority(_: &mut SqliteConnection) {}
 
-/// A `PASSIVE` checkpoint: copies what it can without waiting for anyone.
+/// [`CHECKPOINT`] on the checkpointer's connection.
 async fn checkpoint(conn: &mut SqliteConnection) -> Result<Wal, sqlx::Error> {
-    let (busy, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(conn)
-        .await?;
-    Ok(Wal {
-        busy: busy != 0,
-        frames,
-        copied,
-    })
+    Ok(Wal::of(sqlx::query_as(CHECKPOINT).fetch_one(conn).await?))
 }
 
 /// Logs a failure that recurs every tick once (and its end), not every tick.
@@ -693,16 +700,12 @@ impl<'c> Writer<'c> {
         }
     }
 
-    /// A `PASSIVE` checkpoint on the writer's connection.
+    /// [`CHECKPOINT`] on the writer's connection.
     fn checkpoint(&mut self) -> Result<Wal, rusqlite::Error> {
-        self.db
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok(Wal {
-                    busy: r.get::<_, i64>(0)? != 0,
-                    frames: r.get(1)?,
-                    copied: r.get(2)?,
-                })
-            })
+        let row = self
+            .db
+            .query_row(CHECKPOINT, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(Wal::of(row))
     }
 }
 
