@@ -5,7 +5,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 use switchboard::compile::{self, Compiled};
 use switchboard::diagnostic::{self, Style};
 use switchboard::flow::{self, FlowSet};
@@ -353,11 +352,11 @@ struct SimulateArgs {
 }
 
 /// Load and compile, or print the diagnostics and return `None`. Also
-/// returns the recordings folder the flow set names.
+/// returns the flow set it was compiled from.
 fn program(
     dir: &Path,
     style: Style,
-) -> anyhow::Result<Option<(switchboard::program::Program, PathBuf)>> {
+) -> anyhow::Result<Option<(switchboard::program::Program, FlowSet)>> {
     let (set, compiled) = load(dir)?;
     if compiled.program.is_none() {
         eprint!(
@@ -366,7 +365,7 @@ fn program(
         );
         eprintln!("{}", compile::summary_line(&compiled.summary, false));
     }
-    Ok(compiled.program.map(|p| (p, set.recordings.root)))
+    Ok(compiled.program.map(|p| (p, set)))
 }
 
 fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCode> {
@@ -615,7 +614,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use switchboard::server::{self, AppState};
     use switchboard::store::Store;
-    use tracing::{error, info, warn};
+    use tracing::{info, warn};
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -631,23 +630,44 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             a.listen
         );
     }
-    let Some((program, recordings)) = program(&a.flows, style)? else {
+    let Some((program, set)) = program(&a.flows, style)? else {
         return Ok(ExitCode::from(1));
     };
+    let recordings = set.recordings.root.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let store = Store::open(&a.database).await.with_context(|| format!("cannot open the database {}", a.database))?;
+        let store = Store::open(&a.database)
+            .await
+            .with_context(|| format!("cannot open the database {}", a.database))?;
         let flows = program.flows.len();
         let version = program.version.clone();
-        let state = AppState::new(program, store, recordings, token.clone(), a.public_url.clone());
-        let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+        let state = AppState::new(
+            program,
+            store,
+            recordings,
+            token.clone(),
+            a.public_url.clone(),
+        );
+        state
+            .save_current(&set)
+            .await
+            .with_context(|| format!("cannot store flow version {version} in {}", a.database))?;
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         outln!("switchboard listening on http://{addr}");
-        outln!("  flows     {} ({flows} flows, version {version})", a.flows.display());
+        outln!(
+            "  flows     {} ({flows} flows, version {version})",
+            a.flows.display()
+        );
         outln!("  database  {}", a.database);
-        let base = a.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let base = a
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         outln!("  twilio    voice URL {base}/twilio/voice, status callback {base}/twilio/status");
         match &token {
             Some(_) => outln!("  verified  X-Twilio-Signature on every Twilio route"),
@@ -661,31 +681,24 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(8);
         let hup_tx = reload_tx.clone();
         tokio::spawn(async move {
-            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
             while hup.recv().await.is_some() {
                 let _ = hup_tx.send("SIGHUP").await;
             }
         });
-        let _watcher = {
-            use notify_debouncer_mini::notify::RecursiveMode;
-            let tx = reload_tx.clone();
-            let mut d = notify_debouncer_mini::new_debouncer(Duration::from_millis(400), move |res: notify_debouncer_mini::DebounceEventResult| {
-                if res.is_ok_and(|events| events.iter().any(|e| e.path.extension().is_some_and(|x| x == "toml"))) {
-                    let _ = tx.try_send("a flow file changed");
-                }
-            })
-            .context("cannot watch the flow directory")?;
-            d.watcher().watch(&a.flows, RecursiveMode::NonRecursive).with_context(|| format!("cannot watch {}", a.flows.display()))?;
-            d
-        };
-        let reload_state = state.clone();
-        let flows_dir = a.flows.clone();
+        let reloader = std::sync::Arc::new(server::reload::Reloader::new(
+            state.clone(),
+            a.flows.clone(),
+        ));
+        let _watcher = server::reload::watch(reloader.clone())
+            .with_context(|| format!("cannot watch {}", a.flows.display()))?;
         tokio::spawn(async move {
             while let Some(why) = reload_rx.recv().await {
-                match server::reload(&reload_state, &flows_dir) {
-                    Ok(version) => info!(%version, "{why}: reloaded {}; new calls use it, calls in progress keep theirs", flows_dir.display()),
-                    Err(diagnostics) => error!("{why}: reload refused, the last good flow set keeps serving:\n{diagnostics}"),
-                }
+                reloader.reload_logged(why).await;
             }
         });
         let shutdown = async {

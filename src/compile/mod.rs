@@ -163,13 +163,29 @@ pub fn compile(set: &FlowSet) -> Compiled {
     }
 }
 
-/// A hash of every source file, so a call can keep the version it started with.
-fn version(set: &FlowSet) -> String {
+/// The layout of compiled programs (how nodes are numbered, what a stored
+/// call state's indices mean). Part of every version: raise it when a
+/// compiler change gives the same flow files other indices, so calls in
+/// progress on a stored version are never read against a differently
+/// numbered program (they get the apology and the fallback route instead).
+pub const PROGRAM_FORMAT: u32 = 1;
+
+/// A hash of everything a program is compiled from — every source file and
+/// the recordings folder's index — so a call can keep the version it started
+/// with, and a set that did not change is known without compiling it.
+pub fn version(set: &FlowSet) -> String {
     let mut h = Sha256::new();
+    h.update(PROGRAM_FORMAT.to_le_bytes());
     for (_, f) in set.sources.iter() {
         h.update(f.path.as_bytes());
         h.update([0]);
         h.update(f.text.as_bytes());
+        h.update([0]);
+    }
+    // Which recordings exist decides which file a prompt plays.
+    h.update([1]);
+    for r in &set.recordings.files {
+        h.update(r.as_bytes());
         h.update([0]);
     }
     let digest = h.finalize();
@@ -512,5 +528,12 @@ next = "bye"
         let (c, _) = compile_texts([("main", &*MAIN.replace("For sales", "For Sales"))]);
         assert_eq!(version(&a), version(&b));
         assert_ne!(version(&a), version(&c));
+        let mut d = a.clone();
+        d.recordings.files.insert("zh-CN/greeting.wav".into());
+        assert_ne!(
+            version(&a),
+            version(&d),
+            "a new recording can change what a prompt plays"
+        );
     }
 }

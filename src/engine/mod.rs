@@ -13,8 +13,11 @@
 //! such loop exists.
 
 mod conditions;
+mod fits;
 mod input;
 mod walk;
+
+pub use fits::{Misfit, fits};
 
 use crate::action::Action;
 use crate::program::{FlowId, GroupId, Lang, Program};

@@ -8,6 +8,7 @@
 
 pub mod prompt;
 pub mod raw;
+pub mod snapshot;
 pub mod spanned;
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};

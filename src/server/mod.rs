@@ -6,16 +6,17 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod reload;
 pub mod twilio;
 
+use crate::flow::FlowSet;
 use crate::program::Program;
-use crate::store::Store;
-use arc_swap::ArcSwap;
+use crate::store::versions::{VersionError, Versions};
+use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::get;
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,12 +32,6 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// How long a request may take before it is answered 503, well under Twilio's 15 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// The programs a server answers with.
-struct Programs {
-    current: Arc<Program>,
-    by_version: HashMap<String, Arc<Program>>,
-}
-
 /// Shared state of every handler: cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -49,7 +44,7 @@ pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
 struct Inner {
     store: Store,
-    programs: ArcSwap<Programs>,
+    versions: Versions,
     twilio_token: Option<String>,
     public_url: Option<String>,
     recordings: PathBuf,
@@ -66,14 +61,9 @@ impl AppState {
         twilio_token: Option<String>,
         public_url: Option<String>,
     ) -> Self {
-        let program = Arc::new(program);
-        let by_version = HashMap::from([(program.version.clone(), program.clone())]);
         let inner = Arc::new(Inner {
+            versions: Versions::new(store.clone(), program),
             store,
-            programs: ArcSwap::from_pointee(Programs {
-                current: program,
-                by_version,
-            }),
             twilio_token,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
@@ -97,55 +87,34 @@ impl AppState {
 
     /// The program for new calls.
     pub fn program(&self) -> Arc<Program> {
-        self.inner.programs.load().current.clone()
+        self.inner.versions.current()
     }
 
-    /// The program a call started on (the current one if that version is gone).
-    pub fn program_for(&self, version: &str) -> Arc<Program> {
-        let programs = self.inner.programs.load();
-        programs
-            .by_version
-            .get(version)
-            .cloned()
-            .unwrap_or_else(|| programs.current.clone())
+    /// The program of the version a call started on: in memory, or compiled
+    /// again from the store. Never another version's.
+    pub async fn program_for(&self, version: &str) -> Result<Arc<Program>, VersionError> {
+        self.inner.versions.get(version).await
     }
 
-    /// Serve new calls with `program`; calls in progress keep theirs.
-    pub fn install(&self, program: Program) {
-        let program = Arc::new(program);
-        self.inner.programs.rcu(|old| {
-            let mut by_version = old.by_version.clone();
-            by_version.insert(program.version.clone(), program.clone());
-            Programs {
-                current: program.clone(),
-                by_version,
-            }
-        });
+    /// Store `set` (compiled into `program`) under its version, then serve
+    /// new calls with it; calls in progress keep theirs.
+    pub async fn install(&self, set: &FlowSet, program: Program) -> Result<(), StoreError> {
+        self.inner
+            .versions
+            .install(set, program, self.now())
+            .await
+            .map(|_| ())
+    }
+
+    /// Store the flow set of the program serving new calls (at start, before
+    /// the first call), so calls on it survive a restart onto other flows.
+    pub async fn save_current(&self, set: &FlowSet) -> Result<(), StoreError> {
+        self.inner.versions.save_current(set, self.now()).await
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
-    }
-}
-
-/// Load and compile `dir`; if it compiles, serve new calls with it (calls in
-/// progress keep their version) and return its version; if not, keep the
-/// current program and return the rendered diagnostics.
-pub fn reload(state: &AppState, dir: &std::path::Path) -> Result<String, String> {
-    let set = crate::flow::load_dir(dir).map_err(|e| e.to_string())?;
-    let compiled = crate::compile::compile(&set);
-    match compiled.program {
-        Some(p) => {
-            let version = p.version.clone();
-            state.install(p);
-            Ok(version)
-        }
-        None => Err(crate::diagnostic::render_text(
-            &compiled.diagnostics,
-            &set.sources,
-            crate::diagnostic::Style::Plain,
-        )),
     }
 }
 

@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use jiff::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{error, warn};
 
@@ -155,6 +156,17 @@ fn note(p: &Program, state: &engine::CallState) {
     span.record("node", tracing::field::display(p.qualified_name(state.at)));
 }
 
+/// The program of the version `state` started on, with `state` checked
+/// against it; else why the call cannot go on (for the log).
+async fn program_of(st: &AppState, state: &engine::CallState) -> Result<Arc<Program>, String> {
+    let p = st
+        .program_for(&state.version)
+        .await
+        .map_err(|e| e.to_string())?;
+    engine::fits(&p, state).map_err(|e| e.to_string())?;
+    Ok(p)
+}
+
 fn urls(base: &str) -> BaseUrls {
     BaseUrls::new(base, "twilio")
 }
@@ -261,7 +273,10 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
     } else {
         state
     };
-    let p = st.program_for(&state.version);
+    let p = match program_of(&st, &state).await {
+        Ok(p) => p,
+        Err(why) => return apology(&current, &state.language, &v.base, &sid, &why),
+    };
     let now = st.now();
     let urls = urls(&v.base);
     if cb.step != state.step {
@@ -363,7 +378,13 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
                 return StatusCode::NO_CONTENT.into_response();
             }
         };
-        let p = st.program_for(&state.version);
+        let p = match program_of(&st, &state).await {
+            Ok(p) => p,
+            Err(why) => {
+                error!(call = %cb.call_sid, "the call's status {word} cannot be applied: {why}");
+                return StatusCode::NO_CONTENT.into_response();
+            }
+        };
         let event = Event::Status(cb.status);
         let (_, stored) = step_and_commit(
             &st,
@@ -397,8 +418,16 @@ async fn wait(State(st): State<AppState>, v: Verified) -> Response {
         .unwrap_or_default()
         .to_owned();
     let group_name = callback::param(&v.query, "group").unwrap_or_default();
+    // Hold music moves nothing: should the call's own version be
+    // unavailable, the current program's group of that name still plays it.
     let (p, language) = match st.store().load(&call).await {
-        Ok(Some(s)) => (st.program_for(&s.version), s.language),
+        Ok(Some(s)) => match program_of(&st, &s).await {
+            Ok(p) => (p, s.language),
+            Err(why) => {
+                warn!(%call, "hold music from the current flow version: {why}");
+                (st.program(), s.language)
+            }
+        },
         _ => {
             let p = st.program();
             let l = p.default_language.clone();

@@ -8,8 +8,10 @@
 
 pub mod live;
 pub mod sqlite;
+pub mod versions;
 
 use crate::engine::{CallState, PastCall, RecordKind, Step, Wait};
+use crate::flow::snapshot::Snapshot;
 use crate::program::Program;
 use crate::simulate::outcome_code;
 use jiff::Timestamp;
@@ -45,6 +47,11 @@ pub enum StoreError {
     /// The call moved on since it was loaded (a duplicate callback won the race).
     #[error("the call has already moved past this step")]
     Conflict,
+    /// Another flow set is stored under the same version hash.
+    #[error(
+        "a different flow set is already stored as version {0}: two flow sets share a version hash. Change any flow file (a comment will do) so the set gets a new version, and reload"
+    )]
+    VersionClash(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -247,6 +254,31 @@ impl Store {
             self.live.put(s);
         }
         Ok(state)
+    }
+
+    /// Store a flow set's snapshot under its version (once; storing the
+    /// same again is a no-op), before any call starts on it.
+    pub async fn save_version(
+        &self,
+        version: &str,
+        snapshot: &Snapshot,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(snapshot)?;
+        match &self.db {
+            Db::Sqlite(s) => s.save_version(version, &json, at).await,
+        }
+    }
+
+    /// The snapshot stored under a flow version, if any.
+    pub async fn load_version(&self, version: &str) -> Result<Option<Snapshot>, StoreError> {
+        let json = match &self.db {
+            Db::Sqlite(s) => s.load_version(version).await?,
+        };
+        Ok(match json {
+            Some(j) => Some(serde_json::from_str(&j)?),
+            None => None,
+        })
     }
 
     /// The voice XML a call's step answered (for retried callbacks).

@@ -31,6 +31,8 @@ type Write = (Box<Commit>, oneshot::Sender<Result<(), StoreError>>);
 
 enum Job {
     Write(Box<Commit>, oneshot::Sender<Result<(), StoreError>>),
+    /// Store a flow version (between two batches: versions are rare).
+    SaveVersion(SavedVersion, oneshot::Sender<Result<(), StoreError>>),
     /// Checkpoint on the writer's own connection, between two batches, so
     /// that its next transaction starts the WAL over (see [`checkpoints`]).
     Checkpoint(oneshot::Sender<Result<Wal, StoreError>>),
@@ -138,6 +140,39 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Store a flow version's snapshot (JSON) under its version, once: a
+    /// version already stored with the same snapshot is left as it is; one
+    /// stored with another is an error (two flow sets with one hash).
+    pub async fn save_version(
+        &self,
+        version: &str,
+        snapshot: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (done, wait) = oneshot::channel();
+        let v = SavedVersion {
+            version: version.to_owned(),
+            snapshot: snapshot.to_owned(),
+            at: at.as_millisecond(),
+        };
+        self.jobs
+            .send(Job::SaveVersion(v, done))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// A stored flow version's snapshot (JSON).
+    pub async fn load_version(&self, version: &str) -> Result<Option<String>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as("SELECT snapshot FROM flow_versions WHERE version = ?")
+            .bind(version)
+            .fetch_optional(r.conn())
+            .await;
+        let row: Option<(String,)> = r.done(row).await?;
+        Ok(row.map(|(s,)| s))
     }
 
     /// A call's state.
@@ -700,6 +735,30 @@ impl<'c> Writer<'c> {
         }
     }
 
+    /// Store a flow version in its own transaction (waiting, like commits,
+    /// for a write lock held elsewhere).
+    async fn save_version(&mut self, v: &SavedVersion) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + BUSY_FOR;
+        let mut pause = Duration::from_millis(1);
+        let stored = loop {
+            match save_version(&self.db, v) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(BUSY_PAUSE);
+                }
+                result => break result?,
+            }
+        };
+        if stored {
+            Ok(())
+        } else {
+            Err(StoreError::VersionClash(v.version.clone()))
+        }
+    }
+
     /// [`CHECKPOINT`] on the writer's connection.
     fn checkpoint(&mut self) -> Result<Wal, rusqlite::Error> {
         let row = self
@@ -728,6 +787,7 @@ async fn write_loop(
     };
     let mut closing = None;
     let mut checkpointing = None;
+    let mut saving = Vec::new();
     while closing.is_none() {
         let Some(first) = rx.recv().await else { break };
         // Let the callbacks that are ready queue their commits too, so they
@@ -740,6 +800,7 @@ async fn write_loop(
         {
             match job {
                 Job::Write(c, done) => batch.push((c, done)),
+                Job::SaveVersion(v, done) => saving.push((v, done)),
                 Job::Checkpoint(done) => {
                     checkpointing = Some(done);
                     break;
@@ -751,6 +812,9 @@ async fn write_loop(
             }
         }
         write_batch(&mut writer, batch, &live).await;
+        for (v, done) in saving.drain(..) {
+            let _ = done.send(writer.save_version(&v).await);
+        }
         if let Some(done) = checkpointing.take() {
             let _ = done.send(writer.checkpoint().map_err(StoreError::from));
         }
@@ -810,6 +874,31 @@ async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCall
         }
         let _ = done.send(result);
     }
+}
+
+/// A flow version on its way to the writer.
+struct SavedVersion {
+    version: String,
+    snapshot: String,
+    at: i64,
+}
+
+/// Insert a version unless it is there; is what is stored now `v`'s snapshot?
+fn save_version(db: &rusqlite::Connection, v: &SavedVersion) -> Result<bool, rusqlite::Error> {
+    use rusqlite::params;
+    if !db.is_autocommit() {
+        db.execute_batch("ROLLBACK")?;
+    }
+    db.execute(
+        "INSERT INTO flow_versions (version, saved_at, snapshot) VALUES (?1, ?2, ?3)
+         ON CONFLICT (version) DO NOTHING",
+        params![v.version, v.at, v.snapshot],
+    )?;
+    db.query_row(
+        "SELECT snapshot = ?2 FROM flow_versions WHERE version = ?1",
+        params![v.version, v.snapshot],
+        |r| r.get(0),
+    )
 }
 
 /// A lost race or a duplicate: a row that must be new already exists.

@@ -14,3 +14,4 @@ mod server;
 mod store;
 mod support;
 mod twiml;
+mod versions;

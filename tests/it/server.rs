@@ -9,25 +9,25 @@ use switchboard::provider::twilio::signature::{Algorithm, sign};
 use switchboard::server::{AppState, run};
 use switchboard::store::Store;
 
-const TOKEN: &str = "12345";
+pub(crate) const TOKEN: &str = "12345";
 
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
     /// The demo flows, a SQLite file, the real clock.
-    async fn start(db: &Path) -> Server {
+    pub(crate) async fn start(db: &Path) -> Server {
         let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
         let program = switchboard::compile::compile(&set).program.unwrap();
         Server::with(program, db, None).await
     }
 
     /// A server on 127.0.0.1:0 over `program` and `db`, with a clock of the test's choosing.
-    async fn with(
+    pub(crate) async fn with(
         program: switchboard::program::Program,
         db: &Path,
         clock: Option<switchboard::server::Clock>,
@@ -45,6 +45,36 @@ impl Server {
         if let Some(c) = clock {
             state = state.with_clock(c);
         }
+        Server::launch(state).await
+    }
+
+    /// A server as `switchboard serve` starts one: on the flow directory
+    /// `flows`, its version stored before the first call.
+    pub(crate) async fn serving(
+        flows: &Path,
+        db: &Path,
+        clock: Option<switchboard::server::Clock>,
+    ) -> Server {
+        let set = switchboard::flow::load_dir(flows).unwrap();
+        let program = switchboard::compile::compile(&set).program.unwrap();
+        let store = Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let mut state = AppState::new(
+            program,
+            store,
+            set.recordings.root.clone(),
+            Some(TOKEN.into()),
+            None,
+        );
+        if let Some(c) = clock {
+            state = state.with_clock(c);
+        }
+        state.save_current(&set).await.unwrap();
+        Server::launch(state).await
+    }
+
+    async fn launch(state: AppState) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -60,11 +90,11 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -79,7 +109,11 @@ fn encode(params: &[(&str, &str)]) -> String {
 }
 
 /// POST as Twilio does: form body, signed with the auth token.
-async fn post(url: &str, params: &[(&str, &str)], signature: Option<String>) -> (u16, String) {
+pub(crate) async fn post(
+    url: &str,
+    params: &[(&str, &str)],
+    signature: Option<String>,
+) -> (u16, String) {
     let pairs: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -96,7 +130,7 @@ async fn post(url: &str, params: &[(&str, &str)], signature: Option<String>) -> 
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-fn find<'a>(el: &'a El, name: &str) -> Option<&'a El> {
+pub(crate) fn find<'a>(el: &'a El, name: &str) -> Option<&'a El> {
     if el.name == name {
         return Some(el);
     }
@@ -106,7 +140,7 @@ fn find<'a>(el: &'a El, name: &str) -> Option<&'a El> {
     })
 }
 
-fn text(el: &El) -> String {
+pub(crate) fn text(el: &El) -> String {
     el.children
         .iter()
         .map(|c| {
@@ -120,7 +154,7 @@ fn text(el: &El) -> String {
 }
 
 /// Where Twilio posts the result of this document's waiting verb.
-fn action(doc: &str) -> String {
+pub(crate) fn action(doc: &str) -> String {
     let root = tree(doc);
     ["Gather", "Enqueue", "Dial", "Record"]
         .iter()
@@ -128,7 +162,7 @@ fn action(doc: &str) -> String {
         .unwrap_or_else(|| panic!("no action in {doc}"))
 }
 
-fn call(sid: &str) -> Vec<(&str, &str)> {
+pub(crate) fn call(sid: &str) -> Vec<(&str, &str)> {
     vec![
         ("CallSid", sid),
         ("AccountSid", "AC1"),
@@ -140,7 +174,7 @@ fn call(sid: &str) -> Vec<(&str, &str)> {
 
 /// Twilio's status callback for a call that ended `completed` after
 /// `seconds`; the HTTP status it got.
-async fn completed(server: &Server, sid: &str, seconds: &str) -> u16 {
+pub(crate) async fn completed(server: &Server, sid: &str, seconds: &str) -> u16 {
     let params = [
         ("CallSid", sid),
         ("CallStatus", "completed"),
