@@ -10,6 +10,7 @@ mod docs;
 mod large;
 mod lints;
 mod properties;
+mod reload;
 mod server;
 mod store;
 mod support;

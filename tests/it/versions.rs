@@ -13,7 +13,7 @@ fn open_hours() -> switchboard::server::Clock {
 }
 
 /// A copy of the demo flows (and their recordings) that a test may edit.
-fn demo_copy(root: &Path) -> PathBuf {
+pub(crate) fn demo_copy(root: &Path) -> PathBuf {
     let flows = root.join("flows");
     std::fs::create_dir(&flows).unwrap();
     for e in std::fs::read_dir("flows").unwrap() {
