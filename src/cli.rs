@@ -160,6 +160,24 @@ struct ServeArgs {
     /// Accept unsigned requests on a non-loopback address (never in production).
     #[arg(long)]
     allow_unsigned: bool,
+    /// Answer every voice request within this long, e.g. `5s`: a step that
+    /// could not be stored by then (a locked or slow database) gets the
+    /// apology and the fallback route. Keep it well below the provider's
+    /// webhook timeout (Twilio: 15 s).
+    #[arg(long, env = "SWITCHBOARD_ANSWER_WITHIN", value_parser = answer_within, default_value = "5s")]
+    answer_within: std::time::Duration,
+}
+
+/// An `--answer-within`: from 100 ms to 14 s (Twilio gives up at 15 s).
+fn answer_within(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}): write e.g. 5s or 2500ms"))?;
+    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(14) {
+        return Err(format!(
+            "{s} is out of range: give 100ms to 14s, below the provider's 15 s webhook timeout"
+        ));
+    }
+    Ok(d)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -649,7 +667,8 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             recordings,
             token.clone(),
             a.public_url.clone(),
-        );
+        )
+        .answering_within(a.answer_within);
         state
             .save_current(&set)
             .await

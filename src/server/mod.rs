@@ -6,6 +6,7 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod guard;
 pub mod reload;
 pub mod twilio;
 
@@ -15,7 +16,7 @@ use crate::store::versions::{VersionError, Versions};
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::routing::get;
 use std::future::Future;
 use std::path::PathBuf;
@@ -23,21 +24,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted (Twilio's are a few kilobytes); larger gets 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// How long a request may take before it is answered 503, well under Twilio's 15 s.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Shared state of every handler: cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
     clock: Clock,
+    answer_within: Duration,
+    fault: Option<FaultHook>,
 }
+
+/// A test's hook into the handlers: called with the route's name (`voice`,
+/// `step`, `status`, `wait`, `done`) as each handler starts, so a test can
+/// make one panic or stall. Never set by `switchboard serve`.
+pub type FaultHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Where a server gets the time (the real clock, or a test's).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
@@ -71,6 +75,38 @@ impl AppState {
         AppState {
             inner,
             clock: Arc::new(jiff::Timestamp::now),
+            answer_within: guard::ANSWER_WITHIN,
+            fault: None,
+        }
+    }
+
+    /// The same state answering voice requests within `deadline` (the
+    /// apology and the fallback route when a step could not be stored by then).
+    pub fn answering_within(self, deadline: Duration) -> Self {
+        AppState {
+            answer_within: deadline,
+            ..self
+        }
+    }
+
+    /// How long a voice request may take before the caller gets the apology.
+    pub fn answer_within(&self) -> Duration {
+        self.answer_within
+    }
+
+    /// The same state with a test's [`FaultHook`].
+    #[doc(hidden)]
+    pub fn with_fault_hook(self, hook: FaultHook) -> Self {
+        AppState {
+            fault: Some(hook),
+            ..self
+        }
+    }
+
+    /// Where a test's fault hook may strike.
+    pub(crate) fn fault_point(&self, route: &str) {
+        if let Some(hook) = &self.fault {
+            hook(route);
         }
     }
 
@@ -133,12 +169,8 @@ pub fn app(state: AppState) -> Router {
                 .layer(cache)
                 .service(recordings),
         )
-        .merge(twilio::routes())
+        .merge(twilio::routes(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
                 // Handlers fill in the call, its flow and its node once they know them.

@@ -27,13 +27,36 @@ use tracing::{error, warn};
 /// How far back caller history goes for `called_before` conditions.
 const HISTORY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 90);
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
+    use super::guard::{Answer, guard};
+    use axum::middleware::from_fn_with_state;
+    let voice_routes = Router::new()
         .route("/twilio/voice", post(voice))
         .route("/twilio/step", post(step))
-        .route("/twilio/status", post(status))
         .route("/twilio/wait", post(wait))
         .route("/twilio/done", post(done))
+        .route_layer(from_fn_with_state((state.clone(), Answer::Voice), guard));
+    let status_route = Router::new()
+        .route("/twilio/status", post(status))
+        .route_layer(from_fn_with_state((state.clone(), Answer::Status), guard));
+    voice_routes.merge(status_route)
+}
+
+/// The call id our own URLs carry (`?call=…`), if any.
+pub(super) fn call_in_query(query: Option<&str>) -> Option<String> {
+    let pairs = signature::form_pairs(query.unwrap_or("").as_bytes());
+    callback::param(&pairs, "call").map(str::to_owned)
+}
+
+/// The apology and the fallback route for a call the server could not
+/// serve (by the current program, in the call's language if it is known
+/// here), logged with the call id and `why`.
+pub(super) fn apology_for(st: &AppState, call: Option<&str>, base: &str, why: &str) -> Response {
+    let p = st.program();
+    let language = call
+        .and_then(|c| st.store().cached(c))
+        .map_or_else(|| p.default_language.clone(), |s| s.language);
+    apology(&p, &language, base, call.unwrap_or("unknown"), why)
 }
 
 /// A request whose signature checked out: its query and form parameters.
@@ -46,7 +69,7 @@ pub struct Verified {
     pub base: String,
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     match &state.inner.public_url {
         Some(u) => u.clone(),
         None => {
@@ -172,6 +195,7 @@ fn urls(base: &str) -> BaseUrls {
 }
 
 async fn voice(State(st): State<AppState>, v: Verified) -> Response {
+    st.fault_point("voice");
     let incoming = match callback::incoming(&v.params) {
         Ok(i) => i,
         Err(e) => return bad_request(e),
@@ -236,6 +260,7 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
 }
 
 async fn step(State(st): State<AppState>, v: Verified) -> Response {
+    st.fault_point("step");
     let cb = match callback::step(&v.query, &v.params) {
         Ok(c) => c,
         Err(e) => return bad_request(e),
@@ -358,6 +383,7 @@ async fn advance(
 }
 
 async fn status(State(st): State<AppState>, v: Verified) -> Response {
+    st.fault_point("status");
     let cb = match callback::status(&v.params) {
         Ok(c) => c,
         Err(e) => return bad_request(e),
@@ -374,8 +400,8 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
                 return StatusCode::NO_CONTENT.into_response();
             }
             Err(e) => {
-                error!(call = %cb.call_sid, "could not load the call for its status: {e}");
-                return StatusCode::NO_CONTENT.into_response();
+                error!(call = %cb.call_sid, "could not load the call for its status, the provider is asked to retry: {e}");
+                return super::guard::retry_later();
             }
         };
         let p = match program_of(&st, &state).await {
@@ -399,13 +425,16 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
         match stored {
             Err(StoreError::Conflict) => continue,
             Err(e) => {
-                error!(call = %cb.call_sid, "could not store the call's status: {e}");
-                break;
+                error!(call = %cb.call_sid, "could not store the call's status, the provider is asked to retry: {e}");
+                return super::guard::retry_later();
             }
-            Ok(()) => break,
+            Ok(()) => return StatusCode::NO_CONTENT.into_response(),
         }
     }
-    StatusCode::NO_CONTENT.into_response()
+    // Lost every race: other callbacks keep moving the call. It has not
+    // been stored, so the provider should send it again.
+    warn!(call = %cb.call_sid, "the status lost {STATUS_TRIES} races for the call's step, the provider is asked to retry");
+    super::guard::retry_later()
 }
 
 /// How often a status callback that lost a race is applied again.
@@ -414,6 +443,7 @@ const STATUS_TRIES: usize = 3;
 /// The queue's wait URL: the caller's position and expected wait now and
 /// then, hold music in between, and `<Leave>` once the group's `max_wait` is up.
 async fn wait(State(st): State<AppState>, v: Verified) -> Response {
+    st.fault_point("wait");
     let call = callback::param(&v.query, "call")
         .unwrap_or_default()
         .to_owned();
@@ -492,6 +522,7 @@ fn position_text(language: &Lang, position: u64, minutes: Option<u64>) -> String
 
 /// Where the fallback route's queue ends: hang up.
 async fn done(State(st): State<AppState>, v: Verified) -> Response {
+    st.fault_point("done");
     let p = st.program();
     twiml(tw::render(&[Action::Hangup], &p, "", 0, &urls(&v.base)))
 }

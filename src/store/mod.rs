@@ -243,6 +243,11 @@ impl Store {
         self.load_stored(call_sid).await
     }
 
+    /// A call's state if it is in memory (no read): for the apology's language.
+    pub fn cached(&self, call_sid: &str) -> Option<CallState> {
+        self.live.get(call_sid)
+    }
+
     /// A call's state as the database has it (memory is refreshed from it):
     /// for a callback that is ahead of the state in memory.
     pub async fn load_stored(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {

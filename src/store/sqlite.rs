@@ -716,13 +716,16 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// [`write`], waiting (asynchronously) for up to [`BUSY_FOR`] while
-    /// another process holds the database's write lock.
-    async fn write_waiting(&mut self, commits: &[&Commit]) -> Result<(), rusqlite::Error> {
+    /// Run `attempt` until it is not refused for another process's write
+    /// lock, waiting (asynchronously) for up to [`BUSY_FOR`] in all.
+    async fn waiting<T>(
+        &mut self,
+        mut attempt: impl FnMut(&mut rusqlite::Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, rusqlite::Error> {
         let deadline = tokio::time::Instant::now() + BUSY_FOR;
         let mut pause = Duration::from_millis(1);
         loop {
-            match write(&mut self.db, commits) {
+            match attempt(&mut self.db) {
                 Err(e)
                     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
                         && tokio::time::Instant::now() + pause < deadline =>
@@ -735,23 +738,30 @@ impl<'c> Writer<'c> {
         }
     }
 
+    /// [`write`], waiting for a write lock held elsewhere (see [`Writer::waiting`]).
+    async fn write_waiting(&mut self, commits: &[&Commit]) -> Result<(), rusqlite::Error> {
+        self.waiting(|db| write(db, commits)).await
+    }
+
+    /// Write the commits of `batch` whose callers still wait, in one
+    /// transaction, waiting for a write lock held elsewhere; a caller that
+    /// stops waiting meanwhile has its commit taken out before the next try.
+    async fn write_wanted(&mut self, batch: &mut Vec<Write>) -> Result<(), rusqlite::Error> {
+        self.waiting(|db| {
+            drop_abandoned(batch);
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
+            write(db, &commits)
+        })
+        .await
+    }
+
     /// Store a flow version in its own transaction (waiting, like commits,
     /// for a write lock held elsewhere).
     async fn save_version(&mut self, v: &SavedVersion) -> Result<(), StoreError> {
-        let deadline = tokio::time::Instant::now() + BUSY_FOR;
-        let mut pause = Duration::from_millis(1);
-        let stored = loop {
-            match save_version(&self.db, v) {
-                Err(e)
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-                        && tokio::time::Instant::now() + pause < deadline =>
-                {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(BUSY_PAUSE);
-                }
-                result => break result?,
-            }
-        };
+        let stored = self.waiting(|db| save_version(db, v)).await?;
         if stored {
             Ok(())
         } else {
@@ -828,16 +838,13 @@ async fn write_loop(
 }
 
 /// Write a batch of commits and answer each, updating the live calls.
-async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCalls) {
+async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &LiveCalls) {
     if batch.is_empty() {
         return;
     }
-    let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
-    tracing::trace!(commits = commits.len(), "writing a batch");
-    // The cache of live calls follows the commits here, not in the
-    // callers: a caller that went away (a timeout, a dropped connection)
-    // still leaves memory agreeing with the database.
-    let busy = match writer.write_waiting(&commits).await {
+    tracing::trace!(commits = batch.len(), "writing a batch");
+    // The cache of live calls follows the commits here, not in the callers.
+    let busy = match writer.write_wanted(&mut batch).await {
         Ok(()) => {
             for (c, done) in batch {
                 live.put(&c.state);
@@ -862,6 +869,10 @@ async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCall
     }
     // The batch failed: give each commit its own transaction and its own answer.
     for (c, done) in batch {
+        if done.is_closed() {
+            drop_abandoned(&mut vec![(c, done)]);
+            continue;
+        }
         let result = writer
             .write_waiting(&[c.as_ref()])
             .await
@@ -873,6 +884,20 @@ async fn write_batch(writer: &mut Writer<'_>, batch: Vec<Write>, live: &LiveCall
             Err(_) => {}
         }
         let _ = done.send(result);
+    }
+}
+
+/// Take out the commits whose callers stopped waiting: a request whose
+/// deadline passed answered the apology instead, and the store must hold
+/// what the caller heard, not a step nobody heard.
+fn drop_abandoned(batch: &mut Vec<Write>) {
+    let before = batch.len();
+    batch.retain(|(_, done)| !done.is_closed());
+    if batch.len() < before {
+        tracing::warn!(
+            commits = before - batch.len(),
+            "dropped steps whose callers stopped waiting before they could be written"
+        );
     }
 }
 

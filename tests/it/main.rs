@@ -7,6 +7,7 @@
 
 mod cli;
 mod docs;
+mod faults;
 mod large;
 mod lints;
 mod properties;

@@ -74,7 +74,7 @@ impl Server {
         Server::launch(state).await
     }
 
-    async fn launch(state: AppState) -> Server {
+    pub(crate) async fn launch(state: AppState) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
