@@ -652,6 +652,14 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let recordings = set.recordings.root.clone();
+    if let Some(path) = a
+        .database
+        .strip_prefix("sqlite://")
+        .or_else(|| a.database.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        switchboard::store::sqlite::files::explain_sigbus(Path::new(path));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -162,7 +162,7 @@ pub fn app(state: AppState) -> Router {
         HeaderValue::from_static("public, max-age=3600"),
     );
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .nest_service(
             "/recordings",
             tower::ServiceBuilder::new()
@@ -185,6 +185,22 @@ pub fn app(state: AppState) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// `/healthz`: 200 while the store takes writes; 503 with the reason once
+/// it refuses them, so a load balancer sends calls elsewhere.
+async fn health(
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match st.store().trouble() {
+        None => "ok\n".into_response(),
+        Some(why) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store refuses writes: {why}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// Serve on `listener` until `shutdown` resolves, then finish in-flight

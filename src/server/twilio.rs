@@ -170,9 +170,9 @@ fn apology(p: &Program, language: &Lang, base: &str, call: &str, why: &str) -> R
 }
 
 /// Put the call, its flow and its node on the request's span.
+/// (Handlers record the call id themselves, as soon as they know it.)
 fn note(p: &Program, state: &engine::CallState) {
     let span = tracing::Span::current();
-    span.record("call", tracing::field::display(&state.call_id));
     if let Some(f) = p.flows.get(state.flow.index()) {
         span.record("flow", tracing::field::display(&f.name));
     }
@@ -388,6 +388,7 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
         Ok(c) => c,
         Err(e) => return bad_request(e),
     };
+    tracing::Span::current().record("call", tracing::field::display(&cb.call_sid));
     let word = cb.status.word().to_owned();
     // A status can race the call's last action callback (a caller hanging
     // up in a queue): the loser reads the call again and applies the status
@@ -447,6 +448,7 @@ async fn wait(State(st): State<AppState>, v: Verified) -> Response {
     let call = callback::param(&v.query, "call")
         .unwrap_or_default()
         .to_owned();
+    tracing::Span::current().record("call", tracing::field::display(&call));
     let group_name = callback::param(&v.query, "group").unwrap_or_default();
     // Hold music moves nothing: should the call's own version be
     // unavailable, the current program's group of that name still plays it.

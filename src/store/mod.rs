@@ -47,6 +47,10 @@ pub enum StoreError {
     /// The call moved on since it was loaded (a duplicate callback won the race).
     #[error("the call has already moved past this step")]
     Conflict,
+    /// The database's files changed under the server: writes are refused
+    /// (the reason says what happened and what to do).
+    #[error("the store refuses writes: {0}")]
+    Tripped(String),
     /// Another flow set is stored under the same version hash.
     #[error(
         "a different flow set is already stored as version {0}: two flow sets share a version hash. Change any flow file (a comment will do) so the set gets a new version, and reload"
@@ -317,6 +321,14 @@ impl Store {
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
         match &self.db {
             Db::Sqlite(s) => s.log_complete(call_sid).await,
+        }
+    }
+
+    /// Why the store refuses writes, if it does: what happened to its
+    /// files and what to do (for health checks).
+    pub fn trouble(&self) -> Option<String> {
+        match &self.db {
+            Db::Sqlite(s) => s.trouble(),
         }
     }
 

@@ -8,6 +8,7 @@
 mod cli;
 mod docs;
 mod faults;
+mod files;
 mod large;
 mod lints;
 mod properties;

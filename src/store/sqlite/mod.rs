@@ -10,6 +10,8 @@
 //! Reads use two connections of their own, which WAL lets run beside the
 //! writer, and a checkpointer copies the WAL into the database beside both.
 
+pub mod files;
+
 use super::live::LiveCalls;
 use super::{Commit, StoreError};
 use crate::engine::{CallState, PastCall};
@@ -31,6 +33,9 @@ type Write = (Box<Commit>, oneshot::Sender<Result<(), StoreError>>);
 
 enum Job {
     Write(Box<Commit>, oneshot::Sender<Result<(), StoreError>>),
+    /// The database's files changed under the server: copy what the WAL
+    /// holds into the database, where that can still save it.
+    Rescue,
     /// Store a flow version (between two batches: versions are rare).
     SaveVersion(SavedVersion, oneshot::Sender<Result<(), StoreError>>),
     /// Checkpoint on the writer's own connection, between two batches, so
@@ -52,6 +57,8 @@ pub struct SqliteStore {
     /// How to stop the checkpointer, and its task (which hands back the
     /// database file, to be closed after every connection).
     checkpointer: Arc<Mutex<Option<Background>>>,
+    /// The database's files, watched (none for an in-memory database).
+    files: Option<Arc<files::Files>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -111,6 +118,16 @@ impl SqliteStore {
             options: reader,
         });
         let (jobs, rx) = mpsc::channel(4 * BATCH);
+        let path = options.get_filename();
+        let files = path.exists().then(|| Arc::new(files::Files::new(path)));
+        if let Some(f) = &files {
+            // Files already unfit for writing (made immutable, say) stop the
+            // server at start, with what to do.
+            if let Some(t) = f.check() {
+                return Err(StoreError::Tripped(t.why.clone()));
+            }
+            tokio::spawn(watch_files(f.clone(), jobs.downgrade()));
+        }
         let checkpointer = if checkpoints_in_background {
             let mut conn = SqliteConnection::connect_with(&options).await?;
             lower_priority(&mut conn).await;
@@ -122,14 +139,23 @@ impl SqliteStore {
             None
         };
         let (ready, started) = oneshot::channel();
-        let handle = tokio::spawn(write_loop(writer, rx, live, ready));
+        let handle = tokio::spawn(write_loop(writer, rx, live, files.clone(), ready));
         started.await.map_err(|_| StoreError::Closed)??;
         Ok(SqliteStore {
             jobs,
             readers,
             writer: Arc::new(Mutex::new(Some(handle))),
             checkpointer: Arc::new(Mutex::new(checkpointer)),
+            files,
         })
+    }
+
+    /// Why the store refuses writes, if it does (its files changed under it).
+    pub fn trouble(&self) -> Option<String> {
+        self.files
+            .as_ref()
+            .and_then(|f| f.tripped())
+            .map(|t| t.why.clone())
     }
 
     /// Write a step; returns once its transaction has committed.
@@ -769,6 +795,35 @@ impl<'c> Writer<'c> {
         }
     }
 
+    /// Copy everything the WAL holds into the database and sync it (the
+    /// files changed under the server: a deleted log's pages survive only
+    /// this way).
+    fn rescue(&mut self) -> bool {
+        match self.db.query_row("PRAGMA wal_checkpoint(FULL)", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        }) {
+            Ok((0, frames, copied)) if frames == copied => {
+                tracing::warn!(
+                    frames,
+                    "copied every page of the write-ahead log into the database"
+                );
+                return true;
+            }
+            Ok((busy, frames, copied)) => tracing::error!(
+                busy,
+                frames,
+                copied,
+                "could not copy the whole write-ahead log into the database (a reader held it): the pages not copied are only in the server's open log; leave the server running and stop other programs reading the database: it is tried again with every refused write"
+            ),
+            Err(e) => tracing::error!("could not copy the write-ahead log into the database: {e}"),
+        }
+        false
+    }
+
     /// [`CHECKPOINT`] on the writer's connection.
     fn checkpoint(&mut self) -> Result<Wal, rusqlite::Error> {
         let row = self
@@ -778,10 +833,28 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// Check the database's files every [`files::CHECK_EVERY`] until the store
+/// closes; once they trip, have the writer save what the WAL holds.
+async fn watch_files(files: Arc<files::Files>, jobs: mpsc::WeakSender<Job>) {
+    let mut tick = tokio::time::interval(files::CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(jobs) = jobs.upgrade().filter(|j| !j.is_closed()) else {
+            return;
+        };
+        if files.check().is_some() {
+            let _ = jobs.send(Job::Rescue).await;
+            return;
+        }
+    }
+}
+
 async fn write_loop(
     mut conn: SqliteConnection,
     mut rx: mpsc::Receiver<Job>,
     live: Arc<LiveCalls>,
+    files: Option<Arc<files::Files>>,
     ready: oneshot::Sender<Result<(), StoreError>>,
 ) {
     let mut writer = match Writer::lock(&mut conn).await {
@@ -798,6 +871,8 @@ async fn write_loop(
     let mut closing = None;
     let mut checkpointing = None;
     let mut saving = Vec::new();
+    let mut rescue = false;
+    let mut rescued = false;
     while closing.is_none() {
         let Some(first) = rx.recv().await else { break };
         // Let the callbacks that are ready queue their commits too, so they
@@ -811,6 +886,7 @@ async fn write_loop(
             match job {
                 Job::Write(c, done) => batch.push((c, done)),
                 Job::SaveVersion(v, done) => saving.push((v, done)),
+                Job::Rescue => rescue = true,
                 Job::Checkpoint(done) => {
                     checkpointing = Some(done);
                     break;
@@ -821,9 +897,32 @@ async fn write_loop(
                 }
             }
         }
-        write_batch(&mut writer, batch, &live).await;
-        for (v, done) in saving.drain(..) {
-            let _ = done.send(writer.save_version(&v).await);
+        let tripped = files.as_deref().and_then(|f| f.tripped()).cloned();
+        match tripped {
+            Some(t) => {
+                let refused = || Err(StoreError::Tripped(t.why.clone()));
+                for (_, done) in batch {
+                    let _ = done.send(refused());
+                }
+                for (_, done) in saving.drain(..) {
+                    let _ = done.send(refused());
+                }
+                // Until every page is saved, each refused batch tries again.
+                if std::mem::take(&mut rescue) || (t.rescue && !rescued) {
+                    rescued = !t.rescue || writer.rescue();
+                }
+            }
+            None => {
+                let failed = write_batch(&mut writer, batch, &live).await;
+                for (v, done) in saving.drain(..) {
+                    let _ = done.send(writer.save_version(&v).await);
+                }
+                // A write that failed for a reason of its own may be the
+                // first sign of the files changing: look now, not later.
+                if failed && let Some(t) = files.as_deref().and_then(|f| f.check()) {
+                    rescued = !t.rescue || writer.rescue();
+                }
+            }
         }
         if let Some(done) = checkpointing.take() {
             let _ = done.send(writer.checkpoint().map_err(StoreError::from));
@@ -837,10 +936,11 @@ async fn write_loop(
     }
 }
 
-/// Write a batch of commits and answer each, updating the live calls.
-async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &LiveCalls) {
+/// Write a batch of commits and answer each, updating the live calls;
+/// whether any failed for a reason other than a lost race or a lock.
+async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &LiveCalls) -> bool {
     if batch.is_empty() {
-        return;
+        return false;
     }
     tracing::trace!(commits = batch.len(), "writing a batch");
     // The cache of live calls follows the commits here, not in the callers.
@@ -850,7 +950,7 @@ async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &Live
                 live.put(&c.state);
                 let _ = done.send(Ok(()));
             }
-            return;
+            return false;
         }
         Err(e) => e
             .sqlite_error()
@@ -865,9 +965,10 @@ async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &Live
                 f, None,
             ))));
         }
-        return;
+        return false;
     }
     // The batch failed: give each commit its own transaction and its own answer.
+    let mut failed = false;
     for (c, done) in batch {
         if done.is_closed() {
             drop_abandoned(&mut vec![(c, done)]);
@@ -881,10 +982,11 @@ async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &Live
             Ok(()) => live.put(&c.state),
             // Someone else moved the call: read it afresh next time.
             Err(StoreError::Conflict) => live.forget(&c.state.call_id),
-            Err(_) => {}
+            Err(_) => failed = true,
         }
         let _ = done.send(result);
     }
+    failed
 }
 
 /// Take out the commits whose callers stopped waiting: a request whose
