@@ -20,9 +20,20 @@ use std::sync::Arc;
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database refused or failed.
+    /// The database refused or failed. (Its message is shown in full here,
+    /// so it is not chained as a source too, which would print it twice.)
     #[error("database error: {0}")]
-    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    /// The database file could not be opened.
+    #[error(
+        "cannot open the SQLite database {path}: {why}. Check that the file and its folder exist and are writable by this user: a read-only filesystem or a full disk stops it too"
+    )]
+    Open {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        why: String,
+    },
     /// Migrations could not run.
     #[error(
         "database migration failed: {0}. The failed migration was rolled back. If you added views, triggers or indexes of your own on Switchboard's tables, drop them, start again and recreate them; a step whose call is missing (`steps` rows with no `calls` row) must be removed or given its call first"

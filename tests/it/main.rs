@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod crash;
+mod disk;
 mod docs;
 mod faults;
 mod files;

@@ -93,7 +93,14 @@ impl SqliteStore {
                 .clone()
                 .pragma("wal_autocheckpoint", WAL_BACKSTOP.to_string()),
         )
-        .await?;
+        .await
+        .map_err(|e| StoreError::Open {
+            path: options.get_filename().display().to_string(),
+            why: match &e {
+                sqlx::Error::Database(d) => d.message().to_owned(),
+                e => e.to_string(),
+            },
+        })?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&mut writer)
             .await
