@@ -4,42 +4,11 @@
 //! with complete logs.
 
 use crate::server::{TOKEN, call};
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use crate::support::spawned::Spawned;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
-
-/// The server's current address, and its process.
-struct Running {
-    child: Child,
-    addr: String,
-    _stdout: std::io::BufReader<std::process::ChildStdout>,
-}
-
-fn start(db: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--flows", "flows"])
-        .arg("--database")
-        .arg(format!("sqlite://{}", db.display()))
-        .env("NO_COLOR", "1")
-        .env("TWILIO_AUTH_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
-    let addr = banner.trim().rsplit("http://").next().unwrap().to_owned();
-    Running {
-        child,
-        addr,
-        _stdout: stdout,
-    }
-}
 
 /// Post `params` to `path` on whichever server is running, as Twilio
 /// retries: until an answer comes (bounded).
@@ -136,7 +105,7 @@ async fn caller(running: Arc<Mutex<String>>, sid: String) -> u64 {
 async fn every_acknowledged_step_survives_kill_9_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("calls.db");
-    let server = start(&db);
+    let server = Spawned::start(&db, TOKEN, true);
     let running = Arc::new(Mutex::new(server.addr.clone()));
     let server = Arc::new(Mutex::new(server));
     let calls = 120;
@@ -159,9 +128,8 @@ async fn every_acknowledged_step_survives_kill_9_at_random_moments() {
             for _ in 0..3 {
                 tokio::time::sleep(Duration::from_millis(rng.u64(150..500))).await;
                 let mut s = server.lock().unwrap();
-                s.child.kill().unwrap();
-                s.child.wait().unwrap();
-                *s = start(&db);
+                s.kill();
+                *s = Spawned::start(&db, TOKEN, true);
                 *running.lock().unwrap() = s.addr.clone();
             }
         })
@@ -171,9 +139,7 @@ async fn every_acknowledged_step_survives_kill_9_at_random_moments() {
         .expect("every caller finishes");
     killer.await.unwrap();
     {
-        let mut s = server.lock().unwrap();
-        s.child.kill().unwrap();
-        s.child.wait().unwrap();
+        server.lock().unwrap().kill();
     }
     let store = switchboard::store::Store::open(&format!("sqlite://{}", db.display()))
         .await

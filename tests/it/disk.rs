@@ -3,7 +3,7 @@
 //! it mounts, which takes root; elsewhere these tests say so and pass
 //! without running (CI runs as root).
 
-use crate::server::{Server, action, call, post};
+use crate::server::{Server, action, call, post, to_the_menu};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -63,21 +63,6 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
-async fn at_the_menu(server: &Server, sid: &str) -> String {
-    let (code, first) = post(&server.url("/twilio/voice"), &call(sid), None).await;
-    assert_eq!(code, 200, "{first}");
-    let url = action(&first);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let (code, menu) = post(
-        &server.url(path),
-        &[("CallSid", sid), ("Digits", "1")],
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{menu}");
-    menu
-}
-
 async fn press(server: &Server, doc: &str, sid: &str, digits: &str) -> (u16, String) {
     let url = action(doc);
     let path = &url[url.find("/twilio").unwrap()..];
@@ -107,8 +92,8 @@ async fn a_full_disk_gets_callers_the_apology_and_nothing_acknowledged_is_lost()
     let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
     let program = switchboard::compile::compile(&set).program.unwrap();
     let server = Server::with(program, &db, Some(clock)).await;
-    let menu0 = at_the_menu(&server, "CA-disk0").await;
-    let _menu1 = at_the_menu(&server, "CA-disk1").await;
+    let menu0 = to_the_menu(&server.url(""), "CA-disk0").await;
+    let _menu1 = to_the_menu(&server.url(""), "CA-disk1").await;
     let filler = fill(fs.path());
     // New callers while nothing more fits. SQLite may still fit a write in
     // the log's free pages now and then: whatever it acknowledged must be

@@ -3,36 +3,25 @@
 //! answers valid TwiML in time (never 5xx); a status that could not be
 //! stored is never acknowledged; and the store holds what callers heard.
 
-use crate::server::{Server, TOKEN, action, call, post};
+use crate::server::{Server, TOKEN, action, call, post, to_the_menu};
 use crate::support::xml::tree;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::server::{AppState, FaultHook};
-use switchboard::store::Store;
+use switchboard::server::FaultHook;
 
 /// A server on the demo flows and `db`, answering within `deadline`.
 async fn server(db: &Path, deadline: Duration, hook: Option<FaultHook>) -> Server {
-    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
-    let program = switchboard::compile::compile(&set).program.unwrap();
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let mut state = AppState::new(
-        program,
-        store,
-        "recordings".into(),
-        Some(TOKEN.into()),
-        None,
-    )
-    .answering_within(deadline);
-    if let Some(h) = hook {
-        state = state.with_fault_hook(h);
-    }
     let at: jiff::Timestamp = "2026-12-02T15:00:00Z".parse().unwrap();
-    state = state.with_clock(Arc::new(move || at));
-    state.save_current(&set).await.unwrap();
-    Server::launch(state).await
+    let clock: switchboard::server::Clock = Arc::new(move || at);
+    Server::serving_with(Path::new("flows"), db, Some(clock), |state| {
+        let state = state.answering_within(deadline);
+        match hook {
+            Some(h) => state.with_fault_hook(h),
+            None => state,
+        }
+    })
+    .await
 }
 
 /// The apology: valid TwiML queueing for the fallback group, ending at
@@ -48,21 +37,6 @@ async fn post_path(server: &Server, url: &str, params: &[(&str, &str)]) -> (u16,
     post(&server.url(path), params, None).await
 }
 
-/// A call up to the main menu: the menu's document.
-async fn at_the_menu(server: &Server, sid: &str) -> String {
-    let (code, first) = post(&server.url("/twilio/voice"), &call(sid), None).await;
-    assert_eq!(code, 200, "{first}");
-    let (code, menu) = post_path(
-        server,
-        &action(&first),
-        &[("CallSid", sid), ("Digits", "1")],
-    )
-    .await;
-    assert_eq!(code, 200, "{menu}");
-    assert!(menu.contains("For orders, press 1"), "{menu}");
-    menu
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_held_past_the_deadline_gets_every_caller_the_apology_and_no_5xx() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +44,7 @@ async fn a_lock_held_past_the_deadline_gets_every_caller_the_apology_and_no_5xx(
     let server = server(&db, Duration::from_millis(800), None).await;
     let mut menus = Vec::new();
     for i in 0..10 {
-        menus.push(at_the_menu(&server, &format!("CA-lock{i}")).await);
+        menus.push(to_the_menu(&server.url(""), &format!("CA-lock{i}")).await);
     }
     // Another program takes the database's write lock and keeps it.
     use sqlx::Connection;

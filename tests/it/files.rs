@@ -4,82 +4,23 @@
 //! did acknowledge survives a `kill -9`; an `-shm` made immutable stops it
 //! with a message saying what happened and what to do.
 
-use crate::server::{action, call, post};
-use std::io::BufRead;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use crate::server::{TOKEN, call, post, to_the_menu};
+use crate::support::spawned::Spawned;
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// `switchboard serve` on the demo flows and `db`, with its address.
-struct Spawned {
-    child: Child,
-    addr: String,
-    /// Kept open: the server prints its banner there.
-    _stdout: std::io::BufReader<std::process::ChildStdout>,
-}
-
-impl Spawned {
-    fn start(db: &Path) -> Spawned {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--flows", "flows"])
-            .arg("--database")
-            .arg(format!("sqlite://{}", db.display()))
-            .env("NO_COLOR", "1")
-            .env("TWILIO_AUTH_TOKEN", crate::server::TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        stdout.read_line(&mut banner).unwrap();
-        let addr = banner.trim().rsplit("http://").next().unwrap().to_owned();
-        Spawned {
-            child,
-            addr,
-            _stdout: stdout,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Everything the server wrote to its log, once it has exited.
-    fn log(mut self) -> String {
-        let _ = self.child.kill();
-        let out = self.child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
 
 async fn health(server: &Spawned) -> (u16, String) {
     let res = reqwest::get(server.url("/healthz")).await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-/// A call to the main menu (two acknowledged steps).
-async fn to_the_menu(server: &Spawned, sid: &str) {
-    let (code, first) = post(&server.url("/twilio/voice"), &call(sid), None).await;
-    assert_eq!(code, 200, "{first}");
-    let url = action(&first);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let (code, menu) = post(
-        &server.url(path),
-        &[("CallSid", sid), ("Digits", "1")],
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{menu}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_wal_stops_acknowledging_and_loses_nothing_acknowledged_at_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let server = Spawned::start(&db);
+    let server = Spawned::start(&db, TOKEN, false);
     for i in 0..20 {
-        to_the_menu(&server, &format!("CA-kept{i}")).await;
+        to_the_menu(&server.url(""), &format!("CA-kept{i}")).await;
     }
     assert_eq!(health(&server).await.0, 200);
     std::fs::remove_file(format!("{}-wal", db.display())).unwrap();
@@ -140,8 +81,8 @@ async fn an_immutable_shm_stops_the_server_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
     let shm = format!("{}-shm", db.display());
-    let server = Spawned::start(&db);
-    to_the_menu(&server, "CA-shm0").await;
+    let server = Spawned::start(&db, TOKEN, false);
+    to_the_menu(&server.url(""), "CA-shm0").await;
     if !chattr("+i", &shm) {
         eprintln!(
             "skipped: chattr +i is not available here (not root, or a filesystem without it)"

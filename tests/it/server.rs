@@ -18,6 +18,23 @@ pub(crate) struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// A server's state over `program` and a SQLite file, signed with [`TOKEN`].
+async fn state(
+    program: switchboard::program::Program,
+    db: &Path,
+    recordings: std::path::PathBuf,
+    clock: Option<switchboard::server::Clock>,
+) -> AppState {
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let state = AppState::new(program, store, recordings, Some(TOKEN.into()), None);
+    match clock {
+        Some(c) => state.with_clock(c),
+        None => state,
+    }
+}
+
 impl Server {
     /// The demo flows, a SQLite file, the real clock.
     pub(crate) async fn start(db: &Path) -> Server {
@@ -32,19 +49,7 @@ impl Server {
         db: &Path,
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
-        let store = Store::open(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        let mut state = AppState::new(
-            program,
-            store,
-            "recordings".into(),
-            Some(TOKEN.into()),
-            None,
-        );
-        if let Some(c) = clock {
-            state = state.with_clock(c);
-        }
+        let state = state(program, db, "recordings".into(), clock).await;
         Server::launch(state).await
     }
 
@@ -55,21 +60,19 @@ impl Server {
         db: &Path,
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
+        Server::serving_with(flows, db, clock, |s| s).await
+    }
+
+    /// [`Server::serving`], with the state changed by `configure` first.
+    pub(crate) async fn serving_with(
+        flows: &Path,
+        db: &Path,
+        clock: Option<switchboard::server::Clock>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Server {
         let set = switchboard::flow::load_dir(flows).unwrap();
         let program = switchboard::compile::compile(&set).program.unwrap();
-        let store = Store::open(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        let mut state = AppState::new(
-            program,
-            store,
-            set.recordings.root.clone(),
-            Some(TOKEN.into()),
-            None,
-        );
-        if let Some(c) = clock {
-            state = state.with_clock(c);
-        }
+        let state = configure(state(program, db, set.recordings.root.clone(), clock).await);
         state.save_current(&set).await.unwrap();
         Server::launch(state).await
     }
@@ -170,6 +173,23 @@ pub(crate) fn call(sid: &str) -> Vec<(&str, &str)> {
         ("To", "+18005550100"),
         ("CallStatus", "ringing"),
     ]
+}
+
+/// A new call answered in English, up to the main menu, on the server at
+/// `base` (`http://host:port`): the menu's document.
+pub(crate) async fn to_the_menu(base: &str, sid: &str) -> String {
+    let (code, first) = post(&format!("{base}/twilio/voice"), &call(sid), None).await;
+    assert_eq!(code, 200, "{first}");
+    let url = action(&first);
+    let path = &url[url.find("/twilio").unwrap()..];
+    let (code, menu) = post(
+        &format!("{base}{path}"),
+        &[("CallSid", sid), ("Digits", "1")],
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{menu}");
+    menu
 }
 
 /// Twilio's status callback for a call that ended `completed` after
