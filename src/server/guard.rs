@@ -34,6 +34,10 @@ pub const RETRY_AFTER: &str = "5";
 pub enum Answer {
     /// The caller hears it: valid voice XML, always.
     Voice,
+    /// What a caller waiting in a queue hears next (a queue's wait URL,
+    /// where only prompts, pauses and `<Leave>` are allowed): on failure,
+    /// a pause, after which the provider asks again.
+    Hold,
     /// Only the provider reads it (status callbacks).
     Status,
 }
@@ -75,6 +79,10 @@ pub async fn guard(
     };
     match answer {
         Answer::Voice => super::twilio::apology_for(&st, call.as_deref(), &base, &why),
+        Answer::Hold => {
+            error!("hold music instead: {why}");
+            super::twilio::hold(&st, &base)
+        }
         Answer::Status => {
             // The request's span carries the call id, once the handler read it.
             error!("a status callback was not stored, the provider is asked to retry: {why}");

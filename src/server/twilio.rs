@@ -33,13 +33,23 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
     let voice_routes = Router::new()
         .route("/twilio/voice", post(voice))
         .route("/twilio/step", post(step))
-        .route("/twilio/wait", post(wait))
         .route("/twilio/done", post(done))
         .route_layer(from_fn_with_state((state.clone(), Answer::Voice), guard));
+    let wait_route = Router::new()
+        .route("/twilio/wait", post(wait))
+        .route_layer(from_fn_with_state((state.clone(), Answer::Hold), guard));
     let status_route = Router::new()
         .route("/twilio/status", post(status))
         .route_layer(from_fn_with_state((state.clone(), Answer::Status), guard));
-    voice_routes.merge(status_route)
+    voice_routes.merge(wait_route).merge(status_route)
+}
+
+/// A pause in a queue's hold music, for a wait URL that could not be
+/// answered: the provider asks the wait URL again after it.
+pub(super) fn hold(st: &AppState, base: &str) -> Response {
+    let p = st.program();
+    let pause = [Action::Speak(Speech::Pause { seconds: 10 })];
+    twiml(tw::render(&pause, &p, "", 0, &urls(base)))
 }
 
 /// The call id our own URLs carry (`?call=…`), if any.
