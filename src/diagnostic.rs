@@ -73,6 +73,8 @@ codes! {
     RecursiveSubflow = "recursive-subflow", Error;
     /// A `return` node in a flow that callers enter directly.
     ReturnOutsideSubflow = "return-outside-subflow", Error;
+    /// A `return` node that calls can reach without a `subflow` node calling its flow (by a jump).
+    UnmatchedReturn = "unmatched-return", Error;
     /// Agent groups that overflow into each other in a circle.
     OverflowCycle = "overflow-cycle", Error;
     /// A `split` whose weights do not add up to 100.

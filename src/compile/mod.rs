@@ -12,6 +12,7 @@ mod defs;
 mod nodes;
 mod prompts;
 mod resolve;
+mod subflows;
 mod values;
 
 pub use checks::{FlowDepth, GroupDepth};

@@ -297,9 +297,9 @@ impl<'p> Walker<'p> {
                 NodeKind::Return => match self.s.returns.pop() {
                     Some(n) => ix = n,
                     None => {
-                        // A call that jumped into a sub-flow instead of calling
-                        // it gets here: the caller still deserves a person,
-                        // not a bare hang-up.
+                        // `check` proves no call gets here (`unmatched-return`),
+                        // but a state stored by an older version may: the
+                        // caller still deserves a person, not a bare hang-up.
                         self.fallback(
                             "a `return` node was reached outside any sub-flow call: there is nothing to return to".into(),
                         );
