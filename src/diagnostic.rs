@@ -101,6 +101,8 @@ codes! {
     QueueWithoutClosedRoute = "queue-without-closed-route", Warning;
     /// A menu option that hides a global key (operator, repeat, back, top).
     ShadowedGlobalKey = "shadowed-global-key", Warning;
+    /// An exit no call can ever take, e.g. `holiday` on a schedule without holidays.
+    ImpossibleExit = "impossible-exit", Warning;
 }
 
 impl fmt::Display for Code {
