@@ -617,6 +617,9 @@ fn test(
                 for m in &c.missing {
                     outln!("    not reached: {m}");
                 }
+                for i in &c.impossible {
+                    outln!("    impossible: {}: {}", i.exit, i.reason);
+                }
             }
             outln!("\n{passed} passed, {failed} failed");
         }

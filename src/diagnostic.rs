@@ -73,6 +73,8 @@ codes! {
     RecursiveSubflow = "recursive-subflow", Error;
     /// A `return` node in a flow that callers enter directly.
     ReturnOutsideSubflow = "return-outside-subflow", Error;
+    /// A `return` node that calls can reach without a `subflow` node calling its flow (by a jump).
+    UnmatchedReturn = "unmatched-return", Error;
     /// Agent groups that overflow into each other in a circle.
     OverflowCycle = "overflow-cycle", Error;
     /// A `split` whose weights do not add up to 100.
@@ -99,6 +101,8 @@ codes! {
     QueueWithoutClosedRoute = "queue-without-closed-route", Warning;
     /// A menu option that hides a global key (operator, repeat, back, top).
     ShadowedGlobalKey = "shadowed-global-key", Warning;
+    /// An exit no call can ever take, e.g. `holiday` on a schedule without holidays.
+    ImpossibleExit = "impossible-exit", Warning;
 }
 
 impl fmt::Display for Code {

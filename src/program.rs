@@ -455,7 +455,8 @@ impl NodeKind {
         }
     }
 
-    /// Every explicit exit of the node, labelled. The program graph's edges are exactly these.
+    /// Every explicit exit of the node, labelled. The program graph's edges
+    /// are these, less the ones in [`Program::impossible`].
     pub fn exits(&self) -> Vec<(Exit, NodeIndex)> {
         use Exit as E;
         let mut v = Vec::new();
@@ -631,6 +632,23 @@ impl Exit {
     }
 }
 
+/// An exit of a node that the program proves no call can take, such as the
+/// `holiday` exit of an `hours` node whose schedule declares no holidays.
+/// The compiler leaves it out of [`Program::graph`], so the checks, the
+/// diagrams and scenario coverage never count on it; `check` warns about it
+/// where it is written (`impossible-exit`), and `test` lists it with its reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImpossibleExit {
+    /// The node it leaves.
+    pub node: NodeIndex,
+    /// Which exit.
+    pub exit: Exit,
+    /// Where it would lead.
+    pub target: NodeIndex,
+    /// Why no call can take it, e.g. "the schedule `office` declares no holidays".
+    pub reason: String,
+}
+
 /// What happens to calls that hit an internal failure.
 #[derive(Clone, Debug, Default)]
 pub struct Fallback {
@@ -645,8 +663,11 @@ pub struct Fallback {
 pub struct Program {
     /// Content hash of every source file: a call keeps the version it started with.
     pub version: String,
-    /// Every node of every flow; edges are the nodes' explicit exits.
+    /// Every node of every flow; edges are the nodes' explicit exits that
+    /// some call can take.
     pub graph: DiGraph<Node, Exit>,
+    /// The nodes' explicit exits that no call can take, in node order.
+    pub impossible: Vec<ImpossibleExit>,
     /// Flows by [`FlowId`].
     pub flows: Vec<Flow>,
     /// Groups by [`GroupId`].

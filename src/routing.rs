@@ -246,6 +246,49 @@ impl Schedule {
             HoursStatus::Closed
         }
     }
+
+    /// Can the schedule be in `status` at some moment? Judged from what the
+    /// schedule declares, for every date and time at once, so `false` is a
+    /// proof that no call ever sees it: no holidays, never open (no hours on
+    /// any day, nor in any exception), never closed (every day and every
+    /// exception open from 00:00 to 24:00).
+    pub fn can_be(&self, status: HoursStatus) -> bool {
+        let mut days = self
+            .weekly
+            .iter()
+            .chain(self.exceptions.iter().map(|e| &e.ranges));
+        match status {
+            HoursStatus::Holiday => !self.holidays.is_empty(),
+            HoursStatus::Open => days.any(|r| !r.is_empty()),
+            HoursStatus::Closed => !days.all(whole_day),
+        }
+    }
+}
+
+impl Group {
+    /// Can a queue for this group find it closed (outside its schedule, or
+    /// on a holiday)? A group without a schedule never is.
+    pub fn can_close(&self, schedules: &[Schedule]) -> bool {
+        self.schedule.is_some_and(|id| {
+            schedules
+                .get(id.index())
+                .is_none_or(|s| s.can_be(HoursStatus::Closed) || s.can_be(HoursStatus::Holiday))
+        })
+    }
+}
+
+/// Do these ranges cover the whole day, 00:00 to 24:00?
+fn whole_day(ranges: &Ranges) -> bool {
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    let mut until: Minute = 0;
+    for (start, end) in sorted {
+        if start > until {
+            return false;
+        }
+        until = until.max(end);
+    }
+    until >= 24 * 60
 }
 
 fn weekday_index(w: Weekday) -> usize {
@@ -429,6 +472,38 @@ mod tests {
         // Christmas Eve 2026 (Thursday): open 08-12 only.
         assert_eq!(s.status_at(at("2026-12-24T14:00:00Z")), HoursStatus::Open);
         assert_eq!(s.status_at(at("2026-12-24T18:00:00Z")), HoursStatus::Closed);
+    }
+
+    #[test]
+    fn what_a_schedule_can_be_is_judged_from_its_declarations() {
+        use HoursStatus::*;
+        let s = schedule();
+        assert!(s.can_be(Open) && s.can_be(Closed) && s.can_be(Holiday));
+
+        let mut always = schedule();
+        always.holidays.clear();
+        always.exceptions.clear();
+        always.weekly = std::array::from_fn(|_| parse_ranges("00:00-24:00").unwrap());
+        always.weekly[2] = parse_ranges("12:00-24:00, 00:00-12:00").unwrap();
+        assert!(always.can_be(Open));
+        assert!(!always.can_be(Closed), "open around the clock");
+        assert!(!always.can_be(Holiday), "no holidays");
+        always.exceptions.push(Exception {
+            date: DateRule::parse("12-24").unwrap(),
+            ranges: parse_ranges("00:00-12:00").unwrap(),
+            name: None,
+        });
+        assert!(always.can_be(Closed), "the exception closes at noon");
+        always.weekly[6] = parse_ranges("00:00-23:59").unwrap();
+        always.exceptions.clear();
+        assert!(always.can_be(Closed), "a minute a week is enough");
+
+        let mut never = schedule();
+        never.weekly = Default::default();
+        assert!(never.can_be(Open), "the exception's hours open it");
+        never.exceptions.clear();
+        assert!(!never.can_be(Open));
+        assert!(never.can_be(Closed) && never.can_be(Holiday));
     }
 
     #[test]

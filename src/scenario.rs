@@ -453,7 +453,9 @@ impl Coverage {
         }
     }
 
-    /// What no scenario reached, per flow: (flow, nodes reached, nodes, exits taken, exits, missing lines).
+    /// What no scenario reached, per flow: (flow, nodes reached, nodes, exits
+    /// taken, exits, missing lines), and the exits no call can take. Those are
+    /// not in the program graph, so they are never counted as missing.
     pub fn report(&self, p: &Program) -> Vec<FlowCoverage> {
         p.flows
             .iter()
@@ -471,18 +473,17 @@ impl Coverage {
                     missing.push(format!("node {}", p.qualified_name(n)));
                 }
                 for e in edges.iter().filter(|e| !self.edges.contains(&e.id())) {
-                    let label = e.weight().label();
-                    let label = if label.is_empty() {
-                        "next".to_owned()
-                    } else {
-                        label
-                    };
-                    missing.push(format!(
-                        "exit {} --{label}--> {}",
-                        p.qualified_name(e.source()),
-                        p.qualified_name(e.target())
-                    ));
+                    missing.push(exit_line(p, e.source(), e.weight(), e.target()));
                 }
+                let impossible = p
+                    .impossible
+                    .iter()
+                    .filter(|i| in_flow(i.node))
+                    .map(|i| Impossible {
+                        exit: exit_line(p, i.node, &i.exit, i.target),
+                        reason: i.reason.clone(),
+                    })
+                    .collect();
                 FlowCoverage {
                     flow: f.name.clone(),
                     nodes_reached: nodes.iter().filter(|n| self.nodes.contains(n)).count(),
@@ -493,6 +494,7 @@ impl Coverage {
                         .count(),
                     exits: edges.len(),
                     missing,
+                    impossible,
                 }
             })
             .collect()
@@ -514,4 +516,27 @@ pub struct FlowCoverage {
     pub exits: usize,
     /// What no scenario reached.
     pub missing: Vec<String>,
+    /// Exits no call can take, which coverage does not count.
+    pub impossible: Vec<Impossible>,
+}
+
+/// An exit of the flow that no call can take, and why (see
+/// [`Program::impossible`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Impossible {
+    /// The exit, as `exit main.hours --holiday--> main.closed`.
+    pub exit: String,
+    /// Why no call can take it.
+    pub reason: String,
+}
+
+/// An exit as the report names it: `exit main.menu --press 1--> main.sales`.
+fn exit_line(p: &Program, from: NodeIndex, exit: &Exit, to: NodeIndex) -> String {
+    let label = exit.label();
+    let label = if label.is_empty() { "next" } else { &label };
+    format!(
+        "exit {} --{label}--> {}",
+        p.qualified_name(from),
+        p.qualified_name(to)
+    )
 }

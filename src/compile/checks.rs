@@ -5,7 +5,8 @@
 //! - `unreachable-node`: every node is reachable from an entry flow (BFS);
 //! - `no-path-to-human`: every menu can reach a queue or transfer;
 //! - `deep-tree` and the depth report: fewest key presses to each group (Dijkstra, 0/1 weights);
-//! - `recursive-subflow`, `return-outside-subflow`, `overflow-cycle`.
+//! - `overflow-cycle`;
+//! - and, in `subflows`, `recursive-subflow`, `return-outside-subflow` and `unmatched-return`.
 //!
 //! Global keys count as edges here (operator and top from every menu), as do
 //! sub-flow calls; the program graph itself holds only explicit exits.
@@ -250,7 +251,7 @@ pub(super) fn run(
     if warnings {
         reachability_warnings(p, &g, usage, diags);
     }
-    subflow_checks(p, diags);
+    super::subflows::run(p, diags);
     overflow_cycles(p, files, diags);
     depths(p, &g, warnings, diags)
 }
@@ -348,7 +349,7 @@ fn cycle_path(g: &DiGraph<(), Step>, start: NodeIndex, scc: &HashSet<NodeIndex>)
 
 /// The members of every cycle (strongly connected component with an edge
 /// back into itself), each sorted, for messages that name them.
-fn cycles<E>(g: &DiGraphMap<u32, E>) -> Vec<Vec<u32>> {
+pub(super) fn cycles<E>(g: &DiGraphMap<u32, E>) -> Vec<Vec<u32>> {
     tarjan_scc(g)
         .into_iter()
         .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
@@ -357,54 +358,6 @@ fn cycles<E>(g: &DiGraphMap<u32, E>) -> Vec<Vec<u32>> {
             scc
         })
         .collect()
-}
-
-fn subflow_checks(p: &Program, diags: &mut Vec<Diagnostic>) {
-    let mut calls: DiGraphMap<u32, NodeIndex> = DiGraphMap::new();
-    for ix in p.graph.node_indices() {
-        let node = &p.graph[ix];
-        match &node.kind {
-            NodeKind::Subflow { flow, .. } if flow.index() < p.flows.len() => {
-                calls.add_edge(node.flow.0, flow.0, ix);
-            }
-            NodeKind::Return => {
-                if let Some(f) = p.flows.get(node.flow.index()).filter(|f| f.entry) {
-                    diags.push(
-                        Diagnostic::new(Code::ReturnOutsideSubflow, format!("flow `{}` is entered by callers directly, so `{}` has nothing to return to", f.name, node.id))
-                            .labelled(node.span, "return in an entry flow")
-                            .hint("use `hangup` here, or stop mapping numbers to this flow and call it with a `subflow` node"),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    for members in cycles(&calls) {
-        let self_call = members.len() == 1;
-        let names: Vec<_> = members
-            .iter()
-            .map(|f| format!("`{}`", p.flows[*f as usize].name))
-            .collect();
-        let first = members[0];
-        let at = calls
-            .edges(first)
-            .find(|(_, to, _)| members.contains(to))
-            .map(|(_, _, ix)| *ix);
-        if let Some(ix) = at {
-            diags.push(
-                Diagnostic::new(
-                    Code::RecursiveSubflow,
-                    if self_call {
-                        format!("flow {} calls itself as a sub-flow", names[0])
-                    } else {
-                        format!("flows {} call each other as sub-flows", names.join(", "))
-                    },
-                )
-                .labelled(p.graph[ix].span, "recursive call")
-                .hint("a sub-flow cannot call itself, even through others; jump to another flow's node with a `flow.node` reference instead"),
-            );
-        }
-    }
 }
 
 fn overflow_cycles(p: &Program, files: &[RawFile], diags: &mut Vec<Diagnostic>) {

@@ -9,9 +9,11 @@
 
 mod checks;
 mod defs;
+mod impossible;
 mod nodes;
 mod prompts;
 mod resolve;
+mod subflows;
 mod values;
 
 pub use checks::{FlowDepth, GroupDepth};
@@ -62,8 +64,11 @@ pub fn compile(set: &FlowSet) -> Compiled {
     let lists = b.lists();
     let groups = b.groups(&settings);
     let flows = b.flows(&settings);
-    let nodes = b.nodes(&settings, &flows, &groups);
+    let nodes = b.nodes(&settings, &flows, &groups, &schedules);
     let (numbers, default_flow, fallback) = b.routing(&settings);
+    let impossible = impossible::find(&nodes, &schedules, &groups);
+    b.impossible_exits(&impossible, &nodes);
+    let impossible: Vec<_> = impossible.into_iter().map(|f| f.exit).collect();
 
     let mut graph: DiGraph<Node, crate::program::Exit> =
         DiGraph::with_capacity(nodes.len() + 1, nodes.len() * 2);
@@ -80,6 +85,14 @@ pub fn compile(set: &FlowSet) -> Compiled {
             span: Span::new(FileId(0), 0..0),
         });
     }
+    // Exits no call can take are not edges: nothing should count on them.
+    let mut dead: HashMap<NodeIndex, Vec<&crate::program::Exit>> = HashMap::new();
+    for i in &impossible {
+        dead.entry(i.node).or_default().push(&i.exit);
+    }
+    let possible = |ix: NodeIndex, e: &crate::program::Exit| {
+        dead.get(&ix).is_none_or(|exits| !exits.contains(&e))
+    };
     let edges: Vec<_> = graph
         .node_indices()
         .flat_map(|ix| {
@@ -87,6 +100,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
                 .kind
                 .exits()
                 .into_iter()
+                .filter(move |(e, _)| possible(ix, e))
                 .map(move |(e, t)| (ix, t, e))
         })
         .collect();
@@ -113,6 +127,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
     let program = Program {
         version: version(set),
         graph,
+        impossible,
         flows,
         groups,
         schedules,

@@ -12,7 +12,7 @@ use crate::flow::prompt::RawPrompt;
 use crate::flow::raw::*;
 use crate::flow::spanned::{Sp, StringOr};
 use crate::program::*;
-use crate::routing::{Endpoint, Group};
+use crate::routing::{Endpoint, Group, Schedule};
 use crate::source::{FileId, Span};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -45,6 +45,7 @@ impl<'a> Builder<'a> {
         settings: &Settings,
         flows: &[Flow],
         groups: &[Group],
+        schedules: &[Schedule],
     ) -> Vec<Node> {
         let mut out = Vec::new();
         for (i, flow) in flows.iter().enumerate() {
@@ -63,7 +64,7 @@ impl<'a> Builder<'a> {
                     languages: &flow.languages,
                     declared: &settings.languages,
                 };
-                let kind = self.node(settings, groups, &at, node);
+                let kind = self.node(settings, groups, schedules, &at, node);
                 out.push(Node {
                     id: node.id.value.clone(),
                     flow: fid,
@@ -79,6 +80,7 @@ impl<'a> Builder<'a> {
         &mut self,
         settings: &Settings,
         groups: &[Group],
+        schedules: &[Schedule],
         at: &At<'_>,
         node: &RawNode,
     ) -> NodeKind {
@@ -160,7 +162,7 @@ impl<'a> Builder<'a> {
             RawNodeKind::Split(s) => self.split(at, s),
             RawNodeKind::Queue(q) => {
                 let p = q.prompt.as_ref().map(|p| prompt(p, "prompt").prompt);
-                NodeKind::Queue(self.queue(at, groups, q, p))
+                NodeKind::Queue(self.queue(at, groups, schedules, q, p))
             }
             RawNodeKind::Transfer(t) => {
                 let p = t.prompt.as_ref().map(|p| prompt(p, "prompt").prompt);
@@ -673,13 +675,14 @@ impl<'a> Builder<'a> {
         &mut self,
         at: &At<'_>,
         groups: &[Group],
+        schedules: &[Schedule],
         q: &RawQueue,
         prompt: Option<Prompt>,
     ) -> Queue {
         let group = self.def_ref::<GroupId>(DefKind::Group, at.file, &q.group);
         let on_closed = self.opt_target(at, q.on_closed.as_ref());
         if let Some(g) = group.and_then(|g| groups.get(g.index()))
-            && g.schedule.is_some()
+            && g.can_close(schedules)
             && on_closed.is_none()
         {
             self.push(

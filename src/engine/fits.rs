@@ -41,15 +41,18 @@ pub fn fits(p: &Program, s: &CallState) -> Result<(), Misfit> {
     for &r in &s.returns {
         node(r, "a sub-flow's return point")?;
     }
-    for &m in &s.menus {
+    for visit in &s.menus {
         if !matches!(
-            node(m, "a menu in the back history")?.kind,
+            node(visit.menu, "a menu in the back history")?.kind,
             NodeKind::Menu(_)
         ) {
             return Err(misfit(format!(
                 "the back history holds `{}`, which is not a menu",
-                p.qualified_name(m)
+                p.qualified_name(visit.menu)
             )));
+        }
+        for &r in visit.returns.iter().flatten() {
+            node(r, "a sub-flow's return point in the back history")?;
         }
     }
     let group = |g: crate::program::GroupId| {
@@ -136,8 +139,16 @@ group = "desk"
         queue_wait.wait = Wait::Queue;
         assert!(refused(&queue_wait).contains("cannot ask for it"));
         let mut back = s.clone();
-        back.menus.push(NodeIndex::new(998));
+        back.menus.push(super::super::MenuVisit {
+            menu: NodeIndex::new(998),
+            returns: None,
+        });
         assert!(refused(&back).contains("node #998"));
+        let mut back_return = s.clone();
+        if let Some(v) = back_return.menus.last_mut() {
+            v.returns = Some(vec![NodeIndex::new(996)]);
+        }
+        assert!(refused(&back_return).contains("node #996"));
         let mut ret = s.clone();
         ret.returns.push(NodeIndex::new(997));
         assert!(refused(&ret).contains("node #997"));

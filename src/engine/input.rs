@@ -179,11 +179,17 @@ impl Walker<'_> {
                             self.emit_wait();
                             return;
                         } else if keys.back == Some(k) {
-                            self.s.menus.pop();
+                            let here = self.s.menus.pop();
                             match self.s.menus.pop() {
-                                Some(prev) => Some((format!("pressed {k}: back"), prev, None)),
+                                Some(prev) => {
+                                    // Back where the caller was, as the call was there (see `MenuVisit`).
+                                    if let Some(returns) = prev.returns {
+                                        self.s.returns = returns;
+                                    }
+                                    Some((format!("pressed {k}: back"), prev.menu, None))
+                                }
                                 None => {
-                                    self.s.menus.push(ix);
+                                    self.s.menus.extend(here);
                                     self.advanced = true;
                                     self.decided(format!(
                                         "pressed {k}: back, but this is the first menu"

@@ -123,14 +123,59 @@ pub struct CallState {
     pub vars: BTreeMap<String, String>,
     /// Where each active sub-flow returns to.
     pub returns: Vec<NodeIndex>,
-    /// Menus visited, for the back key.
-    pub menus: Vec<NodeIndex>,
+    /// Menus visited, for the back key, each with the sub-flow stack the call
+    /// had there.
+    pub menus: Vec<MenuVisit>,
     /// Groups tried for the current queue (overflow never revisits one).
     pub tried: Vec<GroupId>,
     /// Earlier calls of this caller.
     pub history: Vec<PastCall>,
     /// How the call ended up, once known.
     pub outcome: Option<Outcome>,
+}
+
+/// A menu in the back key's history.
+///
+/// The back key takes the caller to the menu they heard before, and the call
+/// continues there as it did then: with the sub-flow stack it had at that
+/// menu. So going back from a menu reached after a sub-flow returned, into
+/// that sub-flow's last menu, runs the sub-flow's rest again and returns to
+/// the same caller, as the caller expects, instead of reaching its `return`
+/// with nothing to return to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredVisit")]
+pub struct MenuVisit {
+    /// The menu.
+    pub menu: NodeIndex,
+    /// [`CallState::returns`] when the call was at the menu. `None` for a
+    /// visit stored before the history carried it: going back to such a menu
+    /// keeps the current stack, as those versions did.
+    pub returns: Option<Vec<NodeIndex>>,
+}
+
+/// How a [`MenuVisit`] may be stored: as now, or as the bare menu index that
+/// states stored by earlier versions hold.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredVisit {
+    Visit {
+        menu: NodeIndex,
+        #[serde(default)]
+        returns: Option<Vec<NodeIndex>>,
+    },
+    Bare(NodeIndex),
+}
+
+impl From<StoredVisit> for MenuVisit {
+    fn from(v: StoredVisit) -> Self {
+        match v {
+            StoredVisit::Visit { menu, returns } => MenuVisit { menu, returns },
+            StoredVisit::Bare(menu) => MenuVisit {
+                menu,
+                returns: None,
+            },
+        }
+    }
 }
 
 /// A provider event, already parsed and verified.

@@ -33,7 +33,12 @@ numbers = ["+15550009999"]
 
 fn program(flow: &str) -> Program {
     let settings = "[settings]\nlanguages = [\"en-US\", \"zh-CN\"]\ndefault_flow = \"main\"\nfallback = { group = \"desk\" }\n";
-    let (set, c) = compile_texts([("main", flow), ("groups", GROUPS), ("settings", settings)]);
+    compiled([("main", flow), ("groups", GROUPS), ("settings", settings)])
+}
+
+/// The program of these files, which must have no errors.
+fn compiled<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Program {
+    let (set, c) = compile_texts(files);
     c.program.unwrap_or_else(|| {
         panic!(
             "{}",
@@ -638,4 +643,143 @@ fn speech_words_match_whole_words_or_cjk_anywhere() {
     assert!(says("order status please", "order status"));
     assert!(!says("order", "order status"));
     assert!(says("我要中文服务", "中文"));
+}
+
+/// A main line with a knowledge-base sub-flow whose answer returns to a
+/// "did that help?" menu, and a back key in both flows.
+const BACK_MAIN: &str = r##"
+[flow]
+start = "m"
+keys = { back = "#" }
+
+[menu.m]
+prompt = "For answers, press 1."
+options = { 1 = "help" }
+on_failure = "bye"
+
+[subflow.help]
+flow = "kb"
+next = "after"
+
+[menu.after]
+prompt = "Did that help? Press 1 for yes, 2 for no."
+options = { 1 = "bye", 2 = "desk" }
+on_failure = "desk"
+
+[queue.desk]
+group = "desk"
+
+[hangup.bye]
+prompt = "Goodbye."
+"##;
+
+const BACK_KB: &str = r##"
+[flow]
+start = "topics"
+keys = { back = "#" }
+
+[return.done]
+
+[say.tip]
+prompt = "Plug it in."
+next = "done"
+
+[menu.topics]
+prompt = "For setup, press 1."
+options = { 1 = "tip" }
+on_failure = "done"
+"##;
+
+fn back_program() -> Program {
+    let settings = "[settings]\ndefault_flow = \"main\"\nfallback = { group = \"desk\", message = \"Sorry, something went wrong.\" }\n";
+    compiled([
+        ("main", BACK_MAIN),
+        ("kb", BACK_KB),
+        ("groups", GROUPS),
+        ("settings", settings),
+    ])
+}
+
+#[test]
+fn back_into_a_finished_sub_flow_runs_it_again_and_returns_to_its_caller() {
+    let p = back_program();
+    let s = feed(&p, &begin(&p, "+1"), digits("1"));
+    assert_eq!(at(&p, &s), "topics");
+    let s = feed(&p, &s, digits("1"));
+    assert_eq!(at(&p, &s), "after", "the sub-flow returned");
+    assert!(s.state.returns.is_empty());
+
+    let back = feed(&p, &s, digits("#"));
+    assert_eq!(at(&p, &back), "topics", "back to the sub-flow's menu");
+    let again = feed(&p, &back, digits("1"));
+    assert_eq!(
+        (at(&p, &again), again.state.wait, again.state.outcome),
+        ("after".into(), Wait::Choice, None),
+        "the answer returns to the caller's menu instead of hanging up"
+    );
+    assert_eq!(
+        said(&again),
+        ["Plug it in.", "Did that help? Press 1 for yes, 2 for no."]
+    );
+    assert_eq!(
+        back.state.returns,
+        [p.node_by_name("main", "after").unwrap()],
+        "back restored the sub-flow stack the call had at that menu"
+    );
+
+    // Back again from there, and back once more, leaves the sub-flow for the first menu.
+    let back = feed(&p, &again, digits("#"));
+    let first = feed(&p, &back, digits("#"));
+    assert_eq!(at(&p, &first), "m");
+    assert!(first.state.returns.is_empty());
+}
+
+#[test]
+fn a_return_with_nothing_to_return_to_takes_the_fallback_route() {
+    let p = back_program();
+    let topics = feed(&p, &begin(&p, "+1"), digits("1"));
+    // A state from before the back history carried the sub-flow stack (or any
+    // other way of losing it): `check` cannot rule it out, the engine must cope.
+    let mut lost = topics.state.clone();
+    lost.returns.clear();
+    let s = step(&p, &lost, digits("1"), monday());
+    assert_eq!(at(&p, &s), "done");
+    assert_eq!(
+        (s.state.wait, s.state.outcome),
+        (Wait::Fallback, Some(Outcome::Fallback)),
+        "not a bare hang-up"
+    );
+    assert!(s.records.iter().any(|r| matches!(
+        &r.kind,
+        RecordKind::Fallback { reason } if reason.contains("`return`")
+    )));
+    assert_eq!(said(&s), ["Plug it in.", "Sorry, something went wrong."]);
+    assert!(matches!(
+        &s.actions[..],
+        [Action::Speak(_), Action::Speak(_), Action::Enqueue { queue, .. }] if queue == "desk"
+    ));
+}
+
+#[test]
+fn a_back_history_stored_by_an_older_version_still_loads() {
+    let p = back_program();
+    let s = feed(&p, &begin(&p, "+1"), digits("1"));
+    let mut json = serde_json::to_value(&s.state).unwrap();
+    let m = p.node_by_name("main", "m").unwrap().index();
+    let topics = s.state.at.index();
+    // Before the history carried the sub-flow stack, a visit was the menu's index.
+    json["menus"] = serde_json::json!([m, topics]);
+    let old: CallState = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        old.menus
+            .iter()
+            .map(|v| (v.menu, v.returns.clone()))
+            .collect::<Vec<_>>(),
+        [(NodeIndex::new(m), None), (s.state.at, None)]
+    );
+    let back = step(&p, &old, digits("#"), monday());
+    assert_eq!(at(&p, &back), "m");
+    let again: CallState =
+        serde_json::from_str(&serde_json::to_string(&back.state).unwrap()).unwrap();
+    assert_eq!(again, back.state, "a state stored now reads back the same");
 }

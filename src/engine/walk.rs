@@ -1,7 +1,7 @@
 //! Walking the program: entering nodes until the call must wait for the
 //! caller or the provider, and emitting what the caller hears on the way.
 
-use super::{CallState, MAX_WALK, Outcome, Record, RecordKind, Step, Wait};
+use super::{CallState, MAX_WALK, MenuVisit, Outcome, Record, RecordKind, Step, Wait};
 use crate::action::{Action, InputModes, Speech};
 use crate::program::{Exit, GroupId, NodeKind, Program, Prompt, Utterance};
 use crate::routing::{GroupTarget, HoursStatus};
@@ -126,8 +126,14 @@ impl<'p> Walker<'p> {
                     ix = *next;
                 }
                 NodeKind::Menu(_) => {
-                    if self.s.menus.last() != Some(&ix) {
-                        self.s.menus.push(ix);
+                    let visit = MenuVisit {
+                        menu: ix,
+                        returns: Some(self.s.returns.clone()),
+                    };
+                    // Entering the menu again keeps one entry, with the stack of the latest visit.
+                    match self.s.menus.last_mut() {
+                        Some(last) if last.menu == ix => *last = visit,
+                        _ => self.s.menus.push(visit),
                     }
                     self.wait(Wait::Choice);
                     return;
@@ -291,7 +297,12 @@ impl<'p> Walker<'p> {
                 NodeKind::Return => match self.s.returns.pop() {
                     Some(n) => ix = n,
                     None => {
-                        self.end(Outcome::Hangup);
+                        // `check` proves no call gets here (`unmatched-return`),
+                        // but a state stored by an older version may: the
+                        // caller still deserves a person, not a bare hang-up.
+                        self.fallback(
+                            "a `return` node was reached outside any sub-flow call: there is nothing to return to".into(),
+                        );
                         return;
                     }
                 },

@@ -383,6 +383,55 @@ fn coverage_counts_the_exit_taken_not_every_exit_to_the_same_node() {
     );
 }
 
+/// `tests/fixtures/impossible`: an `hours` node on a schedule without
+/// holidays (its implicit `holiday` exit) and a queue with `on_closed` for a
+/// group that keeps no hours.
+const IMPOSSIBLE: &str = "tests/fixtures/impossible";
+
+#[test]
+fn coverage_does_not_demand_exits_no_call_can_take_and_says_why() {
+    let out = switchboard(&["test", IMPOSSIBLE]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("4/4   exits"), "{stdout}");
+    assert!(!stdout.contains("not reached"), "{stdout}");
+    insta::assert_snapshot!("impossible_coverage", stdout);
+
+    let json = switchboard(&["test", IMPOSSIBLE, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let main = &v["coverage"][0];
+    assert_eq!(main["exits_taken"], main["exits"], "{main:#}");
+    assert_eq!(main["missing"], serde_json::json!([]), "{main:#}");
+    assert_eq!(
+        main["impossible"],
+        serde_json::json!([
+            {
+                "exit": "exit main.hours --holiday--> main.closed",
+                "reason": "the schedule `weekdays` declares no holidays"
+            },
+            {
+                "exit": "exit main.desk --closed--> main.closed",
+                "reason": "the group `walkin` has no `schedule`, so it is never closed"
+            }
+        ])
+    );
+}
+
+#[test]
+fn graph_does_not_draw_exits_no_call_can_take() {
+    let mermaid = switchboard(&["graph", IMPOSSIBLE]);
+    assert!(mermaid.status.success());
+    let m = text(&mermaid.stdout);
+    assert!(!m.contains("holiday"), "{m}");
+    insta::assert_snapshot!("impossible_mermaid", m);
+
+    let dot = switchboard(&["graph", IMPOSSIBLE, "--format", "dot"]);
+    assert!(dot.status.success());
+    let d = text(&dot.stdout);
+    assert!(!d.contains("holiday"), "{d}");
+    insta::assert_snapshot!("impossible_dot", d);
+}
+
 #[test]
 fn serve_refuses_to_listen_publicly_without_a_token() {
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))

@@ -2,11 +2,12 @@
 //! arbitrary text or on arbitrary (often broken) flow files, and any program
 //! they do produce is internally consistent.
 
+use petgraph::visit::EdgeRef;
 use proptest::prelude::*;
 use switchboard::compile::compile;
 use switchboard::diagnostic::Severity;
 use switchboard::flow::parse_texts;
-use switchboard::program::{NodeKind, Program};
+use switchboard::program::{Exit, NodeKind, Program};
 
 fn compile_files(files: Vec<(String, String)>) -> switchboard::compile::Compiled {
     compile(&parse_texts(
@@ -29,6 +30,23 @@ fn assert_consistent(p: &Program) {
         for (_, t) in node.kind.exits() {
             assert!(t.index() < n);
         }
+        // The graph's edges are the node's exits, less the impossible ones.
+        let mut edges: Vec<_> = p
+            .graph
+            .edges(ix)
+            .map(|e| (e.weight().clone(), e.target()))
+            .collect();
+        edges.extend(
+            p.impossible
+                .iter()
+                .filter(|i| i.node == ix)
+                .map(|i| (i.exit.clone(), i.target)),
+        );
+        let mut exits = node.kind.exits();
+        let key = |(e, t): &(Exit, petgraph::graph::NodeIndex)| (format!("{e:?}"), *t);
+        edges.sort_by_key(key);
+        exits.sort_by_key(key);
+        assert_eq!(edges, exits, "exits of {}", node.id);
         match &node.kind {
             NodeKind::Queue(q) => assert!(q.group.index() < p.groups.len()),
             NodeKind::Voicemail { group, .. } | NodeKind::Callback { group, .. } => {
@@ -171,11 +189,12 @@ fn flow_file() -> impl Strategy<Value = String> {
     })
 }
 
-/// A well-formed flow set with an arbitrary graph shape: menus, says, branches
-/// and queues wired to random targets.
+/// A well-formed flow set with an arbitrary graph shape: menus, says, branches,
+/// hours (on a schedule without holidays, so their `holiday` exits are
+/// impossible) and queues wired to random targets.
 fn graph_shape() -> impl Strategy<Value = Vec<(String, String)>> {
     let node = (
-        0u8..4,
+        0u8..5,
         prop::collection::vec(0usize..12, 1..4),
         any::<bool>(),
     );
@@ -199,6 +218,16 @@ fn graph_shape() -> impl Strategy<Value = Vec<(String, String)>> {
                     t(0),
                     t(1)
                 )),
+                3 => {
+                    s.push_str(&format!(
+                        "[hours.n{i}]\nschedule = \"s\"\nopen = \"{}\"\nclosed = \"{}\"\n",
+                        t(0),
+                        t(1)
+                    ));
+                    if *fail {
+                        s.push_str(&format!("holiday = \"{}\"\n", t(2)));
+                    }
+                }
                 _ => {
                     s.push_str(&format!("[queue.n{i}]\ngroup = \"g\"\n"));
                     if *fail {
@@ -208,7 +237,8 @@ fn graph_shape() -> impl Strategy<Value = Vec<(String, String)>> {
             }
             s.push('\n');
         }
-        s.push_str("[groups.g]\nkind = \"support\"\n");
+        s.push_str("[groups.g]\nkind = \"support\"\n\n");
+        s.push_str("[schedules.s]\ntimezone = \"UTC\"\nweekly = { \"mon-fri\" = \"09:00-17:00\" }\n");
         vec![("main".to_owned(), s)]
     })
 }
