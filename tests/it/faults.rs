@@ -222,3 +222,31 @@ async fn a_panic_in_the_status_callback_asks_the_provider_to_retry() {
     assert_eq!(code, 503);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_url_that_fails_keeps_the_hold_music_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let hook: FaultHook = Arc::new(|route| {
+        if route == "wait" {
+            panic!("injected by the test");
+        }
+    });
+    let server = server(&db, Duration::from_secs(5), Some(hook)).await;
+    let params = [("QueuePosition", "2"), ("QueueTime", "30")];
+    let (code, doc) = post(
+        &server.url("/twilio/wait?call=CA-hold&group=general"),
+        &params,
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{doc}");
+    let root = tree(&doc);
+    assert_eq!(root.name, "Response", "{doc}");
+    assert!(doc.contains("<Pause"), "{doc}");
+    assert!(
+        !doc.contains("<Enqueue"),
+        "a wait URL may not enqueue: {doc}"
+    );
+    server.stop().await;
+}
