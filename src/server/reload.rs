@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing::{debug, error, info};
+use tracing::{error, info};
 
 /// How long the directory must be quiet before a change is reloaded, so an
 /// editor's save (often several writes, or a write then a rename) is one reload.
@@ -119,7 +119,7 @@ impl Reloader {
                 "{why}: reloaded {dir}; new calls use it, calls in progress keep theirs"
             ),
             Reloaded::Unchanged(version) => {
-                debug!(%version, "{why}: {dir} is unchanged, nothing to reload")
+                info!(%version, "{why}: {dir} is unchanged, nothing to reload")
             }
             Reloaded::Refused {
                 version,
