@@ -66,7 +66,14 @@ pub(super) fn apology_for(st: &AppState, call: Option<&str>, base: &str, why: &s
     let language = call
         .and_then(|c| st.store().cached(c))
         .map_or_else(|| p.default_language.clone(), |s| s.language);
-    apology(&p, &language, base, call.unwrap_or("unknown"), why)
+    match call {
+        Some(call) => apology(&p, &language, base, call, why),
+        None => {
+            // The request's span names the call, if the handler read it.
+            error!("answering with the fallback route: {why}");
+            apology_twiml(&p, &language, base, "")
+        }
+    }
 }
 
 /// A request whose signature checked out: its query and form parameters.
@@ -174,6 +181,11 @@ impl Urls for DoneUrls<'_> {
 /// Valid TwiML that apologises and takes the fallback route, for failures.
 fn apology(p: &Program, language: &Lang, base: &str, call: &str, why: &str) -> Response {
     error!("answering with the fallback route for call {call}: {why}");
+    apology_twiml(p, language, base, call)
+}
+
+/// The apology's TwiML (see [`apology`]), unlogged.
+fn apology_twiml(p: &Program, language: &Lang, base: &str, call: &str) -> Response {
     let urls = BaseUrls::new(base, "twilio");
     let done = DoneUrls(&urls, format!("{base}/twilio/done"));
     twiml(tw::render(&engine::apology(p, language), p, call, 0, &done))

@@ -188,7 +188,10 @@ impl Versions {
         })
         .await;
         let why = match compiled {
-            Ok(Some(p)) if p.version == wanted => return Ok(Arc::new(p)),
+            Ok(Some(p)) if p.version == wanted => {
+                tracing::info!(version = %wanted, "compiled a stored flow version for the calls still on it");
+                return Ok(Arc::new(p));
+            }
             Ok(Some(p)) => format!("it compiles into version {}", p.version),
             Ok(None) => "it compiles with errors".to_owned(),
             Err(e) => format!("the compiler failed: {e}"),
