@@ -6,6 +6,7 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+mod recordings;
 pub mod twilio;
 
 use crate::program::Program;
@@ -13,15 +14,13 @@ use crate::store::Store;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::get;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -151,18 +150,11 @@ pub fn reload(state: &AppState, dir: &std::path::Path) -> Result<String, String>
 
 /// The whole application: provider routes, recordings, health.
 pub fn app(state: AppState) -> Router {
-    let recordings = ServeDir::new(&state.inner.recordings);
-    let cache = SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .nest_service(
             "/recordings",
-            tower::ServiceBuilder::new()
-                .layer(cache)
-                .service(recordings),
+            recordings::Recordings::new(&state.inner.recordings),
         )
         .merge(twilio::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,6 +1,6 @@
 //! Integration tests, gathered into one test binary: lint fixtures, the
-//! command line as an admin uses it, properties over arbitrary input, and the
-//! large generated flow set.
+//! command line as an admin uses it, properties over arbitrary input, the
+//! recordings folder as clients reach it, and the large generated flow set.
 
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +10,7 @@ mod docs;
 mod large;
 mod lints;
 mod properties;
+mod recordings;
 mod server;
 mod store;
 mod support;
