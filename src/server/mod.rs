@@ -6,8 +6,11 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod connections;
 mod recordings;
 pub mod twilio;
+
+pub use connections::Limits;
 
 use crate::program::Program;
 use crate::store::Store;
@@ -179,24 +182,26 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serve on `listener` until `shutdown` resolves, then finish in-flight
-/// requests and flush the store.
+/// requests and flush the store; connections get the default [`Limits`].
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, state, Limits::default(), shutdown).await
+}
+
+/// Serve on `listener` with `limits` on its connections until `shutdown`
+/// resolves; then stop accepting, let requests in flight finish (for a
+/// bounded time) and flush the store.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = state.store().clone();
-    use axum::serve::ListenerExt;
-    // One answer per request, written whole: send it at once rather than
-    // let Nagle's algorithm hold it back waiting for an acknowledgement.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
-        }
-    });
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = connections::serve(listener, app(state), limits, shutdown).await;
     store.close().await;
     result
 }

@@ -6,13 +6,13 @@ use crate::support::xml::{El, Node, tree};
 use std::net::SocketAddr;
 use std::path::Path;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
-use switchboard::server::{AppState, run};
+use switchboard::server::{AppState, Limits, run, serve};
 use switchboard::store::Store;
 
-const TOKEN: &str = "12345";
+pub(crate) const TOKEN: &str = "12345";
 
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -32,6 +32,23 @@ impl Server {
         db: &Path,
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
+        Server::serving(program, db, clock, None).await
+    }
+
+    /// The demo flows and a SQLite file, served with `limits` on connections.
+    pub(crate) async fn with_limits(db: &Path, limits: Limits) -> Server {
+        let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+        let program = switchboard::compile::compile(&set).program.unwrap();
+        Server::serving(program, db, None, Some(limits)).await
+    }
+
+    /// A server by `run` (the default limits), or by `serve` with `limits`.
+    async fn serving(
+        program: switchboard::program::Program,
+        db: &Path,
+        clock: Option<switchboard::server::Clock>,
+        limits: Option<Limits>,
+    ) -> Server {
         let store = Store::open(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
@@ -49,9 +66,13 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = state.clone();
-        let task = tokio::spawn(run(listener, state, async move {
+        let stopped = async move {
             let _ = stopped.await;
-        }));
+        };
+        let task = match limits {
+            None => tokio::spawn(run(listener, state, stopped)),
+            Some(limits) => tokio::spawn(serve(listener, state, limits, stopped)),
+        };
         Server {
             addr,
             state: handle,
@@ -60,11 +81,11 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -72,14 +93,18 @@ impl Server {
     }
 }
 
-fn encode(params: &[(&str, &str)]) -> String {
+pub(crate) fn encode(params: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish()
 }
 
 /// POST as Twilio does: form body, signed with the auth token.
-async fn post(url: &str, params: &[(&str, &str)], signature: Option<String>) -> (u16, String) {
+pub(crate) async fn post(
+    url: &str,
+    params: &[(&str, &str)],
+    signature: Option<String>,
+) -> (u16, String) {
     let pairs: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -128,7 +153,7 @@ fn action(doc: &str) -> String {
         .unwrap_or_else(|| panic!("no action in {doc}"))
 }
 
-fn call(sid: &str) -> Vec<(&str, &str)> {
+pub(crate) fn call(sid: &str) -> Vec<(&str, &str)> {
     vec![
         ("CallSid", sid),
         ("AccountSid", "AC1"),
