@@ -3,9 +3,11 @@
 //! request are closed after the idle timeout, stalled headers after the
 //! header timeout; at the cap the idlest connection makes room for a new
 //! signed call while a request in flight is never cut; shutting down lets a
-//! request in flight finish.
+//! request in flight finish; `switchboard serve` raises its open-file limit
+//! and takes the limits from its flags.
 
 use crate::server::{Server, TOKEN, call, encode, post};
+use crate::support::serving::Serving;
 use std::time::Duration;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
 use switchboard::server::Limits;
@@ -206,4 +208,78 @@ async fn shutting_down_closes_idle_connections_and_finishes_a_request_in_flight(
         .await
         .expect("the server stops once the call is answered")
         .unwrap();
+}
+
+/// `switchboard serve` as an admin starts it, from a shell whose soft
+/// open-file limit is the usual 1,024: it raises the limit to the hard one
+/// and logs both, and its connections follow `--idle-timeout` and
+/// `SWITCHBOARD_MAX_CONNECTIONS`.
+#[test]
+fn serve_raises_the_open_file_limit_and_takes_its_connection_limits_from_flags() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg("-c")
+        .arg(r#"ulimit -Sn 1024 && exec "$0" serve --listen 127.0.0.1:0 --database "$1" --idle-timeout 300ms"#)
+        .arg(env!("CARGO_BIN_EXE_switchboard"))
+        .arg(&db)
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .env("SWITCHBOARD_MAX_CONNECTIONS", "3");
+    let server = Serving::start(command);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .collect();
+    assert_eq!(
+        open_files[0], open_files[1],
+        "soft raised to hard: {limits}"
+    );
+    // An idle connection is closed after the flag's 300 ms.
+    let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(WITHIN)).unwrap();
+    match s.read(&mut [0u8; 16]) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("an idle connection, after {WITHIN:?}: {other:?}"),
+    }
+    let (status, logs) = server.stop();
+    assert!(status.success(), "{logs}");
+    let hard = open_files[1];
+    let told = if hard == "1024" {
+        "open-file limit 1024 (the hard limit is 1024)".to_owned()
+    } else {
+        format!("open-file limit raised from 1024 to the hard limit, {hard}")
+    };
+    assert!(logs.contains(&told), "{logs}");
+    assert!(
+        logs.contains("headers within 10s, idle ones closed after 300ms, at most 3 open"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn serve_refuses_connection_limits_that_are_not_ones() {
+    for (flag, value) in [
+        ("--idle-timeout", "0s"),
+        ("--header-timeout", "soon"),
+        ("--max-connections", "0"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(flag) && err.contains(value),
+            "{flag} {value}: {err}"
+        );
+    }
 }
