@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 use switchboard::compile::{self, Compiled};
 use switchboard::diagnostic::{self, Style};
 use switchboard::flow::{self, FlowSet};
@@ -165,14 +166,27 @@ struct ServeArgs {
     /// apology and the fallback route. Keep it well below the provider's
     /// webhook timeout (Twilio: 15 s).
     #[arg(long, env = "SWITCHBOARD_ANSWER_WITHIN", value_parser = answer_within, default_value = "5s")]
-    answer_within: std::time::Duration,
+    answer_within: Duration,
+    /// How long a request's headers may take from its first byte, e.g. `10s`;
+    /// slower ones are closed.
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", value_parser = positive_duration, default_value = "10s")]
+    header_timeout: Duration,
+    /// How long a connection, new or kept alive, may wait for a request,
+    /// e.g. `30s`.
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT", value_parser = positive_duration, default_value = "30s")]
+    idle_timeout: Duration,
+    /// Most connections open at once; at the cap each new one closes the
+    /// connection idle longest. Default: three quarters of the open-file
+    /// limit, at most 65536.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: Option<usize>,
 }
 
 /// An `--answer-within`: from 100 ms to 14 s (Twilio gives up at 15 s).
-fn answer_within(s: &str) -> Result<std::time::Duration, String> {
+fn answer_within(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s)
         .map_err(|e| format!("`{s}` is not a duration ({e}): write e.g. 5s or 2500ms"))?;
-    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(14) {
+    if d < Duration::from_millis(100) || d > switchboard::server::guard::LONGEST_ANSWER_WITHIN {
         return Err(format!(
             "{s} is out of range: give 100ms to 14s, below the provider's 15 s webhook timeout"
         ));
@@ -644,6 +658,14 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         .with_ansi(style == Style::Color)
         .with_writer(std::io::stderr)
         .init();
+    server::connections::raise_open_file_limit();
+    let limits = server::Limits {
+        header_timeout: a.header_timeout,
+        idle_timeout: a.idle_timeout,
+        max_connections: a
+            .max_connections
+            .unwrap_or_else(server::connections::default_max_connections),
+    };
     let token = a.twilio_auth_token.filter(|t| !t.is_empty());
     if token.is_none() && !a.listen.ip().is_loopback() && !a.allow_unsigned {
         anyhow::bail!(
@@ -746,9 +768,20 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             }
             info!("shutting down: finishing callbacks in flight and flushing the store");
         };
-        server::run(listener, state, shutdown).await?;
+        server::serve(listener, state, limits, shutdown).await?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
+}
+
+/// A duration longer than zero, e.g. `30s` or `1m 30s`.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("give a duration longer than zero, e.g. 30s".to_owned()),
+        Err(e) => Err(format!(
+            "`{s}` is not a duration ({e}): give one like 30s or 1m 30s"
+        )),
+    }
 }
 
 /// A `--rate`: a finite number of requests per second, at least

@@ -25,6 +25,9 @@ use tracing::error;
 /// How long a voice request may take before the caller gets the apology.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
+/// The longest answer deadline allowed: below Twilio's 15 s webhook timeout.
+pub const LONGEST_ANSWER_WITHIN: Duration = Duration::from_secs(14);
+
 /// How long a provider is asked to wait before retrying a status callback
 /// that could not be stored.
 pub const RETRY_AFTER: &str = "5";

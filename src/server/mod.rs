@@ -6,9 +6,13 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod connections;
 pub mod guard;
+mod recordings;
 pub mod reload;
 pub mod twilio;
+
+pub use connections::Limits;
 
 use crate::flow::FlowSet;
 use crate::program::Program;
@@ -16,14 +20,11 @@ use crate::store::versions::{VersionError, Versions};
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
 use axum::routing::get;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted (Twilio's are a few kilobytes); larger gets 413.
@@ -156,18 +157,11 @@ impl AppState {
 
 /// The whole application: provider routes, recordings, health.
 pub fn app(state: AppState) -> Router {
-    let recordings = ServeDir::new(&state.inner.recordings);
-    let cache = SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
     Router::new()
         .route("/healthz", get(health))
         .nest_service(
             "/recordings",
-            tower::ServiceBuilder::new()
-                .layer(cache)
-                .service(recordings),
+            recordings::Recordings::new(&state.inner.recordings),
         )
         .merge(twilio::routes(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -204,24 +198,26 @@ async fn health(
 }
 
 /// Serve on `listener` until `shutdown` resolves, then finish in-flight
-/// requests and flush the store.
+/// requests and flush the store; connections get the default [`Limits`].
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, state, Limits::default(), shutdown).await
+}
+
+/// Serve on `listener` with `limits` on its connections until `shutdown`
+/// resolves; then stop accepting, let requests in flight finish (for a
+/// bounded time) and flush the store.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = state.store().clone();
-    use axum::serve::ListenerExt;
-    // One answer per request, written whole: send it at once rather than
-    // let Nagle's algorithm hold it back waiting for an acknowledgement.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("could not set TCP_NODELAY on a connection: {e}");
-        }
-    });
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = connections::serve(listener, app(state), limits, shutdown).await;
     store.close().await;
     result
 }

@@ -465,7 +465,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     copy_dir(std::path::Path::new("flows"), &dir.path().join("flows"));
     copy_dir(
@@ -474,7 +474,8 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
     );
     let flows = dir.path().join("flows");
     let db = format!("sqlite://{}", dir.path().join("s.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command
         .args([
             "serve",
             "--listen",
@@ -484,16 +485,9 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
             "--flows",
         ])
         .arg(&flows)
-        .env("NO_COLOR", "1")
-        .env("TWILIO_AUTH_TOKEN", "12345")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
-    let addr = banner.trim().rsplit("http://").next().unwrap().to_owned();
+        .env("TWILIO_AUTH_TOKEN", "12345");
+    let server = crate::support::serving::Serving::start(command);
+    let addr = server.addr.clone();
     let health = || {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
         std::io::Write::write_all(
@@ -506,16 +500,6 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
         r
     };
     assert!(health().starts_with("HTTP/1.1 200"));
-    let pid = child.id().to_string();
-    let signal = |sig: &str| {
-        assert!(
-            Command::new("kill")
-                .args([sig, &pid])
-                .status()
-                .unwrap()
-                .success()
-        )
-    };
     let main = flows.join("main.toml");
     let good = std::fs::read_to_string(&main).unwrap();
     std::fs::write(
@@ -523,7 +507,7 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
         good.replace("next = \"language\"", "next = \"languag\""),
     )
     .unwrap();
-    signal("-HUP");
+    server.signal("-HUP");
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(
         health().starts_with("HTTP/1.1 200"),
@@ -560,15 +544,7 @@ fn serve_reloads_on_sighup_keeps_the_last_good_set_and_stops_on_sigterm() {
         reply.starts_with("HTTP/1.1 200") && reply.contains("<Enqueue"),
         "{reply}"
     );
-    signal("-TERM");
-    let status = child.wait().unwrap();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let (status, logs) = server.stop();
     assert!(status.success(), "{logs}");
     assert!(
         logs.contains("reload refused, the last good flow set keeps serving"),

@@ -1,11 +1,13 @@
 //! Integration tests, gathered into one test binary: lint fixtures, the
-//! command line as an admin uses it, properties over arbitrary input, and the
-//! large generated flow set.
+//! command line as an admin uses it, connections as clients hold them,
+//! properties over arbitrary input, the recordings folder as clients reach
+//! it, and the large generated flow set.
 
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod connections;
 mod crash;
 mod disk;
 mod docs;
@@ -14,6 +16,7 @@ mod files;
 mod large;
 mod lints;
 mod properties;
+mod recordings;
 mod reload;
 mod server;
 mod store;

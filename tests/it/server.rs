@@ -6,7 +6,7 @@ use crate::support::xml::{El, Node, tree};
 use std::net::SocketAddr;
 use std::path::Path;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
-use switchboard::server::{AppState, run};
+use switchboard::server::{AppState, Limits, run, serve};
 use switchboard::store::Store;
 
 pub(crate) const TOKEN: &str = "12345";
@@ -50,7 +50,15 @@ impl Server {
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
         let state = state(program, db, "recordings".into(), clock).await;
-        Server::launch(state).await
+        Server::launch(state, None).await
+    }
+
+    /// The demo flows and a SQLite file, served with `limits` on connections.
+    pub(crate) async fn with_limits(db: &Path, limits: Limits) -> Server {
+        let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+        let program = switchboard::compile::compile(&set).program.unwrap();
+        let state = state(program, db, "recordings".into(), None).await;
+        Server::launch(state, Some(limits)).await
     }
 
     /// A server as `switchboard serve` starts one: on the flow directory
@@ -74,17 +82,23 @@ impl Server {
         let program = switchboard::compile::compile(&set).program.unwrap();
         let state = configure(state(program, db, set.recordings.root.clone(), clock).await);
         state.save_current(&set).await.unwrap();
-        Server::launch(state).await
+        Server::launch(state, None).await
     }
 
-    pub(crate) async fn launch(state: AppState) -> Server {
+    /// Serve `state` on 127.0.0.1:0: by `run` (the default limits), or by
+    /// `serve` with `limits`.
+    pub(crate) async fn launch(state: AppState, limits: Option<Limits>) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = state.clone();
-        let task = tokio::spawn(run(listener, state, async move {
+        let stopped = async move {
             let _ = stopped.await;
-        }));
+        };
+        let task = match limits {
+            None => tokio::spawn(run(listener, state, stopped)),
+            Some(limits) => tokio::spawn(serve(listener, state, limits, stopped)),
+        };
         Server {
             addr,
             state: handle,
@@ -105,7 +119,7 @@ impl Server {
     }
 }
 
-fn encode(params: &[(&str, &str)]) -> String {
+pub(crate) fn encode(params: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish()
