@@ -4,7 +4,7 @@
 //! with complete logs.
 
 use crate::server::{TOKEN, call};
-use crate::support::spawned::Spawned;
+use crate::support::serving::Serving;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -105,7 +105,7 @@ async fn caller(running: Arc<Mutex<String>>, sid: String) -> u64 {
 async fn every_acknowledged_step_survives_kill_9_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("calls.db");
-    let server = Spawned::start(&db, TOKEN, true);
+    let server = Serving::demo(&db, TOKEN, true);
     let running = Arc::new(Mutex::new(server.addr.clone()));
     let server = Arc::new(Mutex::new(server));
     let calls = 120;
@@ -129,7 +129,7 @@ async fn every_acknowledged_step_survives_kill_9_at_random_moments() {
                 tokio::time::sleep(Duration::from_millis(rng.u64(150..500))).await;
                 let mut s = server.lock().unwrap();
                 s.kill();
-                *s = Spawned::start(&db, TOKEN, true);
+                *s = Serving::demo(&db, TOKEN, true);
                 *running.lock().unwrap() = s.addr.clone();
             }
         })

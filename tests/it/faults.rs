@@ -24,6 +24,15 @@ async fn server(db: &Path, deadline: Duration, hook: Option<FaultHook>) -> Serve
     .await
 }
 
+/// A hook that panics in the handler of `route`.
+fn panics_in(route: &'static str) -> FaultHook {
+    Arc::new(move |r| {
+        if r == route {
+            panic!("injected by the test");
+        }
+    })
+}
+
 /// The apology: valid TwiML queueing for the fallback group, ending at
 /// `/twilio/done` rather than back in the call.
 fn is_apology(doc: &str) -> bool {
@@ -178,12 +187,7 @@ async fn a_lock_held_past_the_deadline_gets_every_caller_the_apology_and_no_5xx(
 async fn a_panic_in_a_handler_answers_the_apology_and_the_server_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let hook: FaultHook = Arc::new(|route| {
-        if route == "step" {
-            panic!("injected by the test");
-        }
-    });
-    let server = server(&db, Duration::from_secs(5), Some(hook)).await;
+    let server = server(&db, Duration::from_secs(5), Some(panics_in("step"))).await;
     let (code, first) = post(&server.url("/twilio/voice"), &call("CA-panic"), None).await;
     assert_eq!(code, 200, "{first}");
     let (code, doc) = post_path(
@@ -205,12 +209,7 @@ async fn a_panic_in_a_handler_answers_the_apology_and_the_server_goes_on() {
 async fn a_panic_in_the_status_callback_asks_the_provider_to_retry() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let hook: FaultHook = Arc::new(|route| {
-        if route == "status" {
-            panic!("injected by the test");
-        }
-    });
-    let server = server(&db, Duration::from_secs(5), Some(hook)).await;
+    let server = server(&db, Duration::from_secs(5), Some(panics_in("status"))).await;
     let (code, _) = post(&server.url("/twilio/voice"), &call("CA-st"), None).await;
     assert_eq!(code, 200);
     let params = [
@@ -227,12 +226,7 @@ async fn a_panic_in_the_status_callback_asks_the_provider_to_retry() {
 async fn a_wait_url_that_fails_keeps_the_hold_music_going() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let hook: FaultHook = Arc::new(|route| {
-        if route == "wait" {
-            panic!("injected by the test");
-        }
-    });
-    let server = server(&db, Duration::from_secs(5), Some(hook)).await;
+    let server = server(&db, Duration::from_secs(5), Some(panics_in("wait"))).await;
     let params = [("QueuePosition", "2"), ("QueueTime", "30")];
     let (code, doc) = post(
         &server.url("/twilio/wait?call=CA-hold&group=general"),

@@ -5,11 +5,11 @@
 //! with a message saying what happened and what to do.
 
 use crate::server::{TOKEN, call, post, to_the_menu};
-use crate::support::spawned::Spawned;
+use crate::support::serving::Serving;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-async fn health(server: &Spawned) -> (u16, String) {
+async fn health(server: &Serving) -> (u16, String) {
     let res = reqwest::get(server.url("/healthz")).await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
@@ -18,7 +18,7 @@ async fn health(server: &Spawned) -> (u16, String) {
 async fn a_deleted_wal_stops_acknowledging_and_loses_nothing_acknowledged_at_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let server = Spawned::start(&db, TOKEN, false);
+    let server = Serving::demo(&db, TOKEN, false);
     for i in 0..20 {
         to_the_menu(&server.url(""), &format!("CA-kept{i}")).await;
     }
@@ -39,7 +39,7 @@ async fn a_deleted_wal_stops_acknowledging_and_loses_nothing_acknowledged_at_a_c
     assert_eq!(code, 200, "{doc}");
     assert!(doc.contains("/twilio/done"), "the apology: {doc}");
     // The crash.
-    let pid = server.child.id().to_string();
+    let pid = server.pid().to_string();
     assert!(
         Command::new("kill")
             .args(["-9", &pid])
@@ -81,7 +81,7 @@ async fn an_immutable_shm_stops_the_server_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
     let shm = format!("{}-shm", db.display());
-    let server = Spawned::start(&db, TOKEN, false);
+    let server = Serving::demo(&db, TOKEN, false);
     to_the_menu(&server.url(""), "CA-shm0").await;
     if !chattr("+i", &shm) {
         eprintln!(
@@ -108,7 +108,7 @@ async fn an_immutable_shm_stops_the_server_with_what_to_do() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let exited = server.child.id();
+    let exited = server.pid();
     let log = server.log();
     chattr("-i", &shm);
     assert!(

@@ -2,7 +2,6 @@
 
 pub(crate) mod large;
 pub(crate) mod serving;
-pub(crate) mod spawned;
 pub(crate) mod xml;
 
 use std::path::Path;

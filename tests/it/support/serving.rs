@@ -16,11 +16,29 @@ pub(crate) struct Serving {
 impl Serving {
     /// Start `command` (a `serve` listening on port 0) with its output
     /// piped, once it says where it listens.
-    pub(crate) fn start(mut command: Command) -> Serving {
+    pub(crate) fn start(command: Command) -> Serving {
+        Serving::launch(command, Stdio::piped())
+    }
+
+    /// `switchboard serve` on the demo flows and the SQLite file `db`,
+    /// signed with `token`; with `quiet`, its log (warnings only) is
+    /// dropped rather than kept for [`Serving::log`].
+    pub(crate) fn demo(db: &std::path::Path, token: &str, quiet: bool) -> Serving {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--flows", "flows"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display()))
+            .env("TWILIO_AUTH_TOKEN", token)
+            .env("SWITCHBOARD_LOG", if quiet { "warn" } else { "info" });
+        Serving::launch(command, if quiet { Stdio::null() } else { Stdio::piped() })
+    }
+
+    fn launch(mut command: Command, stderr: Stdio) -> Serving {
         let mut child = command
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -32,6 +50,27 @@ impl Serving {
             _stdout: stdout,
             addr,
         }
+    }
+
+    /// `http://ADDR` and `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `kill -9`, and wait for it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// End it with `kill -9` (if it still runs): everything it logged.
+    pub(crate) fn log(mut self) -> String {
+        self.kill();
+        let mut logs = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut logs);
+        }
+        logs
     }
 
     pub(crate) fn pid(&self) -> u32 {
