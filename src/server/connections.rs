@@ -302,8 +302,8 @@ async fn connection(
     };
     let mut conn = pin!(http.serve_connection(io, service));
     let mut expiry = Expiry::new(record.clone(), limits);
-    // `biased`: the connection first, so that `expiry` sees the bytes it
-    // has just read and the request it has just finished.
+    // `biased`: a connection that has ended is done with, whatever else
+    // woke at the same time.
     let why = tokio::select! {
         biased;
         done = conn.as_mut() => return ended(done),

@@ -57,6 +57,11 @@ impl Record {
         millis(self.epoch, Instant::now())
     }
 
+    /// The instant `at` milliseconds after the registry's start.
+    fn instant(&self, at: u64) -> Instant {
+        self.epoch + Duration::from_millis(at)
+    }
+
     /// Bytes arrived: if no request is being read or served, one begins.
     pub(super) fn bytes_arrived(&self) {
         if self.reading_since.load(Relaxed) == NOT_READING && self.in_flight.load(Acquire) == 0 {
@@ -125,27 +130,39 @@ impl Drop for InFlight {
     }
 }
 
-/// Resolves when a connection has expired, with why. It reads the
-/// connection's record each time it is polled, which is each time the
-/// connection's task wakes (a byte, a finished request), and sleeps until
-/// the deadline that follows from it.
+/// Resolves when a connection has expired, with why.
+///
+/// Its timer is never set later than a header timeout ahead, so no
+/// deadline that arises meanwhile can come before it: a request's end
+/// only moves the idle deadline later, and a request's first byte sets a
+/// header deadline a full header timeout away. So no request ever moves
+/// the timer (that would cost the hot path a timer-wheel update or two);
+/// when it fires, this reads the record again and either resolves or sets
+/// it for the next deadline, at most a header timeout ahead.
 pub(super) struct Expiry {
     record: Arc<Record>,
     limits: Limits,
     sleep: Pin<Box<Sleep>>,
-    wakes_at: u64,
 }
 
 impl Expiry {
     pub(super) fn new(record: Arc<Record>, limits: Limits) -> Self {
-        let now = Instant::now();
+        let at = next_wake(&record, &limits, record.now());
         Expiry {
-            wakes_at: millis(record.epoch, now),
-            sleep: Box::pin(tokio::time::sleep_until(now)),
+            sleep: Box::pin(tokio::time::sleep_until(record.instant(at))),
             record,
             limits,
         }
     }
+}
+
+/// When to look again: the connection's deadline, but no later than a
+/// header timeout from `now` (see [`Expiry`]).
+fn next_wake(record: &Record, limits: &Limits, now: u64) -> u64 {
+    let soonest = now.saturating_add(as_millis(limits.header_timeout).max(1));
+    record
+        .deadline(limits)
+        .map_or(soonest, |(at, _)| at.min(soonest))
 }
 
 impl Future for Expiry {
@@ -154,21 +171,15 @@ impl Future for Expiry {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
         let this = self.get_mut();
         loop {
-            let now = this.record.now();
-            let at = match this.record.deadline(&this.limits) {
-                Some((at, why)) if at <= now => return Poll::Ready(why),
-                Some((at, _)) => at,
-                // A request in flight: look again an idle timeout from now,
-                // unless a wake is already due.
-                None if this.wakes_at > now => this.wakes_at,
-                None => now.saturating_add(as_millis(this.limits.idle_timeout).max(1)),
-            };
-            if at != this.wakes_at {
-                this.wakes_at = at;
-                let when = this.record.epoch + Duration::from_millis(at);
-                this.sleep.as_mut().reset(when);
-            }
             ready!(this.sleep.as_mut().poll(cx));
+            let now = this.record.now();
+            if let Some((at, why)) = this.record.deadline(&this.limits)
+                && at <= now
+            {
+                return Poll::Ready(why);
+            }
+            let at = next_wake(&this.record, &this.limits, now);
+            this.sleep.as_mut().reset(this.record.instant(at));
         }
     }
 }
@@ -388,5 +399,47 @@ mod tests {
         assert!(at >= 30_000 && why.starts_with("idle"), "{at} {why}");
         r.bytes_arrived();
         assert!(r.deadline(&LIMITS).unwrap().1.starts_with("headers"));
+    }
+
+    /// Await `expiry` (in paused time): how long after `start` it
+    /// resolved, and why.
+    async fn expires(expiry: &mut Expiry, start: Instant) -> (Duration, &'static str) {
+        let why = tokio::time::timeout(Duration::from_secs(3600), expiry)
+            .await
+            .expect("expires within the hour");
+        (start.elapsed(), why)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_expires_exactly_at_its_deadline_whatever_happened_meanwhile() {
+        let registry = Registry::new(4);
+        let start = Instant::now();
+        // Nothing at all: the idle timeout.
+        let (quiet, _) = registry.admit().unwrap();
+        let (after, why) = expires(&mut Expiry::new(quiet, LIMITS), start).await;
+        assert_eq!(after, Duration::from_secs(30));
+        assert!(why.starts_with("idle"), "{why}");
+        // A first byte 5 s in: the header timeout from then, not the idle
+        // timeout, though the timer was set before the byte came.
+        let start = Instant::now();
+        let (slow, _) = registry.admit().unwrap();
+        let mut expiry = Expiry::new(slow.clone(), LIMITS);
+        let waited = tokio::time::timeout(Duration::from_secs(5), &mut expiry).await;
+        assert!(waited.is_err(), "not before its deadline");
+        slow.bytes_arrived();
+        let (after, why) = expires(&mut expiry, start).await;
+        assert_eq!(after, Duration::from_secs(15));
+        assert!(why.starts_with("headers"), "{why}");
+        // A request in flight for an hour, then the idle timeout from its end.
+        let start = Instant::now();
+        let (busy, _) = registry.admit().unwrap();
+        let mut expiry = Expiry::new(busy.clone(), LIMITS);
+        let request = InFlight::begin(&busy);
+        let waited = tokio::time::timeout(Duration::from_secs(3600), &mut expiry).await;
+        assert!(waited.is_err(), "never while in flight");
+        drop(request);
+        let (after, why) = expires(&mut expiry, start).await;
+        assert_eq!(after, Duration::from_secs(3630));
+        assert!(why.starts_with("idle"), "{why}");
     }
 }

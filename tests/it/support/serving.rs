@@ -100,3 +100,13 @@ impl Serving {
         (status, logs)
     }
 }
+
+impl Drop for Serving {
+    /// A test that fails before `stop` leaves no server behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
