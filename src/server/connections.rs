@@ -19,7 +19,10 @@
 //!   want of descriptors a batch of the idlest go while accepting backs off.
 //!
 //! A connection with a request in flight is never shed nor timed out: it is
-//! told to close once its answer is sent (hyper's graceful shutdown). hyper
+//! told to close once its answer is sent (hyper's graceful shutdown). That
+//! also waits for the rest of a first request's headers, so a connection
+//! asked to close that has not within [`CLOSE_GRACE`], with no request in
+//! flight, is dropped. hyper
 //! has a header read timeout, but (in hyper 1.12) it also runs while a
 //! keep-alive connection waits for its next request, so it cannot tell idle
 //! from slow; it is switched off and both are timed here.
@@ -51,8 +54,9 @@ use tracing::{debug, error, info, warn};
 /// How long a request's headers may take from their first byte.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a connection may wait for a request. Twilio reuses its
-/// connections between a call's callbacks, seconds apart.
+/// How long a connection may wait for a request: well above the seconds
+/// between a call's callbacks, so that a provider keeping its connections
+/// alive can use them again.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default cap's ceiling, however many descriptors the process may

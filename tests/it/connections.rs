@@ -201,8 +201,14 @@ async fn shutting_down_closes_idle_connections_and_finishes_a_request_in_flight(
     let (busy, rest) = call_in_flight(&server, "CA-last").await;
     let mut idle = connect(&server).await;
     healthz(&mut idle).await;
+    // Half a first request, given time to be read: hyper's own graceful
+    // shutdown waits for the rest of it (for ever, before this fix).
+    let mut half = connect(&server).await;
+    half.write_all(b"GET /heal").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let stopping = tokio::spawn(server.stop());
     assert_closed(&mut idle, "an idle connection at shutdown").await;
+    assert_closed(&mut half, "half a request at shutdown").await;
     finish(busy, &rest).await;
     tokio::time::timeout(WITHIN, stopping)
         .await

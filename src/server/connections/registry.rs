@@ -184,7 +184,7 @@ impl Future for Expiry {
     }
 }
 
-/// The open connections, oldest first by id.
+/// The open connections, by id (ids count up: the smaller, the older).
 #[derive(Debug)]
 pub(super) struct Registry {
     epoch: Instant,
@@ -273,7 +273,7 @@ impl Registry {
         if let Some(r) = open.conns.remove(&id)
             && r.closing.load(Relaxed)
         {
-            open.closing -= 1;
+            open.closing = open.closing.saturating_sub(1);
         }
     }
 }
