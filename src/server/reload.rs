@@ -50,6 +50,9 @@ pub struct Reloader {
     /// The last refused version, so its diagnostics are logged once.
     refused: Mutex<Option<String>>,
     reloads: AtomicU64,
+    /// One reload at a time (a signal's and a change's), so an older read
+    /// of the directory never installs over a newer one.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
@@ -60,6 +63,7 @@ impl Reloader {
             dir,
             refused: Mutex::new(None),
             reloads: AtomicU64::new(0),
+            one_at_a_time: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -70,23 +74,27 @@ impl Reloader {
 
     /// Read and compile the directory; install it if it compiles and is new.
     pub async fn reload(&self) -> Reloaded {
+        let _one = self.one_at_a_time.lock().await;
         self.reloads.fetch_add(1, Ordering::Relaxed);
         let dir = self.dir.clone();
+        let current = self.state.program().version.clone();
+        // Reading and compiling are file IO and CPU work: off the runtime.
         let read = tokio::task::spawn_blocking(move || {
             let set = crate::flow::load_dir(&dir)?;
             let version = crate::compile::version(&set);
-            Ok::<_, crate::flow::LoadError>((set, version))
+            let compiled = (version != current).then(|| crate::compile::compile(&set));
+            Ok::<_, crate::flow::LoadError>((set, version, compiled))
         })
         .await;
-        let (set, version) = match read {
+        let (set, version, compiled) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(e)) => return Reloaded::Failed(e.to_string()),
             Err(e) => return Reloaded::Failed(format!("the reload task failed: {e}")),
         };
-        if version == self.state.program().version {
+        let Some(compiled) = compiled else {
+            self.forget_refused();
             return Reloaded::Unchanged(version);
-        }
-        let compiled = crate::compile::compile(&set);
+        };
         let Some(program) = compiled.program else {
             let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
             let again = refused.as_deref() == Some(version.as_str());
@@ -102,11 +110,20 @@ impl Reloader {
             };
         };
         match self.state.install(&set, program).await {
-            Ok(()) => Reloaded::Installed(version),
+            Ok(()) => {
+                self.forget_refused();
+                Reloaded::Installed(version)
+            }
             Err(e) => Reloaded::Failed(format!(
                 "version {version} compiles but could not be stored, so it does not serve calls: {e}"
             )),
         }
+    }
+
+    /// A good set serves again: the next refusal, even of a version refused
+    /// before, is news.
+    fn forget_refused(&self) {
+        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// [`Reloader::reload`], logged: `why` says what asked for it.

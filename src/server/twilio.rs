@@ -13,6 +13,7 @@ use crate::engine::{self, Event, Start};
 use crate::program::{Lang, Program};
 use crate::provider::twilio::{self as tw, callback, signature};
 use crate::provider::{BaseUrls, Urls};
+use crate::store::versions::VersionError;
 use crate::store::{Commit, StoreError};
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -203,13 +204,29 @@ fn note(p: &Program, state: &engine::CallState) {
 
 /// The program of the version `state` started on, with `state` checked
 /// against it; else why the call cannot go on (for the log).
-async fn program_of(st: &AppState, state: &engine::CallState) -> Result<Arc<Program>, String> {
-    let p = st
-        .program_for(&state.version)
-        .await
-        .map_err(|e| e.to_string())?;
-    engine::fits(&p, state).map_err(|e| e.to_string())?;
+async fn program_of(st: &AppState, state: &engine::CallState) -> Result<Arc<Program>, Unfit> {
+    let p = st.program_for(&state.version).await.map_err(|e| Unfit {
+        passing: matches!(e, VersionError::Store { .. }),
+        why: e.to_string(),
+    })?;
+    engine::fits(&p, state).map_err(|e| Unfit {
+        passing: false,
+        why: e.to_string(),
+    })?;
     Ok(p)
+}
+
+/// Why a call cannot go on: for the log, and whether trying again later
+/// may help (the store could not be read) or never will.
+struct Unfit {
+    why: String,
+    passing: bool,
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
 }
 
 fn urls(base: &str) -> BaseUrls {
@@ -322,7 +339,7 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
     };
     let p = match program_of(&st, &state).await {
         Ok(p) => p,
-        Err(why) => return apology(&current, &state.language, &v.base, &sid, &why),
+        Err(why) => return apology(&current, &state.language, &v.base, &sid, &why.why),
     };
     let now = st.now();
     let urls = urls(&v.base);
@@ -429,8 +446,15 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
         };
         let p = match program_of(&st, &state).await {
             Ok(p) => p,
+            // The version could not be read now: the provider may try again.
+            Err(why) if why.passing => {
+                error!(call = %cb.call_sid, "the call's status {word} cannot be applied yet, the provider is asked to retry: {why}");
+                return super::guard::retry_later();
+            }
+            // It never will be: acknowledged, so the provider stops, and
+            // logged, since the call keeps no final status.
             Err(why) => {
-                error!(call = %cb.call_sid, "the call's status {word} cannot be applied: {why}");
+                error!(call = %cb.call_sid, "the call's status {word} cannot be applied, and never will be (the call's last step stays stored, without its final status): {why}");
                 return StatusCode::NO_CONTENT.into_response();
             }
         };
@@ -488,14 +512,22 @@ async fn wait(State(st): State<AppState>, v: Verified) -> Response {
             (p, l)
         }
     };
-    let Some(group) = p
-        .group_by_name(group_name)
-        .and_then(|g| p.groups.get(g.index()))
-    else {
-        return bad_request(callback::BadCallback::Invalid(
-            "group",
-            group_name.to_owned(),
-        ));
+    // The fallback route queues by the current program's group, which the
+    // call's own version may not have: look there too before refusing.
+    let current = st.program();
+    let (p, group) = match (
+        p.group_by_name(group_name),
+        current.group_by_name(group_name),
+    ) {
+        (Some(g), _) => (p.clone(), g),
+        (None, Some(g)) => (current, g),
+        (None, None) => {
+            warn!(%call, "a wait for a group no flow version has: {group_name}");
+            return hold(&st, &v.base);
+        }
+    };
+    let Some(group) = p.groups.get(group.index()) else {
+        return hold(&st, &v.base);
     };
     let secs = |name| callback::param(&v.params, name).and_then(|x| x.parse::<u64>().ok());
     let waited = Duration::from_secs(secs("QueueTime").unwrap_or(0));

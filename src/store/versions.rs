@@ -39,6 +39,9 @@ pub enum VersionError {
         #[source]
         source: StoreError,
     },
+    /// Found before (missing or not compiling): the reason, as it was then.
+    #[error("{0}")]
+    Known(String),
     /// The stored snapshot no longer compiles into its version (it compiles
     /// with errors, or into another version: a compiler change since).
     #[error("flow version {version} no longer compiles from its stored files: {why}")]
@@ -65,8 +68,12 @@ impl std::fmt::Debug for Versions {
     }
 }
 
-/// One version's program, compiled once.
-type Slot = Arc<OnceCell<Arc<Program>>>;
+/// One version's program, compiled once — or why it never can be (a
+/// version missing from the store, or one that no longer compiles, stays
+/// so: snapshots never change), so callbacks for it do not read and
+/// compile it again each time. A store that could not be read is not
+/// remembered: the next callback tries again.
+type Slot = Arc<OnceCell<Result<Arc<Program>, Arc<VersionError>>>>;
 
 /// Compiled versions by version, each with when it was last used. A slot is
 /// filled once, by whichever callback needs it first; the others wait for it
@@ -111,7 +118,7 @@ impl Cache {
     fn put(&mut self, program: Arc<Program>) {
         let slot = self.slot(&program.version);
         // A slot being filled already holds (or will hold) the same program.
-        let _ = slot.set(program);
+        let _ = slot.set(Ok(program));
     }
 }
 
@@ -162,11 +169,17 @@ impl Versions {
             return Ok(current);
         }
         let slot = self.lock().slot(version);
-        let program = slot
-            .get_or_try_init(|| self.rebuild(version))
-            .await?
-            .clone();
-        Ok(program)
+        let known = slot
+            .get_or_try_init(|| async {
+                match self.rebuild(version).await {
+                    Err(e @ VersionError::Store { .. }) => Err(e),
+                    settled => Ok(settled.map_err(Arc::new)),
+                }
+            })
+            .await?;
+        known
+            .clone()
+            .map_err(|e| VersionError::Known(e.to_string()))
     }
 
     async fn rebuild(&self, version: &str) -> Result<Arc<Program>, VersionError> {
@@ -228,7 +241,7 @@ mod tests {
             cache.put(program(&format!("v{i}")));
         }
         // v0 is used again, so v1 is now the least recently used.
-        assert!(cache.slot("v0").get().is_some());
+        assert!(cache.slot("v0").get().is_some_and(Result::is_ok));
         cache.put(program("new"));
         assert_eq!(cache.slots.len(), CACHED);
         assert!(cache.slots.contains_key("v0"));

@@ -197,6 +197,10 @@ async fn a_version_that_is_not_stored_gets_the_apology_not_another_graph() {
     );
     let server = Server::serving(&flows, &db, Some(open_hours())).await;
     expect_apology(&server, &docs[1]).await;
+    // Again: the missing version is remembered, and the answer the same.
+    expect_apology(&server, &docs[1]).await;
+    // Its status can never be applied: acknowledged, so Twilio stops.
+    assert_eq!(completed(&server, "CA-pinned", "20").await, 204);
     server.stop().await;
 }
 

@@ -772,6 +772,7 @@ impl<'c> Writer<'c> {
     }
 
     /// [`write`], waiting for a write lock held elsewhere (see [`Writer::waiting`]).
+    #[cfg(test)]
     async fn write_waiting(&mut self, commits: &[&Commit]) -> Result<(), rusqlite::Error> {
         self.waiting(|db| write(db, commits)).await
     }
@@ -976,15 +977,12 @@ async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>, live: &Live
     }
     // The batch failed: give each commit its own transaction and its own answer.
     let mut failed = false;
-    for (c, done) in batch {
-        if done.is_closed() {
-            drop_abandoned(&mut vec![(c, done)]);
-            continue;
-        }
-        let result = writer
-            .write_waiting(&[c.as_ref()])
-            .await
-            .map_err(store_error);
+    for write in batch {
+        // Like the batch: a caller that stops waiting, even while this
+        // waits for a lock, has its commit taken out before it is written.
+        let mut one = vec![write];
+        let result = writer.write_wanted(&mut one).await.map_err(store_error);
+        let Some((c, done)) = one.pop() else { continue };
         match &result {
             Ok(()) => live.put(&c.state),
             // Someone else moved the call: read it afresh next time.
