@@ -1,6 +1,6 @@
 //! Integration tests, gathered into one test binary: lint fixtures, the
-//! command line as an admin uses it, properties over arbitrary input, and the
-//! large generated flow set.
+//! command line as an admin uses it, properties over arbitrary input, what
+//! the fuzz targets found, and the large generated flow set.
 
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,6 +9,7 @@ mod cli;
 mod docs;
 mod faults;
 mod files;
+mod fuzzed;
 mod large;
 mod lints;
 mod properties;
