@@ -22,7 +22,13 @@ fuzz_target!(|data: &[u8]| {
     let p = demo();
     let now = Timestamp::from_second(1_772_445_600).unwrap_or(Timestamp::UNIX_EPOCH);
     let answer = |step: &engine::Step| {
-        twilio::render(&step.actions, p, &step.state.call_id, step.state.step, &urls())
+        twilio::render(
+            &step.actions,
+            p,
+            &step.state.call_id,
+            step.state.step,
+            &urls(),
+        )
     };
 
     let _ = callback::param(&query, "call");

@@ -41,11 +41,13 @@ pub const RECORDINGS: &[&str] = &[
 
 /// Parse in-memory files `(stem, text)` as `load_dir` parses a directory of them.
 pub fn parse_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> FlowSet {
-    let mut set = flow::parse_texts(
-        files
-            .into_iter()
-            .map(|(name, text)| (format!("flows/{name}.toml"), name.to_owned(), text.to_owned())),
-    );
+    let mut set = flow::parse_texts(files.into_iter().map(|(name, text)| {
+        (
+            format!("flows/{name}.toml"),
+            name.to_owned(),
+            text.to_owned(),
+        )
+    }));
     set.recordings.root = "recordings".into();
     set.recordings.files = RECORDINGS.iter().map(|r| (*r).to_owned()).collect();
     set
@@ -60,7 +62,8 @@ pub fn demo() -> &'static Program {
         match compiled.program {
             Some(p) => p,
             None => {
-                let text = diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain);
+                let text =
+                    diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain);
                 panic!("the demo flows do not compile (a fuzz setup bug, not a finding):\n{text}")
             }
         }
@@ -192,7 +195,10 @@ pub fn call(p: &Program, u: &mut Unstructured<'_>) {
         let later = time(u).max(now);
         let was_ended = state.wait == Wait::Ended;
         let step = engine::step(p, &state, ev, later);
-        assert!(!was_ended || step.state.wait == Wait::Ended, "an ended call came back");
+        assert!(
+            !was_ended || step.state.wait == Wait::Ended,
+            "an ended call came back"
+        );
         let _ = engine::repeat(p, &step.state, later);
         state = render(p, step);
     }
@@ -202,7 +208,13 @@ pub fn call(p: &Program, u: &mut Unstructured<'_>) {
 /// Render a step's TwiML, and check that its state is one the store can
 /// keep and the engine accepts again.
 fn render(p: &Program, step: Step) -> engine::CallState {
-    let doc = twilio::render(&step.actions, p, &step.state.call_id, step.state.step, &urls());
+    let doc = twilio::render(
+        &step.actions,
+        p,
+        &step.state.call_id,
+        step.state.step,
+        &urls(),
+    );
     assert!(doc.starts_with("<?xml"));
     if let Err(e) = engine::fits(p, &step.state) {
         panic!("the engine made a state that does not fit its own program: {e}");
