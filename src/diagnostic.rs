@@ -5,7 +5,7 @@
 //! and once as JSON for editors and CI. Every diagnostic has a stable [`Code`]
 //! that `docs/lints.md` documents with an example.
 
-use crate::source::{LineCol, Sources, Span};
+use crate::source::{LineCol, SourceFile, Sources, Span};
 use serde::Serialize;
 use std::fmt;
 
@@ -241,28 +241,75 @@ impl Counts {
 
 // ---------------------------------------------------------------- terminal rendering
 
-struct MietteView {
+struct MietteView<'s> {
     code: Code,
     severity: Severity,
     message: String,
     hint: Option<String>,
-    source: Option<miette::NamedSource<String>>,
+    source: Option<Snippet<'s>>,
     labels: Vec<miette::LabeledSpan>,
 }
 
-impl fmt::Debug for MietteView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-impl fmt::Display for MietteView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-impl std::error::Error for MietteView {}
+/// A source file as miette reads it, one window of lines at a time.
+/// miette's own readers (`String`, `NamedSource`) scan the text from its
+/// first byte on every read, several reads per diagnostic, which made
+/// drawing a large broken file take time in its size times its number of
+/// diagnostics (minutes for a megabyte). This one cuts the lines around the
+/// span out through the file's line index and lets miette read only those.
+struct Snippet<'s>(&'s SourceFile);
 
-impl miette::Diagnostic for MietteView {
+impl miette::SourceCode for Snippet<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let file = self.0;
+        let start = span.offset();
+        let (window, breaks) = file.window(
+            start..start.saturating_add(span.len()),
+            context_lines_before,
+            context_lines_after,
+        );
+        let bytes = file
+            .text
+            .as_bytes()
+            .get(window.clone())
+            .ok_or(miette::MietteError::OutOfBounds)?;
+        let inner = <[u8] as miette::SourceCode>::read_span(
+            bytes,
+            &miette::SourceSpan::new(start.saturating_sub(window.start).into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            file.path.clone(),
+            inner.data(),
+            miette::SourceSpan::new(
+                (inner.span().offset() + window.start).into(),
+                inner.span().len(),
+            ),
+            inner.line() + breaks,
+            inner.column(),
+            inner.line_count() + breaks,
+        )))
+    }
+}
+
+impl fmt::Debug for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for MietteView<'_> {}
+
+impl miette::Diagnostic for MietteView<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         let word = match self.severity {
             Severity::Error => "error",
@@ -329,16 +376,12 @@ pub fn render_text(diags: &[Diagnostic], sources: &Sources, style: Style) -> Str
     out
 }
 
-fn miette_view(d: &Diagnostic, sources: &Sources) -> MietteView {
+fn miette_view<'s>(d: &Diagnostic, sources: &'s Sources) -> MietteView<'s> {
     let mut labels = Vec::new();
     let mut source = None;
     let mut extra_notes = Vec::new();
     if let Some(span) = d.span {
-        let file = sources.get(span.file);
-        source = Some(miette::NamedSource::new(
-            file.path.clone(),
-            file.text.clone(),
-        ));
+        source = Some(Snippet(sources.get(span.file)));
         labels.push(miette::LabeledSpan::new_primary_with_span(
             d.label.clone(),
             (span.start, span.end.saturating_sub(span.start)),
@@ -473,5 +516,45 @@ mod tests {
             Some("did you mean `billing`?")
         );
         assert_eq!(did_you_mean("zzz", names), None);
+    }
+
+    /// What a miette reader makes of a span, in words, for comparison.
+    fn read(code: &dyn miette::SourceCode, offset: usize, len: usize, context: usize) -> String {
+        match code.read_span(&(offset, len).into(), context, context) {
+            Ok(c) => format!(
+                "{:?} at {:?}, line {} column {}, {} lines, named {:?}",
+                String::from_utf8_lossy(c.data()),
+                c.span(),
+                c.line(),
+                c.column(),
+                c.line_count(),
+                c.name(),
+            ),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The windowed reader shows exactly what miette's reader of the
+        /// whole text shows, line breaks of every kind included.
+        #[test]
+        fn snippets_read_as_the_whole_text_does(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "bc", "\n", "\r\n", "\r", "中", " ", "\n\n"]),
+                0..60,
+            ),
+            offset in 0usize..200,
+            len in 0usize..40,
+            context in 0usize..3,
+        ) {
+            let text: String = parts.concat();
+            let mut sources = Sources::new();
+            let id = sources.add("t.toml", text.clone());
+            let whole = miette::NamedSource::new("t.toml", text);
+            proptest::prop_assert_eq!(
+                read(&Snippet(sources.get(id)), offset, len, context),
+                read(&whole, offset, len, context)
+            );
+        }
     }
 }

@@ -44,6 +44,10 @@ pub struct SourceFile {
     /// The full text.
     pub text: String,
     line_starts: Vec<usize>,
+    /// Per line start: the line breaks before it as a terminal snippet
+    /// counts them (`\n`, `\r\n`, or a lone `\r`), so a snippet cut out of
+    /// the middle of the file still knows its line numbers.
+    breaks_before: Vec<usize>,
 }
 
 /// A 1-based line and column (columns count characters, not bytes).
@@ -57,14 +61,58 @@ pub struct LineCol {
 
 impl SourceFile {
     fn new(path: String, text: String) -> Self {
-        let line_starts = std::iter::once(0)
+        let line_starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let mut breaks_before = Vec::with_capacity(line_starts.len());
+        let mut lone_crs = 0;
+        let mut from = 0;
+        for (line, &start) in line_starts.iter().enumerate() {
+            let bytes = text.as_bytes().get(from..start).unwrap_or_default();
+            lone_crs += bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+                .count();
+            breaks_before.push(line + lone_crs);
+            from = start;
+        }
         SourceFile {
             path,
             text,
             line_starts,
+            breaks_before,
         }
+    }
+
+    /// The whole lines around `range` with `before` lines before it and
+    /// `after` lines after it, and some to spare: the byte range of that
+    /// window and the line breaks (as [`SourceFile::breaks_before`] counts
+    /// them) before it. Found through the line index, so a diagnostic near
+    /// the end of a large file does not read the file from its start.
+    pub(crate) fn window(
+        &self,
+        range: Range<usize>,
+        before: usize,
+        after: usize,
+    ) -> (Range<usize>, usize) {
+        let line_of = |offset: usize| {
+            self.line_starts
+                .partition_point(|&s| s <= offset)
+                .saturating_sub(1)
+        };
+        // One line more on each side than asked: a lone `\r` only ever adds
+        // line breaks inside the window, and the reader stops after the
+        // break that ends the last line it shows.
+        let first = line_of(range.start).saturating_sub(before + 1);
+        let last = line_of(range.end).saturating_add(after + 2);
+        let start = self.line_starts[first];
+        let end = self
+            .line_starts
+            .get(last)
+            .copied()
+            .unwrap_or(self.text.len());
+        (start..end, self.breaks_before[first])
     }
 
     /// Line and column of a byte offset (clamped to the text).

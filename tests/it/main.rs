@@ -1,7 +1,7 @@
 //! Integration tests, gathered into one test binary: lint fixtures, the
 //! command line as an admin uses it, connections as clients hold them,
-//! properties over arbitrary input, the recordings folder as clients reach
-//! it, and the large generated flow set.
+//! properties over arbitrary input, what the fuzz targets found, the
+//! recordings folder as clients reach it, and the large generated flow set.
 
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +13,7 @@ mod disk;
 mod docs;
 mod faults;
 mod files;
+mod fuzzed;
 mod large;
 mod lints;
 mod properties;
