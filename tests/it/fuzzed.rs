@@ -1,5 +1,6 @@
 //! What the fuzz targets (`fuzz/`) found, kept as plain tests that run
-//! under `cargo test`.
+//! under `cargo test`: the slow case they led to, and the corpus they kept
+//! for the flow loader and the scenario parser, replayed.
 
 use std::time::{Duration, Instant};
 use switchboard::diagnostic::{Code, Diagnostic, Style, render_text};
@@ -38,4 +39,66 @@ fn drawing_diagnostics_at_the_end_of_a_large_file_is_fast() {
     );
     assert!(out.contains("flows/main.toml:1600002:1"), "{out}");
     assert!(out.contains("prompt = 3"), "{out}");
+}
+
+/// Every file of a kept fuzz corpus (`fuzz/corpus/<target>/`), by name.
+fn corpus(target: &str) -> Vec<(String, String)> {
+    let dir = std::path::Path::new("fuzz/corpus").join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            (p.display().to_string(), text)
+        })
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > 10,
+        "{} holds only {} files",
+        dir.display(),
+        files.len()
+    );
+    files
+}
+
+/// The flow files the fuzzer kept (the shapes that reach every part of the
+/// loader and compiler) load, compile and draw without a panic, and each
+/// comes out as a program or with an error that says why.
+#[test]
+fn the_kept_flow_corpus_loads_and_compiles() {
+    for (path, text) in corpus("flow_file") {
+        let (set, compiled) = switchboard::compile::compile_texts([("main", text.as_str())]);
+        let shown = render_text(&compiled.diagnostics, &set.sources, Style::Plain);
+        assert!(
+            compiled.program.is_some() || compiled.summary.counts.errors > 0,
+            "{path}: no program, yet no error says why:\n{shown}"
+        );
+        assert_eq!(
+            compiled.summary.counts.errors + compiled.summary.counts.warnings,
+            compiled.diagnostics.len(),
+            "{path}"
+        );
+    }
+}
+
+/// The scenario files the fuzzer kept parse against the demo flows without a
+/// panic, and those that check out run.
+#[test]
+fn the_kept_scenario_corpus_parses_and_runs() {
+    let demo = switchboard::compile::compile(
+        &switchboard::flow::load_dir(std::path::Path::new("flows")).unwrap(),
+    )
+    .program
+    .unwrap();
+    for (path, text) in corpus("scenario") {
+        let mut sources = Sources::new();
+        let file = sources.add(path.clone(), text.clone());
+        let (scenarios, diags) = switchboard::scenario::parse(&demo, file, &text);
+        render_text(&diags, &sources, Style::Plain);
+        let mut coverage = switchboard::scenario::Coverage::default();
+        for s in scenarios.iter().take(16) {
+            switchboard::scenario::run(&demo, s, path.clone(), &mut coverage);
+        }
+    }
 }
