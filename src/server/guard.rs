@@ -62,8 +62,9 @@ pub async fn guard(
     req: Request,
     next: Next,
 ) -> Response {
-    let call = super::twilio::call_in_query(req.uri().query());
-    let base = super::twilio::base_url(&st, req.headers());
+    // Kept (cheap clones) for a failure only: the happy path parses nothing twice.
+    let uri = req.uri().clone();
+    let host = req.headers().get(header::HOST).cloned();
     let route = AssertUnwindSafe(next.run(req)).catch_unwind();
     let why = match tokio::time::timeout(st.answer_within(), route).await {
         Ok(Ok(response)) => return response,
@@ -80,6 +81,12 @@ pub async fn guard(
             humantime::format_duration(st.answer_within())
         ),
     };
+    let call = super::twilio::call_in_query(uri.query());
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(h) = host {
+        headers.insert(header::HOST, h);
+    }
+    let base = super::twilio::base_url(&st, &headers);
     match answer {
         Answer::Voice => super::twilio::apology_for(&st, call.as_deref(), &base, &why),
         Answer::Hold => {
