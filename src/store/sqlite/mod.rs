@@ -167,12 +167,28 @@ impl SqliteStore {
 
     /// Write a step; returns once its transaction has committed.
     pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        self.ask(|done| Job::Write(Box::new(c), done)).await
+    }
+
+    /// Hand the writer a job and wait for its answer.
+    async fn ask(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<(), StoreError>>) -> Job,
+    ) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
         self.jobs
-            .send(Job::Write(Box::new(c), done))
+            .send(job(done))
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The one text column `sql` selects for `key`, if a row has it.
+    async fn text_by(&self, sql: &'static str, key: &str) -> Result<Option<String>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as(sql).bind(key).fetch_optional(r.conn()).await;
+        let row: Option<(String,)> = r.done(row).await?;
+        Ok(row.map(|(s,)| s))
     }
 
     /// Store a flow version's snapshot (JSON) under its version, once: a
@@ -184,40 +200,28 @@ impl SqliteStore {
         snapshot: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let (done, wait) = oneshot::channel();
         let v = SavedVersion {
             version: version.to_owned(),
             snapshot: snapshot.to_owned(),
             at: at.as_millisecond(),
         };
-        self.jobs
-            .send(Job::SaveVersion(v, done))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        self.ask(|done| Job::SaveVersion(v, done)).await
     }
 
     /// A stored flow version's snapshot (JSON).
     pub async fn load_version(&self, version: &str) -> Result<Option<String>, StoreError> {
-        let mut r = self.readers.get().await?;
-        let row = sqlx::query_as("SELECT snapshot FROM flow_versions WHERE version = ?")
-            .bind(version)
-            .fetch_optional(r.conn())
-            .await;
-        let row: Option<(String,)> = r.done(row).await?;
-        Ok(row.map(|(s,)| s))
+        self.text_by(
+            "SELECT snapshot FROM flow_versions WHERE version = ?",
+            version,
+        )
+        .await
     }
 
     /// A call's state.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        let mut r = self.readers.get().await?;
-        let row = sqlx::query_as("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1")
-            .bind(call_sid)
-            .fetch_optional(r.conn())
-            .await;
-        let row: Option<(String,)> = r.done(row).await?;
-        Ok(match row {
-            Some((json,)) => Some(serde_json::from_str(&json)?),
+        let json = self.text_by("SELECT state FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?) ORDER BY step DESC LIMIT 1", call_sid).await?;
+        Ok(match json {
+            Some(json) => Some(serde_json::from_str(&json)?),
             None => None,
         })
     }
