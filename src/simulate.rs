@@ -3,6 +3,7 @@
 //! the engine exactly as a provider would, and transcripts for terminals and
 //! tools. Shared by `switchboard simulate` and `switchboard test`.
 
+pub use crate::engine::outcome_code;
 use crate::engine::{
     self, CallState, CallStatus, DialStatus, Event, Outcome, PastCall, QueueResult, Record,
     RecordKind, Start, Wait,
@@ -292,24 +293,6 @@ pub fn outcome_text(p: &Program, outcome: Outcome) -> String {
         Outcome::Hangup => "hung up by the flow".into(),
         Outcome::Abandoned => "abandoned by the caller".into(),
         Outcome::Fallback => "fallback route".into(),
-    }
-}
-
-/// The stable machine form of an outcome: `group:NAME`, `voicemail:NAME`, `callback:NAME`, `transfer`, `hangup`, `abandoned`, `fallback`.
-pub fn outcome_code(p: &Program, outcome: Outcome) -> String {
-    let name = |g: crate::program::GroupId| {
-        p.groups
-            .get(g.index())
-            .map_or_else(String::new, |g| g.name.clone())
-    };
-    match outcome {
-        Outcome::Group(g) => format!("group:{}", name(g)),
-        Outcome::Voicemail(g) => format!("voicemail:{}", name(g)),
-        Outcome::Callback(g) => format!("callback:{}", name(g)),
-        Outcome::Transfer => "transfer".into(),
-        Outcome::Hangup => "hangup".into(),
-        Outcome::Abandoned => "abandoned".into(),
-        Outcome::Fallback => "fallback".into(),
     }
 }
 

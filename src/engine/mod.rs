@@ -95,6 +95,24 @@ pub enum Outcome {
     Fallback,
 }
 
+/// The stable machine form of an outcome: `group:NAME`, `voicemail:NAME`, `callback:NAME`, `transfer`, `hangup`, `abandoned`, `fallback`.
+pub fn outcome_code(p: &Program, outcome: Outcome) -> String {
+    let name = |g: GroupId| {
+        p.groups
+            .get(g.index())
+            .map_or_else(String::new, |g| g.name.clone())
+    };
+    match outcome {
+        Outcome::Group(g) => format!("group:{}", name(g)),
+        Outcome::Voicemail(g) => format!("voicemail:{}", name(g)),
+        Outcome::Callback(g) => format!("callback:{}", name(g)),
+        Outcome::Transfer => "transfer".into(),
+        Outcome::Hangup => "hangup".into(),
+        Outcome::Abandoned => "abandoned".into(),
+        Outcome::Fallback => "fallback".into(),
+    }
+}
+
 /// A call's state between provider callbacks: everything needed to continue
 /// on any instance, after any restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -307,7 +307,9 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
     let sid = cb.call_sid.clone();
     tracing::Span::current().record("call", tracing::field::display(&sid));
     let current = st.program();
-    let state = match st.store().load(&sid).await {
+    // At least the callback's step: memory behind it (another instance
+    // moved the call on) is read afresh from the database.
+    let state = match st.store().load_at_least(&sid, cb.step).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             return apology(
@@ -327,15 +329,6 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
                 &format!("could not load the call: {e}"),
             );
         }
-    };
-    // A callback ahead of the state in memory: read what the database has.
-    let state = if cb.step > state.step {
-        match st.store().load_stored(&sid).await {
-            Ok(Some(stored)) => stored,
-            _ => state,
-        }
-    } else {
-        state
     };
     let p = match program_of(&st, &state).await {
         Ok(p) => p,

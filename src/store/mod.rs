@@ -1,23 +1,27 @@
 //! Persistence: calls, their append-only event log, the voice XML each step
 //! answered, voicemails, callback requests and survey answers.
 //!
-//! [`Store`] is the one interface handlers use; SQLite ([`sqlite`]) is the
-//! embedded default, and a PostgreSQL implementation will sit beside it. No
-//! SQL leaves this module. [`Commit`] is built purely from an engine step, so
-//! what is stored is exactly what the engine decided.
+//! [`Store`] is the one interface handlers use: a [`Backend`] chosen once
+//! from the database URL — SQLite ([`sqlite`], the embedded default) or
+//! PostgreSQL ([`postgres`], for several instances) — behind the cache of
+//! live calls ([`live`]), which belongs to neither. No SQL leaves this
+//! module. [`Commit`] is built purely from an engine step, so what is stored
+//! is exactly what the engine decided.
 
+mod batch;
 pub mod live;
+pub mod postgres;
 pub mod sqlite;
 pub mod versions;
 
-use crate::engine::{CallState, PastCall, RecordKind, Step, Wait};
+use crate::engine::{CallState, PastCall, RecordKind, Step, Wait, outcome_code};
 use crate::flow::snapshot::Snapshot;
 use crate::program::Program;
-use crate::simulate::outcome_code;
 use jiff::Timestamp;
 use std::sync::Arc;
 
-/// Why the store failed.
+/// Why the store failed. No backend's own error type appears here: a
+/// backend's failure is boxed ([`StoreError::Database`]) or put in words.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database refused or failed. (Its message is shown in full here,
@@ -34,22 +38,37 @@ pub enum StoreError {
         /// What SQLite said.
         why: String,
     },
+    /// A database server could not be reached or refused us.
+    #[error(
+        "cannot connect to PostgreSQL at {server}: {why}. Check that the server runs and lets this user in, or point --database (or SWITCHBOARD_DATABASE) at another: postgres://USER@HOST:PORT/DATABASE"
+    )]
+    Connect {
+        /// `host:port, database D, user U` (never the password).
+        server: String,
+        /// What went wrong.
+        why: String,
+    },
     /// Migrations could not run.
     #[error(
         "database migration failed: {0}. The failed migration was rolled back. If you added views, triggers or indexes of your own on Switchboard's tables, drop them, start again and recreate them; a step whose call is missing (`steps` rows with no `calls` row) must be removed or given its call first"
     )]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     /// The database was made by a pre-release build whose schema has changed.
     #[error(
         "the database was created by an earlier pre-release Switchboard whose schema has changed ({0}): move the database file aside (e.g. `mv switchboard.db switchboard.db.old`) and start again"
     )]
     Outdated(String),
+    /// The database was migrated by a newer Switchboard.
+    #[error(
+        "the database was migrated by a newer Switchboard (its migration {0} is unknown to this one): run that newer version, or restore a backup taken before the upgrade; this one will not write to a schema it does not know"
+    )]
+    Newer(i64),
     /// Stored state could not be read back.
     #[error("stored call state is unreadable: {0}")]
     State(#[from] serde_json::Error),
     /// The URL names no supported database.
     #[error(
-        "unsupported database URL `{0}`: use sqlite://FILE (PostgreSQL support comes with the scale-out store)"
+        "unsupported database URL `{0}`: use sqlite://FILE (embedded) or postgres://USER@HOST:PORT/DATABASE"
     )]
     Url(String),
     /// The store has been closed (shutdown), or its writer failed to start.
@@ -69,14 +88,20 @@ pub enum StoreError {
     VersionClash(String),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> StoreError {
-        StoreError::Database(Box::new(e))
+impl StoreError {
+    /// What a migration failure means, whichever backend ran it.
+    fn migration(e: sqlx::migrate::MigrateError) -> StoreError {
+        use sqlx::migrate::MigrateError;
+        match e {
+            MigrateError::VersionMissing(v) => StoreError::Newer(v),
+            e @ MigrateError::VersionMismatch(_) => StoreError::Outdated(e.to_string()),
+            e => StoreError::Migrate(e.to_string()),
+        }
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
         StoreError::Database(Box::new(e))
     }
 }
@@ -102,14 +127,56 @@ pub struct Commit {
     pub response: Option<String>,
     /// The provider's final call status, from a status callback.
     pub final_status: Option<String>,
-    /// `outcome_code` and the group name, once the call has an outcome.
-    pub outcome: Option<(String, Option<String>)>,
-    /// Voicemails left: (group, url, seconds).
-    pub voicemails: Vec<(String, String, u32)>,
-    /// Callbacks promised: (group, number).
-    pub callbacks: Vec<(String, String)>,
-    /// Survey answers: (node, group of the call, rating, scale).
-    pub surveys: Vec<(String, Option<String>, u32, u32)>,
+    /// The call's outcome, once it has one.
+    pub outcome: Option<CallOutcome>,
+    /// Voicemails left in the step.
+    pub voicemails: Vec<Voicemail>,
+    /// Callbacks promised in the step.
+    pub callbacks: Vec<CallbackRequest>,
+    /// Survey answers given in the step.
+    pub surveys: Vec<SurveyAnswer>,
+}
+
+/// How a call ended up, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOutcome {
+    /// [`crate::engine::outcome_code`]: `group:orders`, `abandoned`, …
+    pub code: String,
+    /// The group it went to, if any.
+    pub group: Option<String>,
+}
+
+/// A voicemail a caller left for a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Voicemail {
+    /// The group it is for.
+    pub group: String,
+    /// Where the provider keeps the recording.
+    pub url: String,
+    /// Its length.
+    pub seconds: u32,
+}
+
+/// A callback a caller was promised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackRequest {
+    /// The group that calls back.
+    pub group: String,
+    /// The number to call.
+    pub number: String,
+}
+
+/// A caller's answer to a survey question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SurveyAnswer {
+    /// The survey node (`flow.node`).
+    pub node: String,
+    /// The group the call reached, if it reached one.
+    pub group: Option<String>,
+    /// The rating given.
+    pub rating: u32,
+    /// Out of how many.
+    pub scale: u32,
 }
 
 /// A record as the event log stores it: its node beside its fields.
@@ -141,7 +208,10 @@ impl Commit {
                 | crate::engine::Outcome::Callback(g) => group_name(g),
                 _ => None,
             };
-            (outcome_code(p, o), group)
+            CallOutcome {
+                code: outcome_code(p, o),
+                group,
+            }
         });
         let call_group = match state.outcome {
             Some(crate::engine::Outcome::Group(g)) => group_name(g),
@@ -158,16 +228,23 @@ impl Commit {
                     group,
                     url,
                     seconds,
-                } => voicemails.push((group.clone(), url.clone(), *seconds)),
+                } => voicemails.push(Voicemail {
+                    group: group.clone(),
+                    url: url.clone(),
+                    seconds: *seconds,
+                }),
                 RecordKind::CallbackRequested { group, number } => {
-                    callbacks.push((group.clone(), number.clone()))
+                    callbacks.push(CallbackRequest {
+                        group: group.clone(),
+                        number: number.clone(),
+                    })
                 }
-                RecordKind::Rating { value, scale } => surveys.push((
-                    node.clone().unwrap_or_default(),
-                    call_group.clone(),
-                    *value,
-                    *scale,
-                )),
+                RecordKind::Rating { value, scale } => surveys.push(SurveyAnswer {
+                    node: node.clone().unwrap_or_default(),
+                    group: call_group.clone(),
+                    rating: *value,
+                    scale: *scale,
+                }),
                 _ => {}
             }
             logged.push(Logged {
@@ -216,46 +293,187 @@ impl Commit {
     }
 }
 
+/// A flow version as the store knows it, for `switchboard versions`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredVersion {
+    /// The version hash.
+    pub version: String,
+    /// When it was first stored.
+    pub first_seen: Timestamp,
+    /// Calls that started on it.
+    pub calls: u64,
+    /// Of those, how many have not ended and started less than a call's
+    /// longest life ago ([`live::IDLE`]).
+    pub live: u64,
+}
+
+/// What a database backend does: the one interface the store needs of
+/// SQLite and PostgreSQL alike. Handlers never see it; they use [`Store`],
+/// which wraps it with the cache of live calls.
+///
+/// Every write is durable when its future resolves `Ok`, and a commit whose
+/// `expected_step` is no longer the call's step (or a new call that already
+/// exists) fails with [`StoreError::Conflict`] having written nothing: the
+/// optimistic check that keeps a duplicated or racing callback from moving
+/// a call twice, whichever instance it reached.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// Write a step; resolves once it is committed.
+    async fn commit(&self, c: Commit) -> Result<(), StoreError>;
+    /// A call's latest stored state.
+    async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError>;
+    /// The voice XML a call's step answered.
+    async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError>;
+    /// Earlier calls from `caller` since `since`, newest first (at most 50).
+    async fn history(&self, caller: &str, since: Timestamp) -> Result<Vec<PastCall>, StoreError>;
+    /// Store a version's snapshot (JSON) once; the same again is a no-op,
+    /// another under the same version is [`StoreError::VersionClash`].
+    async fn save_version(
+        &self,
+        version: &str,
+        snapshot: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// A stored version's snapshot (JSON).
+    async fn load_version(&self, version: &str) -> Result<Option<String>, StoreError>;
+    /// Every stored version with its calls, oldest first; calls started
+    /// since `live_since` and not ended count as live.
+    async fn versions(&self, live_since: Timestamp) -> Result<Vec<StoredVersion>, StoreError>;
+    /// How many records a call's event log holds.
+    async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError>;
+    /// Has the call ended with its final status and every step from 1 to
+    /// its last stored?
+    async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError>;
+    /// Why the store refuses writes, if it knows it does (for health checks).
+    fn trouble(&self) -> Option<String>;
+    /// Finish pending writes and close.
+    async fn close(&self);
+}
+
 /// The store: a database chosen once at start from its URL, and the calls in
-/// progress kept in memory beside it ([`live::LiveCalls`]).
+/// progress kept in memory in front of it ([`live::LiveCalls`]).
+///
+/// The memory is a cache, never the truth: it is filled only from commits
+/// and reads of this process, and another instance may have moved a call
+/// since. Callers that must not act on an older step say which step they
+/// need ([`Store::load_at_least`]); a commit made from an older step fails
+/// the database's optimistic check, and the call is forgotten here so the
+/// next load reads it afresh.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Db,
+    db: Arc<dyn Backend>,
     live: Arc<live::LiveCalls>,
 }
 
-#[derive(Clone, Debug)]
-enum Db {
-    /// The embedded default.
-    Sqlite(sqlite::SqliteStore),
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `sqlite://FILE` (or `sqlite:FILE`).
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+}
+
+impl Kind {
+    /// The backend `url` names.
+    pub fn of(url: &str) -> Result<Kind, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Kind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Kind::Postgres)
+        } else {
+            Err(StoreError::Url(redacted(url)))
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`: fit for banners, logs and errors.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => {
+            // A password may also come as a query parameter.
+            let mut out = format!("{scheme}://{authority}");
+            match tail.split_once('?') {
+                Some((path, query)) => {
+                    out.push_str(path);
+                    out.push('?');
+                    let pairs: Vec<String> = query
+                        .split('&')
+                        .map(|kv| match kv.split_once('=') {
+                            Some((k, _)) if k.eq_ignore_ascii_case("password") => {
+                                format!("{k}=***")
+                            }
+                            _ => kv.to_owned(),
+                        })
+                        .collect();
+                    out.push_str(&pairs.join("&"));
+                }
+                None => out.push_str(tail),
+            }
+            out
+        }
+    }
 }
 
 impl Store {
-    /// Open (creating and migrating) the database at `url`, e.g. `sqlite://switchboard.db`.
+    /// Open (creating and migrating) the database at `url`:
+    /// `sqlite://switchboard.db` or `postgres://user@host:port/db`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let live = Arc::new(live::LiveCalls::default());
-        let db = if url.starts_with("sqlite:") {
-            Db::Sqlite(sqlite::SqliteStore::open(url, live.clone()).await?)
-        } else {
-            return Err(StoreError::Url(url.to_owned()));
+        let db: Arc<dyn Backend> = match Kind::of(url)? {
+            Kind::Sqlite => Arc::new(sqlite::SqliteStore::open(url).await?),
+            Kind::Postgres => Arc::new(postgres::PgStore::open(url).await?),
         };
-        Ok(Store { db, live })
+        Ok(Store::over(db))
+    }
+
+    /// A store over an opened backend.
+    pub fn over(db: Arc<dyn Backend>) -> Store {
+        Store {
+            db,
+            live: Arc::new(live::LiveCalls::default()),
+        }
     }
 
     /// Write a step; returns once it is committed (and the call's state in
-    /// memory follows it).
+    /// memory follows it). A failed write forgets the call here: whatever
+    /// the database now holds, the next load reads it.
     pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        match &self.db {
-            Db::Sqlite(s) => s.commit(c).await,
+        let call_id = c.state.call_id.clone();
+        let state = c.state.clone();
+        let result = self.db.commit(c).await;
+        match &result {
+            Ok(()) => self.live.put(&state),
+            Err(_) => self.live.forget(&call_id),
         }
+        result
     }
 
-    /// A call's state: from memory while it is live, else from the database.
+    /// A call's state: from memory while it is live here, else from the database.
     pub async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        if let Some(s) = self.live.get(call_sid) {
-            return Ok(Some(s));
+        self.load_at_least(call_sid, 0).await
+    }
+
+    /// A call's state at step `step` or later: from memory if it is that
+    /// far there, else from the database (another instance may have moved
+    /// the call on; memory is refreshed from what is read).
+    pub async fn load_at_least(
+        &self,
+        call_sid: &str,
+        step: u64,
+    ) -> Result<Option<CallState>, StoreError> {
+        match self.live.get(call_sid) {
+            Some(s) if s.step >= step => Ok(Some(s)),
+            _ => self.load_stored(call_sid).await,
         }
-        self.load_stored(call_sid).await
     }
 
     /// A call's state if it is in memory (no read): for the apology's language.
@@ -263,13 +481,10 @@ impl Store {
         self.live.get(call_sid)
     }
 
-    /// A call's state as the database has it (memory is refreshed from it):
-    /// for a callback that is ahead of the state in memory.
+    /// A call's state as the database has it (memory is refreshed from it).
     pub async fn load_stored(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
         self.live.forget(call_sid);
-        let state = match &self.db {
-            Db::Sqlite(s) => s.load(call_sid).await?,
-        };
+        let state = self.db.load(call_sid).await?;
         if let Some(s) = &state {
             self.live.put(s);
         }
@@ -285,27 +500,27 @@ impl Store {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(snapshot)?;
-        match &self.db {
-            Db::Sqlite(s) => s.save_version(version, &json, at).await,
-        }
+        self.db.save_version(version, &json, at).await
     }
 
     /// The snapshot stored under a flow version, if any.
     pub async fn load_version(&self, version: &str) -> Result<Option<Snapshot>, StoreError> {
-        let json = match &self.db {
-            Db::Sqlite(s) => s.load_version(version).await?,
-        };
-        Ok(match json {
+        Ok(match self.db.load_version(version).await? {
             Some(j) => Some(serde_json::from_str(&j)?),
             None => None,
         })
     }
 
+    /// Every stored flow version, oldest first, with the calls on it as of `now`.
+    pub async fn versions(&self, now: Timestamp) -> Result<Vec<StoredVersion>, StoreError> {
+        let idle = jiff::SignedDuration::try_from(live::IDLE).unwrap_or(jiff::SignedDuration::MAX);
+        let since = now.checked_sub(idle).unwrap_or(Timestamp::MIN);
+        self.db.versions(since).await
+    }
+
     /// The voice XML a call's step answered (for retried callbacks).
     pub async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
-        match &self.db {
-            Db::Sqlite(s) => s.response(call_sid, step).await,
-        }
+        self.db.response(call_sid, step).await
     }
 
     /// Earlier calls from `caller` since `since`.
@@ -314,39 +529,70 @@ impl Store {
         caller: &str,
         since: Timestamp,
     ) -> Result<Vec<PastCall>, StoreError> {
-        match &self.db {
-            Db::Sqlite(s) => s.history(caller, since).await,
-        }
+        self.db.history(caller, since).await
     }
 
     /// How many records a call's event log holds.
     pub async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
-        match &self.db {
-            Db::Sqlite(s) => s.event_count(call_sid).await,
-        }
+        self.db.event_count(call_sid).await
     }
 
     /// Is a call over with its whole log stored: it has ended, its final
     /// status is recorded, and every step from the first to the last has
     /// its row?
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
-        match &self.db {
-            Db::Sqlite(s) => s.log_complete(call_sid).await,
-        }
+        self.db.log_complete(call_sid).await
     }
 
     /// Why the store refuses writes, if it does: what happened to its
     /// files and what to do (for health checks).
     pub fn trouble(&self) -> Option<String> {
-        match &self.db {
-            Db::Sqlite(s) => s.trouble(),
-        }
+        self.db.trouble()
     }
 
     /// Finish pending writes and close.
     pub async fn close(&self) {
-        match &self.db {
-            Db::Sqlite(s) => s.close().await,
+        self.db.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_shown_anywhere_hides_its_password() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db.example:5432/calls",
+                "postgres://app:***@db.example:5432/calls",
+            ),
+            (
+                "postgres://app:p%40ss@db/calls?sslmode=require",
+                "postgres://app:***@db/calls?sslmode=require",
+            ),
+            (
+                "postgresql://db/calls?user=app&password=hunter2&sslmode=require",
+                "postgresql://db/calls?user=app&password=***&sslmode=require",
+            ),
+            ("postgres://app@db/calls", "postgres://app@db/calls"),
+            ("sqlite://switchboard.db", "sqlite://switchboard.db"),
+        ] {
+            assert_eq!(redacted(url), shown);
         }
+    }
+
+    #[test]
+    fn a_url_picks_its_backend_or_says_which_it_takes() {
+        assert_eq!(Kind::of("sqlite://x.db").ok(), Some(Kind::Sqlite));
+        assert_eq!(Kind::of("sqlite::memory:").ok(), Some(Kind::Sqlite));
+        assert_eq!(Kind::of("postgres://h/db").ok(), Some(Kind::Postgres));
+        assert_eq!(Kind::of("postgresql://h/db").ok(), Some(Kind::Postgres));
+        let e = Kind::of("mysql://root:pw@h/db")
+            .err()
+            .map(|e| e.to_string());
+        let e = e.unwrap_or_default();
+        assert!(e.contains("postgres://") && e.contains("sqlite://"), "{e}");
+        assert!(!e.contains("pw"), "{e}");
     }
 }

@@ -1,0 +1,416 @@
+//! The PostgreSQL store, for several instances over one database: a pool
+//! of read connections, writers with group commit ([`writer`]), and the
+//! same tables as SQLite's (`migrations/postgres`).
+//!
+//! Nothing here is kept between calls but connections: every instance
+//! reads and writes the same rows, and the optimistic step check (a unique
+//! `(call_id, step)`) is the database's, so it holds across instances.
+//! Commits are durable as the server is configured (`synchronous_commit`
+//! is left as it is). Connections are opened lazily and opened again after
+//! the server went away; while it is unreachable, [`Backend::trouble`] says
+//! so (for `/healthz`) until a probe gets through.
+
+mod writer;
+
+use super::{Backend, Commit, StoreError, StoredVersion};
+use crate::engine::{CallState, PastCall};
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use writer::Job;
+
+/// Read connections per instance: reads are a new call's caller history,
+/// and a call another instance moved (or this one does not hold).
+const READERS: u32 = 8;
+
+/// Writer connections per instance, each writing one batch at a time:
+/// while one commits (waiting for the server's WAL flush), the next batch
+/// gathers for another.
+const WRITERS: usize = 2;
+
+/// How long a request waits for a connection, or a connection for the
+/// server, before it fails (and the caller hears the apology).
+const CONNECT_WITHIN: Duration = Duration::from_secs(3);
+
+/// How long a statement waits for a row lock held elsewhere (an admin's
+/// open transaction, say) before it fails: SQLite's busy timeout, here.
+const LOCK_TIMEOUT: &str = "5s";
+
+/// How often an unreachable database is probed until it answers.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+
+/// A cheap-clone handle to the PostgreSQL store.
+#[derive(Clone)]
+pub struct PgStore {
+    jobs: mpsc::Sender<Job>,
+    reads: PgPool,
+    writes: PgPool,
+    writers: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
+    health: Arc<Health>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("server", &self.health.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether the server is reachable, as the last statement found it.
+#[derive(Debug)]
+pub(super) struct Health {
+    /// `host:port, database D, user U`, for messages.
+    server: String,
+    /// Why the server cannot be reached, while it cannot.
+    down: Mutex<Option<String>>,
+    /// The pool to probe it with.
+    reads: PgPool,
+}
+
+impl Health {
+    /// Note a statement's result: a failure to reach the server marks it
+    /// down (and starts probing it), anything else marks it up.
+    fn saw<T>(self: &Arc<Self>, result: &Result<T, sqlx::Error>) {
+        match result {
+            Err(e) => self.failed(e),
+            Ok(_) => self.came_back(),
+        }
+    }
+
+    /// Note a failure: the server is down if it was not reached.
+    fn failed(self: &Arc<Self>, e: &sqlx::Error) {
+        if unreachable(e) {
+            self.went_down(e.to_string());
+        } else {
+            self.came_back();
+        }
+    }
+
+    fn went_down(self: &Arc<Self>, why: String) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        if down.is_none() {
+            tracing::error!(
+                "PostgreSQL at {} is unreachable: {why}. Calls hear the apology and the fallback route until it answers again",
+                self.server
+            );
+            let health = self.clone();
+            tokio::spawn(async move { health.probe().await });
+        }
+        *down = Some(why);
+    }
+
+    fn came_back(&self) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        if down.take().is_some() {
+            tracing::info!("PostgreSQL at {} answers again", self.server);
+        }
+    }
+
+    /// Until the server answers (or the store closes).
+    async fn probe(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(PROBE_EVERY).await;
+            if self.reads.is_closed() {
+                return;
+            }
+            let ping = sqlx::query("SELECT 1").execute(&self.reads).await;
+            if ping.is_ok() {
+                self.came_back();
+                return;
+            }
+        }
+    }
+}
+
+/// Did `e` come from not reaching the server (rather than from a statement)?
+pub(super) fn unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    ) || e.as_database_error().is_some_and(|d| {
+        // admin_shutdown, crash_shutdown, cannot_connect_now
+        matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+    })
+}
+
+/// `host:port, database D, user U` of `options`: never the password.
+fn server_of(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}, database {}, user {}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or(options.get_username()),
+        options.get_username()
+    )
+}
+
+impl PgStore {
+    /// Connect to `postgres://…` and migrate it; fails with where it tried
+    /// and why, never with the password.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(format!("{} ({e})", super::redacted(url))))?
+            .application_name("switchboard")
+            .options([("lock_timeout", LOCK_TIMEOUT)]);
+        let server = server_of(&options);
+        let connect_error = |e: sqlx::Error| StoreError::Connect {
+            server: server.clone(),
+            why: match &e {
+                sqlx::Error::Database(d) => d.message().to_owned(),
+                e => e.to_string(),
+            },
+        };
+        let reads = PgPoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(1)
+            .acquire_timeout(CONNECT_WITHIN)
+            .connect_with(options.clone())
+            .await
+            .map_err(connect_error)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&reads)
+            .await
+            .map_err(StoreError::migration)?;
+        // Writers check their connection themselves (a failed batch drops
+        // it), so the pool need not ping each one it hands out.
+        let writes = PgPoolOptions::new()
+            .max_connections(WRITERS as u32)
+            .min_connections(WRITERS as u32)
+            .acquire_timeout(CONNECT_WITHIN)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        let health = Arc::new(Health {
+            server,
+            down: Mutex::new(None),
+            reads: reads.clone(),
+        });
+        let (jobs, rx) = mpsc::channel(4 * writer::BATCH);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let writers = (0..WRITERS)
+            .map(|_| {
+                tokio::spawn(writer::write_loop(
+                    rx.clone(),
+                    writes.clone(),
+                    health.clone(),
+                ))
+            })
+            .collect();
+        Ok(PgStore {
+            jobs,
+            reads,
+            writes,
+            writers: Arc::new(tokio::sync::Mutex::new(writers)),
+            health,
+        })
+    }
+
+    /// Run a read, noting whether the server answered.
+    async fn read<T>(
+        &self,
+        result: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        let result = result.await;
+        self.health.saw(&result);
+        Ok(result?)
+    }
+}
+
+/// A call's latest step.
+const LOAD: &str = "SELECT state::text FROM steps
+    WHERE call_id = (SELECT id FROM calls WHERE call_sid = $1) ORDER BY step DESC LIMIT 1";
+
+const RESPONSE: &str = "SELECT response FROM steps
+    WHERE call_id = (SELECT id FROM calls WHERE call_sid = $1) AND step = $2";
+
+const HISTORY: &str = "SELECT started_at, outcome_group FROM calls
+    WHERE caller = $1 AND started_at >= $2 ORDER BY started_at DESC LIMIT 50";
+
+const EVENT_COUNT: &str = "SELECT COALESCE(SUM(jsonb_array_length(events)), 0)::int8 FROM steps
+    WHERE call_id = (SELECT id FROM calls WHERE call_sid = $1)";
+
+const LOG_COMPLETE: &str = "SELECT COUNT(*), MAX(step),
+        (SELECT ended_at FROM calls WHERE call_sid = $1 AND final_status IS NOT NULL)
+    FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = $1)";
+
+const SAVE_VERSION: &str = "INSERT INTO flow_versions (version, saved_at, snapshot)
+    VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING";
+
+const VERSION_MATCHES: &str = "SELECT snapshot = $2 FROM flow_versions WHERE version = $1";
+
+const LOAD_VERSION: &str = "SELECT snapshot FROM flow_versions WHERE version = $1";
+
+const VERSIONS: &str = "SELECT v.version, v.saved_at,
+        (SELECT COUNT(*) FROM calls c WHERE c.version = v.version),
+        (SELECT COUNT(*) FROM calls c WHERE c.version = v.version
+            AND c.ended_at IS NULL AND c.started_at >= $1)
+    FROM flow_versions v ORDER BY v.saved_at, v.version";
+
+#[async_trait::async_trait]
+impl Backend for PgStore {
+    async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        let (done, wait) = oneshot::channel();
+        self.jobs
+            .send(Job::Write(Box::new(c), done))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
+        let row: Option<(String,)> = self
+            .read(
+                sqlx::query_as(LOAD)
+                    .bind(call_sid)
+                    .fetch_optional(&self.reads),
+            )
+            .await?;
+        Ok(match row {
+            Some((json,)) => Some(serde_json::from_str(&json)?),
+            None => None,
+        })
+    }
+
+    async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = self
+            .read(
+                sqlx::query_as(RESPONSE)
+                    .bind(call_sid)
+                    .bind(step as i64)
+                    .fetch_optional(&self.reads),
+            )
+            .await?;
+        Ok(row.and_then(|(b,)| b))
+    }
+
+    async fn history(&self, caller: &str, since: Timestamp) -> Result<Vec<PastCall>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = self
+            .read(
+                sqlx::query_as(HISTORY)
+                    .bind(caller)
+                    .bind(since.as_millisecond())
+                    .fetch_all(&self.reads),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(ms, group)| {
+                Timestamp::from_millisecond(ms)
+                    .ok()
+                    .map(|at| PastCall { at, group })
+            })
+            .collect())
+    }
+
+    async fn save_version(
+        &self,
+        version: &str,
+        snapshot: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.read(
+            sqlx::query(SAVE_VERSION)
+                .bind(version)
+                .bind(at.as_millisecond())
+                .bind(snapshot)
+                .execute(&self.writes),
+        )
+        .await?;
+        let (same,): (bool,) = self
+            .read(
+                sqlx::query_as(VERSION_MATCHES)
+                    .bind(version)
+                    .bind(snapshot)
+                    .fetch_one(&self.reads),
+            )
+            .await?;
+        if same {
+            Ok(())
+        } else {
+            Err(StoreError::VersionClash(version.to_owned()))
+        }
+    }
+
+    async fn load_version(&self, version: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = self
+            .read(
+                sqlx::query_as(LOAD_VERSION)
+                    .bind(version)
+                    .fetch_optional(&self.reads),
+            )
+            .await?;
+        Ok(row.map(|(s,)| s))
+    }
+
+    async fn versions(&self, live_since: Timestamp) -> Result<Vec<StoredVersion>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64)> = self
+            .read(
+                sqlx::query_as(VERSIONS)
+                    .bind(live_since.as_millisecond())
+                    .fetch_all(&self.reads),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, saved_at, calls, live)| StoredVersion {
+                version,
+                first_seen: Timestamp::from_millisecond(saved_at).unwrap_or(Timestamp::UNIX_EPOCH),
+                calls: calls.max(0) as u64,
+                live: live.max(0) as u64,
+            })
+            .collect())
+    }
+
+    async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
+        let (n,): (i64,) = self
+            .read(
+                sqlx::query_as(EVENT_COUNT)
+                    .bind(call_sid)
+                    .fetch_one(&self.reads),
+            )
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
+        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = self
+            .read(
+                sqlx::query_as(LOG_COMPLETE)
+                    .bind(call_sid)
+                    .fetch_one(&self.reads),
+            )
+            .await?;
+        Ok(ended.is_some() && last == Some(steps) && steps > 0)
+    }
+
+    fn trouble(&self) -> Option<String> {
+        let down = self.health.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.as_ref()
+            .map(|why| format!("PostgreSQL at {} is unreachable: {why}", self.health.server))
+    }
+
+    async fn close(&self) {
+        // One stop for each writer, behind every write queued before it.
+        for _ in 0..WRITERS {
+            if self.jobs.send(Job::Close).await.is_err() {
+                break;
+            }
+        }
+        for w in self.writers.lock().await.drain(..) {
+            let _ = w.await;
+        }
+        self.writes.close().await;
+        self.reads.close().await;
+    }
+}
