@@ -81,8 +81,35 @@ enum Command {
     Serve(ServeArgs),
     /// Play N signed calls against a running server and report throughput and latency.
     Loadtest(LoadtestArgs),
+    /// Create or upgrade the database's tables, then exit (for deploy pipelines).
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List the flow versions stored in the database: first seen, calls started, calls live now.
+    Versions {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
+}
+
+/// Which database: one flag (and variable) for every command that opens one.
+#[derive(clap::Args, Debug)]
+struct DatabaseArg {
+    /// Database URL: sqlite://FILE (embedded) or postgres://USER@HOST:PORT/DATABASE
+    /// (add ?sslmode=require for TLS; a password in the URL is never printed).
+    #[arg(
+        long = "database",
+        env = "SWITCHBOARD_DATABASE",
+        default_value = "sqlite://switchboard.db",
+        hide_env_values = true
+    )]
+    url: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -144,13 +171,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
-    /// Database URL.
-    #[arg(
-        long,
-        env = "SWITCHBOARD_DATABASE",
-        default_value = "sqlite://switchboard.db"
-    )]
-    database: String,
+    #[command(flatten)]
+    database: DatabaseArg,
     /// The URL providers use to reach this server (behind a proxy or tunnel),
     /// e.g. https://ivr.example.com; default: the request's Host.
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
@@ -243,6 +265,8 @@ pub(crate) fn main() -> ExitCode {
         }
         Command::Serve(args) => serve(args, style),
         Command::Loadtest(args) => loadtest(args),
+        Command::Migrate { db } => migrate(&db.url),
+        Command::Versions { db, format } => versions(&db.url, format),
         Command::Schema => (|| -> anyhow::Result<ExitCode> {
             outln!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
@@ -677,10 +701,11 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let recordings = set.recordings.root.clone();
-    if let Some(path) = a
-        .database
+    let database = a.database.url.clone();
+    let shown = switchboard::store::redacted(&database);
+    if let Some(path) = database
         .strip_prefix("sqlite://")
-        .or_else(|| a.database.strip_prefix("sqlite:"))
+        .or_else(|| database.strip_prefix("sqlite:"))
     {
         let path = path.split('?').next().unwrap_or(path);
         switchboard::store::sqlite::files::explain_sigbus(Path::new(path));
@@ -689,9 +714,9 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let store = Store::open(&a.database)
+        let store = Store::open(&database)
             .await
-            .with_context(|| format!("cannot open the database {}", a.database))?;
+            .with_context(|| format!("cannot open the database {shown}"))?;
         let flows = program.flows.len();
         let version = program.version.clone();
         let state = AppState::new(
@@ -705,7 +730,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         state
             .save_current(&set)
             .await
-            .with_context(|| format!("cannot store flow version {version} in {}", a.database))?;
+            .with_context(|| format!("cannot store flow version {version} in {shown}"))?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -715,7 +740,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             "  flows     {} ({flows} flows, version {version})",
             a.flows.display()
         );
-        outln!("  database  {}", a.database);
+        outln!("  database  {shown}");
         let base = a
             .public_url
             .clone()
@@ -771,6 +796,69 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         server::serve(listener, state, limits, shutdown).await?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
+}
+
+/// Run `job` on a store opened at `url`, on a runtime of its own, and close it.
+fn with_store<T>(
+    url: &str,
+    job: impl AsyncFnOnce(&switchboard::store::Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = switchboard::store::Store::open(url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    switchboard::store::redacted(url)
+                )
+            })?;
+        let result = job(&store).await;
+        store.close().await;
+        result
+    })
+}
+
+fn migrate(url: &str) -> anyhow::Result<ExitCode> {
+    with_store(url, async |_| Ok(()))?;
+    outln!(
+        "{}: the schema is up to date",
+        switchboard::store::redacted(url)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn versions(url: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    let versions = with_store(url, async |store| Ok(store.versions(now).await?))?;
+    match format {
+        CheckFormat::Json => outln!("{}", serde_json::to_string_pretty(&versions)?),
+        CheckFormat::Text => {
+            outln!(
+                "{:<14} {:<20} {:>8} {:>6}",
+                "version",
+                "first seen (UTC)",
+                "calls",
+                "live"
+            );
+            for v in &versions {
+                outln!(
+                    "{:<14} {:<20} {:>8} {:>6}",
+                    v.version,
+                    v.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                    v.calls,
+                    v.live
+                );
+            }
+            if versions.is_empty() {
+                outln!("(no flow version stored yet: `switchboard serve` stores one as it starts)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A duration longer than zero, e.g. `30s` or `1m 30s`.

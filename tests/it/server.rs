@@ -2,6 +2,7 @@
 //! a SQLite file, signed form posts, and our own TwiML's action URLs followed
 //! as Twilio would follow them.
 
+use crate::support::db::{Database, TestDb};
 use crate::support::xml::{El, Node, tree};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,16 +19,14 @@ pub(crate) struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// A server's state over `program` and a SQLite file, signed with [`TOKEN`].
+/// A server's state over `program` and a database, signed with [`TOKEN`].
 async fn state(
     program: switchboard::program::Program,
-    db: &Path,
+    db: &(impl Database + ?Sized),
     recordings: std::path::PathBuf,
     clock: Option<switchboard::server::Clock>,
 ) -> AppState {
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     let state = AppState::new(program, store, recordings, Some(TOKEN.into()), None);
     match clock {
         Some(c) => state.with_clock(c),
@@ -37,7 +36,7 @@ async fn state(
 
 impl Server {
     /// The demo flows, a SQLite file, the real clock.
-    pub(crate) async fn start(db: &Path) -> Server {
+    pub(crate) async fn start(db: &(impl Database + ?Sized)) -> Server {
         let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
         let program = switchboard::compile::compile(&set).program.unwrap();
         Server::with(program, db, None).await
@@ -46,7 +45,7 @@ impl Server {
     /// A server on 127.0.0.1:0 over `program` and `db`, with a clock of the test's choosing.
     pub(crate) async fn with(
         program: switchboard::program::Program,
-        db: &Path,
+        db: &(impl Database + ?Sized),
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
         let state = state(program, db, "recordings".into(), clock).await;
@@ -54,7 +53,7 @@ impl Server {
     }
 
     /// The demo flows and a SQLite file, served with `limits` on connections.
-    pub(crate) async fn with_limits(db: &Path, limits: Limits) -> Server {
+    pub(crate) async fn with_limits(db: &(impl Database + ?Sized), limits: Limits) -> Server {
         let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
         let program = switchboard::compile::compile(&set).program.unwrap();
         let state = state(program, db, "recordings".into(), None).await;
@@ -65,7 +64,7 @@ impl Server {
     /// `flows`, its version stored before the first call.
     pub(crate) async fn serving(
         flows: &Path,
-        db: &Path,
+        db: &(impl Database + ?Sized),
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
         Server::serving_with(flows, db, clock, |s| s).await
@@ -74,7 +73,7 @@ impl Server {
     /// [`Server::serving`], with the state changed by `configure` first.
     pub(crate) async fn serving_with(
         flows: &Path,
-        db: &Path,
+        db: &(impl Database + ?Sized),
         clock: Option<switchboard::server::Clock>,
         configure: impl FnOnce(AppState) -> AppState,
     ) -> Server {
@@ -217,10 +216,7 @@ pub(crate) async fn completed(server: &Server, sid: &str, seconds: &str) -> u16 
     post(&server.url("/twilio/status"), &params, None).await.0
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_call_walks_the_demo_and_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn a_signed_call_walks_the_demo_and_survives_a_restart(db: TestDb) {
     let server = Server::start(&db).await;
     let (code, doc) = post(&server.url("/twilio/voice"), &call("CA1"), None).await;
     assert_eq!(code, 200, "{doc}");
@@ -249,19 +245,14 @@ async fn a_signed_call_walks_the_demo_and_survives_a_restart() {
     }
     assert_eq!(completed(&server, "CA1", "40").await, 204);
     server.stop().await;
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     let state = store.load("CA1").await.unwrap().unwrap();
     assert_eq!(state.wait, switchboard::engine::Wait::Ended);
     assert_eq!(state.outcome, Some(switchboard::engine::Outcome::Abandoned));
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicates_forgeries_and_oversized_bodies_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn duplicates_forgeries_and_oversized_bodies_change_nothing(db: TestDb) {
     let server = Server::start(&db).await;
     let (_, first) = post(&server.url("/twilio/voice"), &call("CA2"), None).await;
     // Twilio retries the new-call request: the same document.
@@ -300,9 +291,7 @@ async fn duplicates_forgeries_and_oversized_bodies_change_nothing() {
     .await;
     assert_eq!(code, 413);
     server.stop().await;
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     assert_eq!(
         store.load("CA2").await.unwrap().unwrap().step,
         2,
@@ -312,10 +301,8 @@ async fn duplicates_forgeries_and_oversized_bodies_change_nothing() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_call_gets_the_fallback_route_not_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("calls.db")).await;
+async fn an_unknown_call_gets_the_fallback_route_not_an_error(db: TestDb) {
+    let server = Server::start(&db).await;
     let url = server.url("/twilio/step?call=CA404&s=3");
     let (code, doc) = post(&url, &[("CallSid", "CA404"), ("Digits", "1")], None).await;
     assert_eq!(code, 200);
@@ -357,10 +344,7 @@ async fn an_unknown_call_gets_the_fallback_route_not_an_error() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loadtest_random_walks_complete_every_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn loadtest_random_walks_complete_every_call(db: TestDb) {
     let server = Server::start(&db).await;
     let plan = switchboard::loadtest::Plan {
         target: server.url(""),
@@ -379,9 +363,7 @@ async fn loadtest_random_walks_complete_every_call() {
     assert!(report.requests >= 40 * 3, "{report:?}");
     assert!(report.p99_ms >= report.p50_ms);
     server.stop().await;
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     for id in &report.call_ids {
         let state = store
             .load(id)
@@ -398,10 +380,7 @@ async fn loadtest_random_walks_complete_every_call() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loadtest_at_a_rate_holds_requests_to_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn loadtest_at_a_rate_holds_requests_to_it(db: TestDb) {
     let server = Server::start(&db).await;
     // Far below what 8 callers listening 1 ms ask for unpaced (thousands a
     // second, even in a debug build): an ignored rate shows.
@@ -426,9 +405,7 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
     // within about 10% of their mean.
     assert!(report.per_second < rate * 1.3, "{report:?}");
     server.stop().await;
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     for id in &report.call_ids {
         assert!(store.log_complete(id).await.unwrap(), "{id}");
     }
@@ -439,33 +416,31 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
 /// a step another writer stored behind the server's back, so its memory of
 /// the call is stale) reads the call again and lands after it: the final
 /// status is never lost.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_status_that_loses_the_race_for_its_step_is_applied_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn a_status_that_loses_the_race_for_its_step_is_applied_again(db: TestDb) {
     let server = Server::start(&db).await;
     let (code, _) = post(&server.url("/twilio/voice"), &call("CA9"), None).await;
     assert_eq!(code, 200);
-    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
     // Step 2 is taken: a copy of step 1 moved on by one.
-    sqlx::query(
-        "INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
-         SELECT call_id, 2, at + 1, node, wait, json_set(state, '$.step', 2), response, '[]'
-         FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = 'CA9') AND step = 1",
+    let copy = |set_step: &str| {
+        format!(
+            "INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
+             SELECT call_id, 2, at + 1, node, wait, {set_step}, response, '[]'
+             FROM steps WHERE call_id = (SELECT id FROM calls WHERE call_sid = 'CA9') AND step = 1"
+        )
+    };
+    db.execute(
+        &copy("json_set(state, '$.step', 2)"),
+        &copy("jsonb_set(state, '{step}', '2')"),
     )
-    .execute(&admin)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(completed(&server, "CA9", "7").await, 204);
-    let (last, status): (i64, Option<String>) = sqlx::query_as(
-        "SELECT MAX(step), final_status FROM steps JOIN calls ON calls.id = steps.call_id
-         WHERE call_sid = 'CA9'",
-    )
-    .fetch_one(&admin)
-    .await
-    .unwrap();
+    let (last, status) = db
+        .row(
+            "SELECT (SELECT MAX(step) FROM steps JOIN calls ON calls.id = steps.call_id
+                     WHERE call_sid = 'CA9'),
+                    (SELECT final_status FROM calls WHERE call_sid = 'CA9')",
+        )
+        .await;
     assert_eq!(
         (last, status.as_deref()),
         (3, Some("completed")),
@@ -474,10 +449,8 @@ async fn a_status_that_loses_the_race_for_its_step_is_applied_again() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("calls.db")).await;
+async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route(db: TestDb) {
+    let server = Server::start(&db).await;
     let (_, first) = post(&server.url("/twilio/voice"), &call("CA5"), None).await;
     let next = action(&first);
     // The database goes away mid-call.
@@ -491,59 +464,45 @@ async fn a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route() 
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_nothing(db: TestDb) {
     let server = Server::start(&db).await;
     let (_, first) = post(&server.url("/twilio/voice"), &call("CA7"), None).await;
     let next = action(&first);
     // Another process makes the database refuse every new step.
-    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query(
+    db.execute(
         "CREATE TRIGGER refuse BEFORE INSERT ON steps
          BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END",
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'disk I/O error (simulated)'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON steps FOR EACH ROW EXECUTE FUNCTION refuse();",
     )
-    .execute(&admin)
-    .await
-    .unwrap();
+    .await;
     let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
     assert_eq!(code, 200, "never a bare 500 on a voice route");
     assert_apologises_and_queues_for_the_fallback(&doc);
-    let (steps,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM steps JOIN calls ON calls.id = steps.call_id WHERE call_sid = 'CA7'",
-    )
-    .fetch_one(&admin)
-    .await
-    .unwrap();
+    let steps = db
+        .count(
+            "SELECT COUNT(*) FROM steps JOIN calls ON calls.id = steps.call_id WHERE call_sid = 'CA7'",
+        )
+        .await;
     assert_eq!(steps, 1, "the refused step left nothing behind");
     // The database recovers: the same callback, retried, moves the call on.
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(&admin)
-        .await
-        .unwrap();
+    db.execute("DROP TRIGGER refuse", "DROP TRIGGER refuse ON steps")
+        .await;
     let (code, doc) = post(&next, &[("CallSid", "CA7"), ("Digits", "1")], None).await;
     assert_eq!(code, 200);
     assert!(doc.contains("<Gather"), "English main menu: {doc}");
     let state = server.state.store().load("CA7").await.unwrap().unwrap();
     assert_eq!(state.step, 2);
-    admin.close().await;
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callback_ahead_of_memory_is_served_from_the_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
+async fn a_callback_ahead_of_memory_is_served_from_the_database(db: TestDb) {
     let server = Server::start(&db).await;
     let (_, _first) = post(&server.url("/twilio/voice"), &call("CA8"), None).await;
     let at_start = server.state.store().load("CA8").await.unwrap().unwrap();
     // Another writer (a second instance) moves the call on: English.
-    let other = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let other = Store::open(&db.url()).await.unwrap();
     let p = server.state.program();
     let now = server.state.now();
     let english = switchboard::engine::step(
@@ -598,11 +557,9 @@ fn no_input_url(doc: &str) -> String {
 /// Every demo scenario played through the real server over HTTP as Twilio
 /// would, with the scenario's clock (and its earlier calls in the server's
 /// store); the stored outcome and end node must be the scenario's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
+async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb) {
     use switchboard::engine::{Event, QueueResult};
     use switchboard::simulate::{Move, outcome_code};
-    let dir = tempfile::tempdir().unwrap();
     let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
     let program = switchboard::compile::compile(&set).program.unwrap();
     let clock = std::sync::Arc::new(std::sync::Mutex::new(jiff::Timestamp::UNIX_EPOCH));
@@ -623,12 +580,8 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
             let read = clock.clone();
             let now: switchboard::server::Clock =
                 std::sync::Arc::new(move || *read.lock().unwrap());
-            let server = Server::with(
-                program.clone(),
-                &dir.path().join(format!("{sid}.db")),
-                Some(now),
-            )
-            .await;
+            let db = db.fresh().await;
+            let server = Server::with(program.clone(), &db, Some(now)).await;
             // The scenario's earlier calls, stored as calls that reached their group.
             for (i, past) in s.setup.history.iter().enumerate() {
                 let call = switchboard::engine::Start {
@@ -737,4 +690,17 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would() {
         }
     }
     assert!(played >= 38, "every demo scenario, {played} played");
+}
+
+crate::on_both! {
+    a_signed_call_walks_the_demo_and_survives_a_restart,
+    duplicates_forgeries_and_oversized_bodies_change_nothing,
+    an_unknown_call_gets_the_fallback_route_not_an_error,
+    loadtest_random_walks_complete_every_call,
+    loadtest_at_a_rate_holds_requests_to_it,
+    a_status_that_loses_the_race_for_its_step_is_applied_again,
+    a_store_failure_mid_call_still_answers_twiml_with_the_fallback_route,
+    a_database_that_refuses_writes_mid_call_still_gets_twiml_and_moves_nothing,
+    a_callback_ahead_of_memory_is_served_from_the_database,
+    every_demo_scenario_plays_through_the_server_as_twilio_would,
 }

@@ -15,7 +15,8 @@ mod writer;
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +36,9 @@ const WRITERS: usize = 2;
 /// How long a request waits for a connection, or a connection for the
 /// server, before it fails (and the caller hears the apology).
 const CONNECT_WITHIN: Duration = Duration::from_secs(3);
+
+/// How long the first connection may take at start.
+const OPEN_WITHIN: Duration = Duration::from_secs(10);
 
 /// How long a statement waits for a row lock held elsewhere (an admin's
 /// open transaction, say) before it fails: SQLite's busy timeout, here.
@@ -170,6 +174,20 @@ impl PgStore {
                 e => e.to_string(),
             },
         };
+        // One connection first, to say why the server cannot be reached
+        // (a pool only says that it timed out), and to migrate.
+        let mut first = tokio::time::timeout(OPEN_WITHIN, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| StoreError::Connect {
+                server: server.clone(),
+                why: format!("no answer within {}s", OPEN_WITHIN.as_secs()),
+            })?
+            .map_err(connect_error)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut first)
+            .await
+            .map_err(StoreError::migration)?;
+        let _ = first.close().await;
         let reads = PgPoolOptions::new()
             .max_connections(READERS)
             .min_connections(1)
@@ -177,10 +195,6 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&reads)
-            .await
-            .map_err(StoreError::migration)?;
         // Writers check their connection themselves (a failed batch drops
         // it), so the pool need not ping each one it hands out.
         let writes = PgPoolOptions::new()
