@@ -3,6 +3,7 @@
 //! version the server does not hold compiles it again from the store.
 
 use crate::server::{Server, action, call, completed, post};
+use crate::support::db::{Database, TestDb};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -95,10 +96,9 @@ async fn reference() -> Vec<String> {
 
 /// The call waits at the main menu, the server stops, `change` edits the
 /// flow directory, the server starts on the edited set, and the call goes on.
-async fn across_a_restart(change: impl FnOnce(&Path)) -> Vec<String> {
+async fn across_a_restart(db: TestDb, change: impl FnOnce(&Path)) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let flows = demo_copy(dir.path());
-    let db = dir.path().join("calls.db");
     let server = Server::serving(&flows, &db, Some(open_hours())).await;
     let before = server.state.program().version.clone();
     let mut docs = to_the_menu(&server).await;
@@ -113,9 +113,7 @@ async fn across_a_restart(change: impl FnOnce(&Path)) -> Vec<String> {
     let menu = docs[1].clone();
     docs.extend(after_the_menu(&server, &menu).await);
     server.stop().await;
-    let store = switchboard::store::Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = switchboard::store::Store::open(&db.url()).await.unwrap();
     let end = store.load("CA-pinned").await.unwrap().unwrap();
     assert_eq!(end.version, before, "the call stayed on its version");
     assert_eq!(end.wait, switchboard::engine::Wait::Ended);
@@ -123,10 +121,9 @@ async fn across_a_restart(change: impl FnOnce(&Path)) -> Vec<String> {
     docs
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_flow_file_that_sorts_first_does_not_move_calls_in_progress() {
+async fn a_new_flow_file_that_sorts_first_does_not_move_calls_in_progress(db: TestDb) {
     let expected = reference().await;
-    let got = across_a_restart(|flows| {
+    let got = across_a_restart(db, |flows| {
         std::fs::write(
             flows.join("aaa.toml"),
             "[flow]\nstart = \"desk\"\n\n[queue.desk]\ngroup = \"general\"\n",
@@ -137,10 +134,9 @@ async fn a_new_flow_file_that_sorts_first_does_not_move_calls_in_progress() {
     assert_eq!(got, expected);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn removing_a_node_the_call_is_not_at_does_not_move_it() {
+async fn removing_a_node_the_call_is_not_at_does_not_move_it(db: TestDb) {
     let expected = reference().await;
-    let got = across_a_restart(|flows| {
+    let got = across_a_restart(db, |flows| {
         let main = flows.join("main.toml");
         edit(&main, "holiday = \"holiday\"", "holiday = \"after_hours.closed_menu\"");
         edit(
@@ -153,10 +149,9 @@ async fn removing_a_node_the_call_is_not_at_does_not_move_it() {
     assert_eq!(got, expected);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renaming_the_node_the_call_is_at_does_not_strand_it() {
+async fn renaming_the_node_the_call_is_at_does_not_strand_it(db: TestDb) {
     let expected = reference().await;
-    let got = across_a_restart(|flows| {
+    let got = across_a_restart(db, |flows| {
         let main = flows.join("main.toml");
         edit(&main, "open = \"menu\"", "open = \"main_menu\"");
         edit(&main, "[menu.menu]", "[menu.main_menu]");
@@ -177,11 +172,9 @@ async fn expect_apology(server: &Server, menu: &str) {
     assert!(!doc.contains("account number"), "{doc}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_that_is_not_stored_gets_the_apology_not_another_graph() {
+async fn a_version_that_is_not_stored_gets_the_apology_not_another_graph(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let flows = demo_copy(dir.path());
-    let db = dir.path().join("calls.db");
     // `with` does not store its program's version (as a database from
     // before versions were stored did not).
     let set = switchboard::flow::load_dir(&flows).unwrap();
@@ -204,28 +197,28 @@ async fn a_version_that_is_not_stored_gets_the_apology_not_another_graph() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stored_state_that_does_not_fit_its_program_gets_the_apology() {
+async fn a_stored_state_that_does_not_fit_its_program_gets_the_apology(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let flows = demo_copy(dir.path());
-    let db = dir.path().join("calls.db");
     let server = Server::serving(&flows, &db, Some(open_hours())).await;
     let docs = to_the_menu(&server).await;
     server.stop().await;
     // Someone edits the stored state by hand: the call is at a node its
     // program does not have.
-    {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE steps SET state = json_set(state, '$.at', 9999)")
-            .execute(&mut c)
-            .await
-            .unwrap();
-        c.close().await.unwrap();
-    }
+    db.execute(
+        "UPDATE steps SET state = json_set(state, '$.at', 9999)",
+        "UPDATE steps SET state = jsonb_set(state, '{at}', '9999')",
+    )
+    .await;
     let server = Server::serving(&flows, &db, Some(open_hours())).await;
     expect_apology(&server, &docs[1]).await;
     server.stop().await;
+}
+
+crate::on_both! {
+    a_new_flow_file_that_sorts_first_does_not_move_calls_in_progress,
+    removing_a_node_the_call_is_not_at_does_not_move_it,
+    renaming_the_node_the_call_is_at_does_not_strand_it,
+    a_version_that_is_not_stored_gets_the_apology_not_another_graph,
+    a_stored_state_that_does_not_fit_its_program_gets_the_apology,
 }
