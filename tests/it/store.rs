@@ -1,6 +1,8 @@
-//! The SQLite store with real files: whole calls survive a restart, the
-//! group-commit writer loses nothing under concurrency, caller history.
+//! The store on both backends, a SQLite file and a PostgreSQL database:
+//! whole calls survive a restart, the group-commit writers lose nothing
+//! under concurrency, caller history, the optimistic step check.
 
+use crate::support::db::{Database, TestDb};
 use switchboard::engine::{self, Event, QueueResult, Start};
 use switchboard::program::Program;
 use switchboard::provider::{BaseUrls, twilio};
@@ -11,16 +13,17 @@ fn demo() -> Program {
     switchboard::compile::compile(&set).program.unwrap()
 }
 
-async fn count(db: &std::path::Path, table: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
+async fn count(db: &TestDb, table: &str) -> i64 {
+    db.count(&format!("SELECT COUNT(*) FROM {table}")).await
+}
+
+/// Every record in every step's event log, as a table to count.
+fn records(db: &TestDb) -> &'static str {
+    if db.is_postgres() {
+        "steps, jsonb_array_elements(steps.events)"
+    } else {
+        "steps, json_each(steps.events)"
+    }
 }
 
 /// Step a call through `events`, committing each step as the server does;
@@ -79,19 +82,10 @@ async fn unmoved(
     step
 }
 
-/// A fresh store with one call (CA1) started on the demo, Monday 10:00 in
-/// New York: the directory (keep it alive), the URL, the store, the
-/// program, the time and the first step.
-async fn one_call() -> (
-    tempfile::TempDir,
-    String,
-    Store,
-    Program,
-    jiff::Timestamp,
-    engine::Step,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+/// A store on `db` with one call (CA1) started on the demo, Monday 10:00
+/// in New York: the URL, the store, the program, the time and the first step.
+async fn one_call(db: &TestDb) -> (String, Store, Program, jiff::Timestamp, engine::Step) {
+    let url = db.url();
     let store = Store::open(&url).await.unwrap();
     let p = demo();
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
@@ -100,7 +94,7 @@ async fn one_call() -> (
         .commit(Commit::from_step(&p, None, &first, now, None, None))
         .await
         .unwrap();
-    (dir, url, store, p, now, first)
+    (url, store, p, now, first)
 }
 
 fn start(call: &str, caller: &str) -> Start {
@@ -113,11 +107,8 @@ fn start(call: &str, caller: &str) -> Start {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whole_call_is_stored_and_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
-    let url = format!("sqlite://{}", db.display());
+async fn a_whole_call_is_stored_and_survives_a_restart(db: TestDb) {
+    let url = db.url();
     let p = demo();
     let urls = BaseUrls::new("https://ivr.example.com", "twilio");
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
@@ -192,46 +183,33 @@ async fn a_whole_call_is_stored_and_survives_a_restart() {
     );
     store.close().await;
     assert_eq!(count(&db, "surveys").await, 1);
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let (steps, node, wait): (i64, String, String) =
-        sqlx::query_as("SELECT step, node, wait FROM calls_now WHERE call_sid = 'CA1'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (steps, node) = db
+        .row("SELECT step, node FROM calls_now WHERE call_sid = 'CA1'")
+        .await;
+    let (ended, wait) = db
+        .row("SELECT COUNT(*), MAX(wait) FROM calls_now WHERE call_sid = 'CA1' AND ended_at IS NOT NULL")
+        .await;
     assert_eq!(
-        (steps as u64, node.as_str(), wait.as_str()),
+        (steps as u64, node.as_deref(), ended, wait.as_deref()),
         (
             step.state.step,
-            p.qualified_name(step.state.at).as_str(),
-            "Ended"
+            Some(p.qualified_name(step.state.at).as_str()),
+            1,
+            Some("Ended")
         ),
         "calls_now shows the call as of its latest step"
     );
-    let (outcome, group, ended, status): (String, String, Option<i64>, Option<String>) =
-        sqlx::query_as(
-            "SELECT outcome, outcome_group, ended_at, final_status FROM calls WHERE call_sid = 'CA1'",
+    let (_, summary) = db
+        .row(
+            "SELECT CAST(0 AS BIGINT), outcome || ' ' || outcome_group || ' ' || final_status FROM calls
+             WHERE call_sid = 'CA1' AND ended_at IS NOT NULL",
         )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            outcome.as_str(),
-            group.as_str(),
-            ended.is_some(),
-            status.as_deref()
-        ),
-        ("group:billing", "billing", true, Some("completed"))
-    );
+        .await;
+    assert_eq!(summary.as_deref(), Some("group:billing billing completed"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_commits_are_grouped_and_all_land() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("calls.db");
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+async fn concurrent_commits_are_grouped_and_all_land(db: TestDb) {
+    let store = Store::open(&db.url()).await.unwrap();
     let p = std::sync::Arc::new(demo());
     let now: jiff::Timestamp = "2026-03-08T01:00:00Z".parse().unwrap(); // Saturday 20:00 in New York
     let mut tasks = Vec::new();
@@ -255,7 +233,7 @@ async fn concurrent_commits_are_grouped_and_all_land() {
     assert_eq!(count(&db, "calls").await, 500);
     assert_eq!(count(&db, "steps").await, 500);
     assert_eq!(
-        count(&db, "steps, json_each(steps.events)").await as u64,
+        count(&db, records(&db)).await as u64,
         expected,
         "every record in the event log"
     );
@@ -280,12 +258,8 @@ async fn concurrent_commits_are_grouped_and_all_land() {
     ));
 }
 
-#[tokio::test]
-async fn history_lists_a_callers_earlier_calls() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
-        .await
-        .unwrap();
+async fn history_lists_a_callers_earlier_calls(db: TestDb) {
+    let store = Store::open(&db.url()).await.unwrap();
     let p = demo();
     let t0: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
     let step = engine::start(&p, start("CA1", "+15550002222"), t0);
@@ -322,11 +296,11 @@ async fn history_lists_a_callers_earlier_calls() {
 async fn unsupported_urls_are_refused_with_a_hint() {
     let e = Store::open("mysql://localhost/x").await.unwrap_err();
     assert!(e.to_string().contains("use sqlite://FILE"), "{e}");
+    assert!(e.to_string().contains("postgres://"), "{e}");
 }
 
-#[tokio::test]
-async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
-    let (_dir, url, store, p, now, first) = one_call().await;
+async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing(db: TestDb) {
+    let (url, store, p, now, first) = one_call(&db).await;
     // The same new call again (a retried voice request): refused.
     let again = store
         .commit(Commit::from_step(&p, None, &first, now, None, None))
@@ -369,12 +343,8 @@ async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicates_in_one_batch_lose_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("d.db").display()))
-        .await
-        .unwrap();
+async fn duplicates_in_one_batch_lose_alone(db: TestDb) {
+    let store = Store::open(&db.url()).await.unwrap();
     let p = std::sync::Arc::new(demo());
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
     // Every new call sent twice at once: the pairs land in the same batches.
@@ -409,13 +379,8 @@ async fn duplicates_in_one_batch_lose_alone() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn an_event_that_moves_nothing_is_logged_at_its_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+async fn an_event_that_moves_nothing_is_logged_at_its_step(db: TestDb) {
+    let store = Store::open(&db.url()).await.unwrap();
     let p = demo();
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
     let first = engine::start(&p, start("CA1", "+1"), now);
@@ -452,15 +417,16 @@ async fn an_event_that_moves_nothing_is_logged_at_its_step() {
         Some("<Response/>"),
         "a retry of step 1 still gets the first answer"
     );
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let (at,): (i64,) = sqlx::query_as(
-        "SELECT key FROM steps, json_each(steps.events) WHERE value ->> '$.type' = 'ignored'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (at, _) = db
+        .row(if db.is_postgres() {
+            "SELECT (e.n - 1)::int8, NULL::text FROM steps,
+                 jsonb_array_elements(steps.events) WITH ORDINALITY AS e(value, n)
+             WHERE e.value ->> 'type' = 'ignored'"
+        } else {
+            "SELECT key, NULL FROM steps, json_each(steps.events)
+             WHERE value ->> '$.type' = 'ignored'"
+        })
+        .await;
     assert_eq!(
         at as usize,
         first.records.len(),
@@ -487,10 +453,8 @@ async fn a_database_from_an_older_schema_is_refused_with_a_hint() {
     );
 }
 
-// One thread: the writer cannot answer before the caller gives up.
-#[tokio::test(flavor = "current_thread")]
-async fn a_commit_whose_caller_went_away_before_it_was_written_is_not_stored() {
-    let (_dir, url, store, p, now, first) = one_call().await;
+async fn a_commit_whose_caller_went_away_before_it_was_written_is_not_stored(db: TestDb) {
+    let (url, store, p, now, first) = one_call(&db).await;
     // The handler is dropped (its deadline passed: the caller heard the
     // apology instead) after its commit was queued.
     let next = engine::step(&p, &first.state, Event::Digits("1".into()), now);
@@ -517,4 +481,31 @@ async fn a_commit_whose_caller_went_away_before_it_was_written_is_not_stored() {
         "and so does the database"
     );
     store.close().await;
+}
+
+crate::on_both! {
+    a_whole_call_is_stored_and_survives_a_restart,
+    concurrent_commits_are_grouped_and_all_land,
+    history_lists_a_callers_earlier_calls,
+    a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing,
+    duplicates_in_one_batch_lose_alone,
+    an_event_that_moves_nothing_is_logged_at_its_step,
+}
+
+// One thread: the writer cannot answer before the caller gives up.
+mod a_commit_whose_caller_went_away_before_it_was_written_is_not_stored {
+    use crate::support::db::TestDb;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sqlite() {
+        super::a_commit_whose_caller_went_away_before_it_was_written_is_not_stored(TestDb::sqlite())
+            .await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn postgres() {
+        if let Some(db) = TestDb::postgres().await {
+            super::a_commit_whose_caller_went_away_before_it_was_written_is_not_stored(db).await
+        }
+    }
 }

@@ -65,6 +65,10 @@ impl TestDb {
         }
     }
 
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres(_))
+    }
+
     /// Run statements as another client would (an admin, another writer):
     /// `sqlite` on SQLite, `postgres` on PostgreSQL.
     pub(crate) async fn execute(&self, sqlite: &str, postgres: &str) {
