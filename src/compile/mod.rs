@@ -191,8 +191,10 @@ pub const PROGRAM_FORMAT: u32 = 1;
 pub fn version(set: &FlowSet) -> String {
     let mut h = Sha256::new();
     h.update(PROGRAM_FORMAT.to_le_bytes());
+    // A file by its name, not where its folder is: instances with the
+    // same files in different places serve the same version.
     for (_, f) in set.sources.iter() {
-        h.update(f.path.as_bytes());
+        h.update(crate::flow::snapshot::file_name(&f.path).as_bytes());
         h.update([0]);
         h.update(f.text.as_bytes());
         h.update([0]);

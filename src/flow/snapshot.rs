@@ -16,7 +16,7 @@ use std::path::PathBuf;
 pub struct Snapshot {
     /// Every flow file, in the order it was compiled.
     pub files: Vec<SnapshotFile>,
-    /// The recordings folder, as shown to admins.
+    /// The recordings folder's name, as shown to admins.
     pub recordings_root: String,
     /// Relative paths of the recordings, e.g. `zh-CN/greeting.wav`.
     pub recordings: BTreeSet<String>,
@@ -25,7 +25,8 @@ pub struct Snapshot {
 /// One flow file of a [`Snapshot`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotFile {
-    /// The path shown in diagnostics, e.g. `flows/main.toml`.
+    /// The file's name, e.g. `main.toml` (not its folder: instances keep
+    /// the same files in different places, and store one snapshot).
     pub path: String,
     /// The flow's name (the file's stem).
     pub name: String,
@@ -42,7 +43,7 @@ impl FlowSet {
             .map(|f| {
                 let source = self.sources.get(f.file);
                 SnapshotFile {
-                    path: source.path.clone(),
+                    path: file_name(&source.path),
                     name: f.name.clone(),
                     text: source.text.clone(),
                 }
@@ -50,7 +51,7 @@ impl FlowSet {
             .collect();
         Snapshot {
             files,
-            recordings_root: self.recordings.root.display().to_string(),
+            recordings_root: file_name(&self.recordings.root.display().to_string()),
             recordings: self.recordings.files.clone(),
         }
     }
@@ -71,6 +72,13 @@ impl Snapshot {
         };
         set
     }
+}
+
+/// The last component of `path`, e.g. `main.toml` of `/srv/ivr/flows/main.toml`.
+pub(crate) fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -96,5 +104,29 @@ mod tests {
             format!("{:?}", program.graph),
             "the same nodes and exits, at the same indices"
         );
+    }
+
+    #[test]
+    fn the_same_files_in_another_folder_are_the_same_version_and_snapshot() {
+        let copies: Vec<_> = (0..2)
+            .map(|_| {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let flows = dir.path().join("flows");
+                std::fs::create_dir(&flows).expect("a flow folder");
+                for e in std::fs::read_dir("flows").expect("the demo flows") {
+                    let p = e.expect("an entry").path();
+                    if p.extension().is_some_and(|x| x == "toml") {
+                        let to = flows.join(p.file_name().expect("a file name"));
+                        std::fs::copy(&p, to).expect("copied");
+                    }
+                }
+                let set = crate::flow::load_dir(&flows).expect("the copy loads");
+                (dir, set)
+            })
+            .collect();
+        let version = |set: &crate::flow::FlowSet| crate::compile::version(set);
+        assert_eq!(version(&copies[0].1), version(&copies[1].1));
+        assert_eq!(copies[0].1.snapshot(), copies[1].1.snapshot());
+        assert_eq!(super::file_name("/srv/ivr/flows/main.toml"), "main.toml");
     }
 }

@@ -14,6 +14,7 @@ mod docs;
 mod faults;
 mod files;
 mod fuzzed;
+mod instances;
 mod large;
 mod lints;
 mod properties;

@@ -3,6 +3,7 @@
 pub(crate) mod db;
 pub(crate) mod large;
 pub(crate) mod pg;
+pub(crate) mod proxy;
 pub(crate) mod serving;
 pub(crate) mod xml;
 

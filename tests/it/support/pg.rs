@@ -63,6 +63,28 @@ impl PgDb {
     }
 }
 
+impl PgDb {
+    /// The server's address (to put a proxy in front of it).
+    pub(crate) fn server(&self) -> std::net::SocketAddr {
+        use std::net::ToSocketAddrs;
+        let options: sqlx::postgres::PgConnectOptions = self.url.parse().unwrap();
+        (options.get_host(), options.get_port())
+            .to_socket_addrs()
+            .unwrap()
+            .next()
+            .unwrap()
+    }
+
+    /// This database's URL with the server at `addr` instead.
+    pub(crate) fn via(&self, addr: std::net::SocketAddr) -> String {
+        let (scheme, rest) = self.url.split_once("://").unwrap();
+        let end = rest.find('/').unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let user = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+        format!("{scheme}://{}{addr}{tail}", user.unwrap_or_default())
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         let (admin, name) = (self.admin.clone(), self.name.clone());

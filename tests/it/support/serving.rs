@@ -1,6 +1,7 @@
 //! `switchboard serve` run as an admin runs it: a child process on
 //! 127.0.0.1:0, its address read from its banner, stopped by a signal.
 
+use super::db::Database;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 
@@ -20,15 +21,26 @@ impl Serving {
         Serving::launch(command, Stdio::piped())
     }
 
-    /// `switchboard serve` on the demo flows and the SQLite file `db`,
+    /// `switchboard serve` on the demo flows and the database `db`,
     /// signed with `token`; with `quiet`, its log (warnings only) is
     /// dropped rather than kept for [`Serving::log`].
-    pub(crate) fn demo(db: &std::path::Path, token: &str, quiet: bool) -> Serving {
+    pub(crate) fn demo(db: &(impl Database + ?Sized), token: &str, quiet: bool) -> Serving {
+        Serving::on(std::path::Path::new("flows"), db, token, quiet)
+    }
+
+    /// [`Serving::demo`] on the flow directory `flows`.
+    pub(crate) fn on(
+        flows: &std::path::Path,
+        db: &(impl Database + ?Sized),
+        token: &str,
+        quiet: bool,
+    ) -> Serving {
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--flows", "flows"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--flows"])
+            .arg(flows)
             .arg("--database")
-            .arg(format!("sqlite://{}", db.display()))
+            .arg(db.url())
             .env("TWILIO_AUTH_TOKEN", token)
             .env("SWITCHBOARD_LOG", if quiet { "warn" } else { "info" });
         Serving::launch(command, if quiet { Stdio::null() } else { Stdio::piped() })
