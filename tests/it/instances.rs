@@ -329,8 +329,7 @@ async fn postgres_going_away_mid_call_apologises_loses_nothing_and_recovers() {
     let url = pg.via(proxy.addr);
     let dir = tempfile::tempdir().unwrap();
     let flows = demo_copy(dir.path());
-    let via: &str = &url;
-    let server = Server::serving(&flows, &Url(via), open_hours()).await;
+    let server = Server::serving(&flows, url.as_str(), open_hours()).await;
     let base = server.url("");
     let doc = dial(&base, "CA-down").await;
     let menu = step(&base, &doc, "CA-down", 0).await.unwrap();
@@ -383,13 +382,4 @@ async fn postgres_going_away_mid_call_apologises_loses_nothing_and_recovers() {
         "a call answered only by the apology was never stored"
     );
     store.close().await;
-}
-
-/// A database URL as is.
-struct Url<'a>(&'a str);
-
-impl crate::support::db::Database for Url<'_> {
-    fn url(&self) -> String {
-        self.0.to_owned()
-    }
 }

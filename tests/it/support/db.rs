@@ -11,6 +11,13 @@ pub(crate) trait Database {
     fn url(&self) -> String;
 }
 
+/// A URL as is.
+impl Database for str {
+    fn url(&self) -> String {
+        self.to_owned()
+    }
+}
+
 impl Database for Path {
     fn url(&self) -> String {
         format!("sqlite://{}", self.display())
