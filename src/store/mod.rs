@@ -307,6 +307,19 @@ pub struct StoredVersion {
     pub live: u64,
 }
 
+impl StoredVersion {
+    /// A row of the backends' version listing: version, first seen (Unix
+    /// milliseconds), calls, live calls.
+    fn of_row((version, saved_at, calls, live): (String, i64, i64, i64)) -> StoredVersion {
+        StoredVersion {
+            version,
+            first_seen: Timestamp::from_millisecond(saved_at).unwrap_or(Timestamp::UNIX_EPOCH),
+            calls: calls.max(0) as u64,
+            live: live.max(0) as u64,
+        }
+    }
+}
+
 /// What a database backend does: the one interface the store needs of
 /// SQLite and PostgreSQL alike. Handlers never see it; they use [`Store`],
 /// which wraps it with the cache of live calls.

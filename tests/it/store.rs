@@ -509,3 +509,132 @@ mod a_commit_whose_caller_went_away_before_it_was_written_is_not_stored {
         }
     }
 }
+
+/// A random event for a walk through the demo.
+fn event(n: u8) -> Event {
+    match n % 12 {
+        0 => Event::Digits("1".into()),
+        1 => Event::Digits("2".into()),
+        2 => Event::Digits("3".into()),
+        3 => Event::Digits("0".into()),
+        4 => Event::Digits("12345678#".into()),
+        5 => Event::NoInput,
+        6 => Event::Queue(QueueResult::Bridged),
+        7 => Event::Queue(QueueResult::Hangup),
+        8 => Event::Dial(engine::DialStatus::NoAnswer),
+        9 => Event::Recording {
+            url: "https://api.twilio.com/r".into(),
+            seconds: 9,
+        },
+        10 => Event::Digits("5".into()),
+        _ => Event::Status(engine::CallStatus::Completed),
+    }
+}
+
+/// Each call's commits, in order, for random walks through the demo (with
+/// a final status after or in the middle of some calls).
+fn chains(p: &Program, calls: &[Vec<u8>], late: &[bool]) -> Vec<Vec<Commit>> {
+    let times: [jiff::Timestamp; 2] = [
+        "2026-03-08T01:00:00Z".parse().unwrap(),
+        "2026-03-02T15:00:00Z".parse().unwrap(),
+    ];
+    let mut chains = Vec::new();
+    for (i, events) in calls.iter().enumerate() {
+        let now = times[i % 2];
+        let mut step = engine::start(p, start(&format!("CA{i:02}"), "+15550001111"), now);
+        let mut chain = vec![Commit::from_step(
+            p,
+            None,
+            &step,
+            now,
+            Some(format!("<r{i}/>")),
+            None,
+        )];
+        for &e in events {
+            if step.state.wait == engine::Wait::Ended {
+                break;
+            }
+            let at = step.state.step;
+            step = engine::step(p, &step.state, event(e), now);
+            chain.push(Commit::from_step(
+                p,
+                Some(at),
+                &step,
+                now,
+                Some(format!("<r{i}-{e}/>")),
+                None,
+            ));
+        }
+        if late.get(i).copied().unwrap_or(false) {
+            let at = step.state.step;
+            let status = engine::step(
+                p,
+                &step.state,
+                Event::Status(engine::CallStatus::Completed),
+                now,
+            );
+            chain.push(Commit::from_step(
+                p,
+                Some(at),
+                &status,
+                now,
+                None,
+                Some("completed".into()),
+            ));
+        }
+        chains.push(chain);
+    }
+    chains
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+    /// Random calls committed all at once on PostgreSQL (each call's
+    /// commits in order, the calls side by side, so the writers batch them
+    /// as they come) leave exactly the rows that SQLite holds after the
+    /// same commits one at a time: one meaning, whichever backend.
+    #[test]
+    fn postgres_batches_store_what_sqlite_stores_one_by_one(
+        calls in proptest::collection::vec(proptest::collection::vec(0u8..12, 0..10), 1..16),
+        late in proptest::collection::vec(proptest::bool::ANY, 16),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let compared = runtime.block_on(async {
+            let pg = TestDb::postgres().await?;
+            let p = std::sync::Arc::new(demo());
+            let chains = chains(&p, &calls, &late);
+            let sqlite = TestDb::sqlite();
+            let one = Store::open(&sqlite.url()).await.unwrap();
+            for chain in &chains {
+                for c in chain {
+                    one.commit(c.clone()).await.unwrap();
+                }
+            }
+            one.close().await;
+            let many = Store::open(&pg.url()).await.unwrap();
+            let tasks: Vec<_> = chains
+                .into_iter()
+                .map(|chain| {
+                    let many = many.clone();
+                    tokio::spawn(async move {
+                        for c in chain {
+                            many.commit(c).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            many.close().await;
+            Some((pg.contents().await, sqlite.contents().await))
+        });
+        if let Some((batched, single)) = compared {
+            proptest::prop_assert_eq!(batched, single);
+        }
+    }
+}

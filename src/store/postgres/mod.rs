@@ -375,15 +375,7 @@ impl Backend for PgStore {
                     .fetch_all(&self.reads),
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(version, saved_at, calls, live)| StoredVersion {
-                version,
-                first_seen: Timestamp::from_millisecond(saved_at).unwrap_or(Timestamp::UNIX_EPOCH),
-                calls: calls.max(0) as u64,
-                live: live.max(0) as u64,
-            })
-            .collect())
+        Ok(rows.into_iter().map(StoredVersion::of_row).collect())
     }
 
     async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {

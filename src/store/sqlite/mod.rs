@@ -222,7 +222,7 @@ impl Backend for SqliteStore {
             .fetch_all(r.conn())
             .await;
         let rows: Vec<(String, i64, i64, i64)> = r.done(rows).await?;
-        Ok(sql::stored_versions(rows))
+        Ok(rows.into_iter().map(StoredVersion::of_row).collect())
     }
 
     /// The voice XML answered for a call's step.

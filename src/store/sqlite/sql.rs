@@ -7,8 +7,7 @@
 
 use super::writer::SavedVersion;
 use crate::store::batch::{Row, summaries};
-use crate::store::{Commit, StoreError, StoredVersion};
-use jiff::Timestamp;
+use crate::store::{Commit, StoreError};
 
 /// Insert a version unless it is there; is what is stored now `v`'s snapshot?
 pub(super) fn save_version(
@@ -196,18 +195,6 @@ pub(super) const VERSIONS: &str = "SELECT v.version, v.saved_at,
         (SELECT COUNT(*) FROM calls c WHERE c.version = v.version
             AND c.ended_at IS NULL AND c.started_at >= ?1)
     FROM flow_versions v ORDER BY v.saved_at, v.version";
-
-/// [`VERSIONS`]' rows as the store reports them.
-pub(super) fn stored_versions(rows: Vec<(String, i64, i64, i64)>) -> Vec<StoredVersion> {
-    rows.into_iter()
-        .map(|(version, saved_at, calls, live)| StoredVersion {
-            version,
-            first_seen: Timestamp::from_millisecond(saved_at).unwrap_or(Timestamp::UNIX_EPOCH),
-            calls: calls.max(0) as u64,
-            live: live.max(0) as u64,
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -112,6 +112,67 @@ impl TestDb {
         }
     }
 
+    /// The one text column `sqlite` (on SQLite) or `postgres` selects, row by row.
+    pub(crate) async fn texts(&self, sqlite: &str, postgres: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = match self {
+            TestDb::Sqlite(..) => {
+                let pool = sqlx::SqlitePool::connect(&self.url()).await.unwrap();
+                let rows = sqlx::query_as(sqlite).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            TestDb::Postgres(pg) => {
+                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+                let rows = sqlx::query_as(postgres).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter().map(|(t,)| t).collect()
+    }
+
+    /// Every row the store wrote, without row ids, as JSON values in a
+    /// fixed order: the same on both backends for the same commits.
+    pub(crate) async fn contents(&self) -> Vec<serde_json::Value> {
+        let tables = [
+            (
+                "json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group)",
+                "calls ORDER BY call_sid",
+            ),
+            (
+                "json_array(c.call_sid, s.step, s.at, s.node, s.wait, json(s.state), s.response, json(s.events))",
+                "steps s JOIN calls c ON c.id = s.call_id ORDER BY c.call_sid, s.step",
+            ),
+            (
+                "json_array(call_sid, grp, url, seconds, at)",
+                "voicemails ORDER BY call_sid, at, url",
+            ),
+            (
+                "json_array(call_sid, grp, number, at, done)",
+                "callbacks ORDER BY call_sid, at, number",
+            ),
+            (
+                "json_array(call_sid, node, grp, rating, scale, at)",
+                "surveys ORDER BY call_sid, at, node, rating",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (row, from) in tables {
+            let pg_row = row
+                .replace("json_array(", "json_build_array(")
+                .replace("json(s.state)", "s.state")
+                .replace("json(s.events)", "s.events");
+            let texts = self
+                .texts(
+                    &format!("SELECT {row} FROM {from}"),
+                    &format!("SELECT ({pg_row})::text FROM {from}"),
+                )
+                .await;
+            out.extend(texts.iter().map(|t| serde_json::from_str(t).unwrap()));
+        }
+        out
+    }
+
     /// The one integer `sql` selects, by the same SQL on both.
     pub(crate) async fn count(&self, sql: &str) -> i64 {
         let wrapped = format!("SELECT ({sql}), CAST(NULL AS TEXT)");
