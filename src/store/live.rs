@@ -56,32 +56,40 @@ impl LiveCalls {
     /// step is kept over an earlier one, and only the last [`ENDED`] ended
     /// calls are kept.
     pub fn put(&self, state: &CallState) {
+        self.put_at(state.clone(), Instant::now());
+    }
+
+    /// [`LiveCalls::put`], taking the state rather than copying it.
+    pub fn put_owned(&self, state: CallState) {
         self.put_at(state, Instant::now());
     }
 
-    fn put_at(&self, state: &CallState, now: Instant) {
+    fn put_at(&self, state: CallState, now: Instant) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let ends = match inner.calls.get_mut(&state.call_id) {
-            Some(e) if e.state.step >= state.step && e.state.wait == Wait::Ended => false,
-            Some(e) if e.state.step > state.step => false,
+        let ends = state.wait == Wait::Ended;
+        let ended = match inner.calls.get_mut(&state.call_id) {
+            Some(e) if e.state.step >= state.step && e.state.wait == Wait::Ended => None,
+            Some(e) if e.state.step > state.step => None,
             Some(e) => {
-                e.state.clone_from(state);
+                let id = ends.then(|| state.call_id.clone());
+                e.state = state;
                 e.touched = now;
-                state.wait == Wait::Ended
+                id
             }
             None => {
+                let id = ends.then(|| state.call_id.clone());
                 inner.calls.insert(
                     state.call_id.clone(),
                     Entry {
-                        state: state.clone(),
+                        state,
                         touched: now,
                     },
                 );
-                state.wait == Wait::Ended
+                id
             }
         };
-        if ends {
-            inner.ended.push_back(state.call_id.clone());
+        if let Some(id) = ended {
+            inner.ended.push_back(id);
             while inner.ended.len() > ENDED {
                 if let Some(old) = inner.ended.pop_front() {
                     inner.calls.remove(&old);
@@ -174,10 +182,10 @@ mod tests {
     fn sweeps_calls_idle_longer_than_a_call_can_last() {
         let live = LiveCalls::default();
         let then = Instant::now();
-        live.put_at(&state("CA-old", 1, Wait::Choice), then);
+        live.put_at(state("CA-old", 1, Wait::Choice), then);
         let later = then + IDLE + Duration::from_secs(1);
         for i in 0..SWEEP_EVERY {
-            live.put_at(&state(&format!("CA{i}"), 1, Wait::Choice), later);
+            live.put_at(state(&format!("CA{i}"), 1, Wait::Choice), later);
         }
         assert!(live.get("CA-old").is_none());
         assert_eq!(live.len(), SWEEP_EVERY as usize);

@@ -460,12 +460,11 @@ impl Store {
     /// memory follows it). A failed write forgets the call here: whatever
     /// the database now holds, the next load reads it.
     pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
-        let call_id = c.state.call_id.clone();
         let state = c.state.clone();
         let result = self.db.commit(c).await;
         match &result {
-            Ok(()) => self.live.put(&state),
-            Err(_) => self.live.forget(&call_id),
+            Ok(()) => self.live.put_owned(state),
+            Err(_) => self.live.forget(&state.call_id),
         }
         result
     }
