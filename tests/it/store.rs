@@ -483,7 +483,43 @@ async fn a_commit_whose_caller_went_away_before_it_was_written_is_not_stored(db:
     store.close().await;
 }
 
+/// A step of a call that was never stored (its new-call commit lost): refused,
+/// and nothing written, alone or in a batch beside other commits.
+async fn a_step_of_a_call_that_is_not_stored_is_refused_and_writes_nothing(db: TestDb) {
+    let store = Store::open(&db.url()).await.unwrap();
+    let p = std::sync::Arc::new(demo());
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let ghost = engine::start(&p, start("CA-ghost", "+1"), now);
+    let next = engine::step(&p, &ghost.state, Event::Digits("1".into()), now);
+    let orphan = Commit::from_step(&p, Some(1), &next, now, None, None);
+    let refused = store.commit(orphan.clone()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Database(_))),
+        "{refused:?}"
+    );
+    // Beside new calls in the same batches: only the orphan fails.
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (store, p) = (store.clone(), p.clone());
+        tasks.push(tokio::spawn(async move {
+            let first = engine::start(&p, start(&format!("CA-n{i}"), "+1"), now);
+            store
+                .commit(Commit::from_step(&p, None, &first, now, None, None))
+                .await
+        }));
+    }
+    let lone = store.commit(orphan).await;
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert!(lone.is_err());
+    assert_eq!(count(&db, "calls").await, 50);
+    assert_eq!(count(&db, "steps").await, 50);
+    store.close().await;
+}
+
 crate::on_both! {
+    a_step_of_a_call_that_is_not_stored_is_refused_and_writes_nothing,
     a_whole_call_is_stored_and_survives_a_restart,
     concurrent_commits_are_grouped_and_all_land,
     history_lists_a_callers_earlier_calls,

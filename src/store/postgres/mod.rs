@@ -35,7 +35,7 @@ const WRITERS: usize = 2;
 
 /// How long a request waits for a connection, or a connection for the
 /// server, before it fails (and the caller hears the apology).
-const CONNECT_WITHIN: Duration = Duration::from_secs(3);
+pub(super) const CONNECT_WITHIN: Duration = Duration::from_secs(3);
 
 /// How long the first connection may take at start.
 const OPEN_WITHIN: Duration = Duration::from_secs(10);
@@ -52,7 +52,6 @@ const PROBE_EVERY: Duration = Duration::from_millis(500);
 pub struct PgStore {
     jobs: mpsc::Sender<Job>,
     reads: PgPool,
-    writes: PgPool,
     writers: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
     health: Arc<Health>,
 }
@@ -192,17 +191,11 @@ impl PgStore {
             .max_connections(READERS)
             .min_connections(1)
             .acquire_timeout(CONNECT_WITHIN)
-            .connect_with(options.clone())
-            .await
-            .map_err(connect_error)?;
-        // Writers check their connection themselves (a failed batch drops
-        // it), so the pool need not ping each one it hands out.
-        let writes = PgPoolOptions::new()
-            .max_connections(WRITERS as u32)
-            .min_connections(WRITERS as u32)
-            .acquire_timeout(CONNECT_WITHIN)
+            // A connection is pinged as it is given back, which drops one
+            // that lost the server; pinging it again as it is lent out
+            // would cost every read a round trip more.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
         let health = Arc::new(Health {
@@ -216,7 +209,7 @@ impl PgStore {
             .map(|_| {
                 tokio::spawn(writer::write_loop(
                     rx.clone(),
-                    writes.clone(),
+                    options.clone(),
                     health.clone(),
                 ))
             })
@@ -224,7 +217,6 @@ impl PgStore {
         Ok(PgStore {
             jobs,
             reads,
-            writes,
             writers: Arc::new(tokio::sync::Mutex::new(writers)),
             health,
         })
@@ -338,7 +330,7 @@ impl Backend for PgStore {
                 .bind(version)
                 .bind(at.as_millisecond())
                 .bind(snapshot)
-                .execute(&self.writes),
+                .execute(&self.reads),
         )
         .await?;
         let (same,): (bool,) = self
@@ -416,7 +408,6 @@ impl Backend for PgStore {
         for w in self.writers.lock().await.drain(..) {
             let _ = w.await;
         }
-        self.writes.close().await;
         self.reads.close().await;
     }
 }

@@ -1,22 +1,24 @@
-//! The PostgreSQL writers: group commit over a few connections. Each
-//! writer takes the first waiting commit, drains whatever else is queued
-//! (up to [`BATCH`]), and writes them all in one transaction — one
-//! statement per table, the rows passed as arrays (`UNNEST`), so a batch
-//! costs the same few round trips and one WAL flush whatever its size —
-//! then answers each caller only after that transaction has committed.
-//! While one writer waits for its commit, the next batch gathers for
-//! another.
+//! The PostgreSQL writers: group commit over a few connections of their
+//! own. Each writer takes the first waiting commit, drains whatever else is
+//! queued (up to [`BATCH`]), and writes them all in one statement — one
+//! data-modifying `WITH` part per table, the rows passed as arrays
+//! (`UNNEST`), so a batch is one round trip and one WAL flush whatever its
+//! size, and atomic as any statement is — then answers each caller only
+//! after it has committed. While one writer waits for its commit, the next
+//! batch gathers for another. A writer's connection is its own (no pool
+//! pinging it around every batch); one that lost the server is dropped and
+//! opened again for the next batch.
 //!
 //! A batch that fails on a statement (a step already taken: a duplicated
 //! or racing callback, on this instance or another) is retried commit by
 //! commit, so only the loser hears [`StoreError::Conflict`]. A batch that
 //! fails for want of the server fails as a whole, at once.
 
-use super::Health;
+use super::{CONNECT_WITHIN, Health};
 use crate::store::batch::{Row, Write, annotations, drop_abandoned, summaries};
 use crate::store::{Commit, StoreError};
-use sqlx::postgres::PgPool;
-use sqlx::{Acquire, PgConnection};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 
@@ -35,9 +37,13 @@ pub(super) enum Job {
 /// Write batches from the shared queue until a [`Job::Close`] reaches this writer.
 pub(super) async fn write_loop(
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
-    pool: PgPool,
+    options: PgConnectOptions,
     health: Arc<Health>,
 ) {
+    let mut conn = Conn {
+        live: None,
+        options,
+    };
     loop {
         let mut batch = Vec::new();
         let mut closing = false;
@@ -60,10 +66,32 @@ pub(super) async fn write_loop(
                 }
             }
         }
-        write_batch(&pool, batch, &health).await;
+        write_batch(&mut conn, batch, &health).await;
         if closing {
             break;
         }
+    }
+    if let Some(c) = conn.live.take() {
+        let _ = c.close().await;
+    }
+}
+
+/// A writer's connection: opened when first needed, and again after it
+/// lost the server.
+struct Conn {
+    live: Option<PgConnection>,
+    options: PgConnectOptions,
+}
+
+impl Conn {
+    async fn get(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        let conn = match self.live.take() {
+            Some(c) => c,
+            None => tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&self.options))
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
+        };
+        Ok(self.live.insert(conn))
     }
 }
 
@@ -91,6 +119,13 @@ impl Failed {
             {
                 StoreError::Conflict
             }
+            // A step whose call is not stored has no call id.
+            Failed::Sql(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.code().as_deref() == Some("23502")) =>
+            {
+                Failed::NoCall.into_store_error()
+            }
             Failed::Sql(e) => StoreError::from(e),
             Failed::NoCall => StoreError::Database(
                 "a step arrived for a call that is not stored; nothing was written".into(),
@@ -104,14 +139,14 @@ impl Failed {
 }
 
 /// Write a batch and answer each commit.
-async fn write_batch(pool: &PgPool, mut batch: Vec<Write>, health: &Arc<Health>) {
+async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health>) {
     drop_abandoned(&mut batch);
     if batch.is_empty() {
         return;
     }
     tracing::trace!(commits = batch.len(), "writing a batch");
     let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
-    let failed = match written(pool, &commits, health).await {
+    let failed = match written(conn, &commits, health).await {
         Ok(()) => {
             for (_, done) in batch {
                 let _ = done.send(Ok(()));
@@ -139,36 +174,40 @@ async fn write_batch(pool: &PgPool, mut batch: Vec<Write>, health: &Arc<Health>)
         let mut one = vec![write];
         drop_abandoned(&mut one);
         let Some((c, done)) = one.pop() else { continue };
-        let result = written(pool, &[c.as_ref()], health)
+        let result = written(conn, &[c.as_ref()], health)
             .await
             .map_err(Failed::into_store_error);
         let _ = done.send(result);
     }
 }
 
-/// [`write`] on a connection from `pool`: one that failed to reach the
-/// server is closed rather than given back, so the next batch opens a
-/// fresh one.
-async fn written(pool: &PgPool, commits: &[&Commit], health: &Arc<Health>) -> Result<(), Failed> {
-    let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
-        Err(e) => {
-            health.failed(&e);
-            return Err(Failed::Sql(e));
-        }
+/// [`write`] on the writer's connection: one that failed to reach the
+/// server is dropped, so the next batch opens a fresh one.
+async fn written(conn: &mut Conn, commits: &[&Commit], health: &Arc<Health>) -> Result<(), Failed> {
+    let result = match conn.get().await {
+        Ok(c) => write(c, commits).await,
+        Err(e) => Err(Failed::Sql(e)),
     };
-    let result = write(&mut conn, commits).await;
     match &result {
         Err(Failed::Sql(e)) if super::unreachable(e) => {
             health.failed(e);
-            let _ = conn.close().await;
+            conn.live = None;
         }
         _ => health.came_back(),
     }
     result
 }
 
-const NEW_CALLS: &str = "INSERT INTO calls (call_sid, flow, version, caller, called,
+/// A batch in one statement: new calls first (their steps take their ids
+/// from what the insert returns; the statement's other parts see the
+/// database as it was before it), then steps, call summaries, what the
+/// steps collected, and the records of events that moved nothing. A new
+/// call's row and every step's row must be new (the optimistic check: a
+/// unique key), and a step's call must exist (its id may not be null), or
+/// the whole statement fails and writes nothing.
+const BATCH_SQL: &str = "WITH
+new_calls AS (
+    INSERT INTO calls (call_sid, flow, version, caller, called,
         started_at, node, updated_at, ended_at, final_status, outcome, outcome_group)
     SELECT u.call_sid, u.flow, u.version, u.caller, u.called, u.at, u.node, u.at,
         u.ended_at, u.final_status, u.outcome, u.outcome_group
@@ -176,157 +215,119 @@ const NEW_CALLS: &str = "INSERT INTO calls (call_sid, flow, version, caller, cal
         $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])
         WITH ORDINALITY AS u(call_sid, flow, version, caller, called, at, node, ended_at,
         final_status, outcome, outcome_group, n)
-    ORDER BY u.n";
-
-/// A step's call by its id: its row is new in this batch or older. A
-/// missing call inserts nothing for its step, which the count tells.
-const STEPS: &str = "INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
-    SELECT c.id, u.step, u.at, u.node, u.wait, u.state::jsonb, u.response, u.events::jsonb
-    FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[],
-        $7::text[], $8::text[]) AS u(call_sid, step, at, node, wait, state, response, events)
-    JOIN calls c ON c.call_sid = u.call_sid";
-
-const SUMMARIES: &str = "UPDATE calls SET
+    ORDER BY u.n
+    RETURNING id, call_sid
+),
+new_steps AS (
+    INSERT INTO steps (call_id, step, at, node, wait, state, response, events)
+    SELECT COALESCE(n.id, c.id), u.step, u.at, u.node, u.wait, u.state::jsonb, u.response,
+        u.events::jsonb
+    FROM UNNEST($12::text[], $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[],
+        $18::text[], $19::text[]) AS u(call_sid, step, at, node, wait, state, response, events)
+    LEFT JOIN new_calls n ON n.call_sid = u.call_sid
+    LEFT JOIN calls c ON c.call_sid = u.call_sid
+),
+summaries AS (
+    UPDATE calls SET
         node = u.node, updated_at = u.at,
         ended_at = COALESCE(calls.ended_at, u.ended_at),
         final_status = COALESCE(u.final_status, calls.final_status),
         outcome = u.outcome, outcome_group = u.outcome_group
-    FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[],
-        $7::text[]) AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group)
-    WHERE calls.call_sid = u.call_sid";
+    FROM UNNEST($20::text[], $21::text[], $22::int8[], $23::int8[], $24::text[], $25::text[],
+        $26::text[]) AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group)
+    WHERE calls.call_sid = u.call_sid
+),
+voicemails_left AS (
+    INSERT INTO voicemails (call_sid, grp, url, seconds, at)
+    SELECT * FROM UNNEST($27::text[], $28::text[], $29::text[], $30::int4[], $31::int8[])
+),
+callbacks_promised AS (
+    INSERT INTO callbacks (call_sid, grp, number, at)
+    SELECT * FROM UNNEST($32::text[], $33::text[], $34::text[], $35::int8[])
+),
+surveys_answered AS (
+    INSERT INTO surveys (call_sid, node, grp, rating, scale, at)
+    SELECT * FROM UNNEST($36::text[], $37::text[], $38::text[], $39::int4[], $40::int4[],
+        $41::int8[])
+),
+annotated AS (
+    UPDATE steps SET events = steps.events || u.events::jsonb
+    FROM UNNEST($42::text[], $43::int8[], $44::text[]) AS u(call_sid, step, events), calls c
+    WHERE c.call_sid = u.call_sid AND steps.call_id = c.id AND steps.step = u.step
+)
+SELECT 1";
 
-const VOICEMAILS: &str = "INSERT INTO voicemails (call_sid, grp, url, seconds, at)
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], $5::int8[])";
-
-const CALLBACKS: &str = "INSERT INTO callbacks (call_sid, grp, number, at)
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])";
-
-const SURVEYS: &str = "INSERT INTO surveys (call_sid, node, grp, rating, scale, at)
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[],
-        $6::int8[])";
-
-/// Records of events that moved nothing, appended to the steps they came at.
-const ANNOTATE: &str = "UPDATE steps SET events = steps.events || u.events::jsonb
-    FROM UNNEST($1::text[], $2::int8[], $3::text[]) AS u(call_sid, step, events), calls c
-    WHERE c.call_sid = u.call_sid AND steps.call_id = c.id AND steps.step = u.step";
-
-/// Write `commits` in one transaction, table by table: new calls first
-/// (their steps find them by id), then steps, call summaries, what the
-/// steps collected, and the records of events that moved nothing. A new
-/// call's row and every step's row must be new (the optimistic check), or
-/// the whole transaction fails.
+/// Write `commits` in one statement ([`BATCH_SQL`]).
 async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), Failed> {
     let rows = commits
         .iter()
         .map(|c| Row::of(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failed::Sql(sqlx::Error::Encode(Box::new(e))))?;
-    let mut tx = conn.begin().await?;
     let new: Vec<&Row> = rows.iter().filter(|r| r.new_call()).collect();
-    if !new.is_empty() {
-        sqlx::query(NEW_CALLS)
-            .bind(column(&new, |r| r.c.state.call_id.as_str()))
-            .bind(column(&new, |r| r.c.flow.as_str()))
-            .bind(column(&new, |r| r.c.state.version.as_str()))
-            .bind(column(&new, |r| r.c.state.caller.as_str()))
-            .bind(column(&new, |r| r.c.state.called.as_str()))
-            .bind(column(&new, |r| r.at))
-            .bind(column(&new, |r| r.c.node.as_str()))
-            .bind(column(&new, |r| r.ended_at))
-            .bind(column(&new, |r| r.c.final_status.as_deref()))
-            .bind(column(&new, |r| r.outcome))
-            .bind(column(&new, |r| r.outcome_group))
-            .execute(&mut *tx)
-            .await?;
-    }
     let moved: Vec<&Row> = rows.iter().filter(|r| r.c.moved()).collect();
-    if !moved.is_empty() {
-        let done = sqlx::query(STEPS)
-            .bind(column(&moved, |r| r.c.state.call_id.as_str()))
-            .bind(column(&moved, |r| r.c.state.step as i64))
-            .bind(column(&moved, |r| r.at))
-            .bind(column(&moved, |r| r.c.node.as_str()))
-            .bind(column(&moved, |r| r.wait.as_str()))
-            .bind(column(&moved, |r| r.state.as_str()))
-            .bind(column(&moved, |r| r.c.response.as_deref()))
-            .bind(column(&moved, |r| r.c.events.as_str()))
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != moved.len() as u64 {
-            return Err(Failed::NoCall);
-        }
-    }
     let changed = summaries(&rows);
-    if !changed.is_empty() {
-        sqlx::query(SUMMARIES)
-            .bind(column(&changed, |s| s.row.c.state.call_id.as_str()))
-            .bind(column(&changed, |s| s.row.c.node.as_str()))
-            .bind(column(&changed, |s| s.row.at))
-            .bind(column(&changed, |s| s.ended_at))
-            .bind(column(&changed, |s| s.final_status))
-            .bind(column(&changed, |s| s.row.outcome))
-            .bind(column(&changed, |s| s.row.outcome_group))
-            .execute(&mut *tx)
-            .await?;
-    }
     let voicemails: Vec<_> = rows
         .iter()
         .flat_map(|r| r.c.voicemails.iter().map(move |v| (r, v)))
         .collect();
-    if !voicemails.is_empty() {
-        sqlx::query(VOICEMAILS)
-            .bind(column(&voicemails, |(r, _)| r.c.state.call_id.as_str()))
-            .bind(column(&voicemails, |(_, v)| v.group.as_str()))
-            .bind(column(&voicemails, |(_, v)| v.url.as_str()))
-            .bind(column(&voicemails, |(_, v)| {
-                v.seconds.min(i32::MAX as u32) as i32
-            }))
-            .bind(column(&voicemails, |(r, _)| r.at))
-            .execute(&mut *tx)
-            .await?;
-    }
     let callbacks: Vec<_> = rows
         .iter()
         .flat_map(|r| r.c.callbacks.iter().map(move |b| (r, b)))
         .collect();
-    if !callbacks.is_empty() {
-        sqlx::query(CALLBACKS)
-            .bind(column(&callbacks, |(r, _)| r.c.state.call_id.as_str()))
-            .bind(column(&callbacks, |(_, b)| b.group.as_str()))
-            .bind(column(&callbacks, |(_, b)| b.number.as_str()))
-            .bind(column(&callbacks, |(r, _)| r.at))
-            .execute(&mut *tx)
-            .await?;
-    }
     let surveys: Vec<_> = rows
         .iter()
         .flat_map(|r| r.c.surveys.iter().map(move |a| (r, a)))
         .collect();
-    if !surveys.is_empty() {
-        sqlx::query(SURVEYS)
-            .bind(column(&surveys, |(r, _)| r.c.state.call_id.as_str()))
-            .bind(column(&surveys, |(_, a)| a.node.as_str()))
-            .bind(column(&surveys, |(_, a)| a.group.as_deref()))
-            .bind(column(&surveys, |(_, a)| {
-                a.rating.min(i32::MAX as u32) as i32
-            }))
-            .bind(column(&surveys, |(_, a)| {
-                a.scale.min(i32::MAX as u32) as i32
-            }))
-            .bind(column(&surveys, |(r, _)| r.at))
-            .execute(&mut *tx)
-            .await?;
-    }
     let notes = annotations(&rows);
-    if !notes.is_empty() {
-        sqlx::query(ANNOTATE)
-            .bind(column(&notes, |(id, _, _)| *id))
-            .bind(column(&notes, |(_, step, _)| *step as i64))
-            .bind(column(&notes, |(_, _, events)| events.as_str()))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
+    let small = |n: u32| n.min(i32::MAX as u32) as i32;
+    sqlx::query(BATCH_SQL)
+        .bind(column(&new, |r| r.c.state.call_id.as_str()))
+        .bind(column(&new, |r| r.c.flow.as_str()))
+        .bind(column(&new, |r| r.c.state.version.as_str()))
+        .bind(column(&new, |r| r.c.state.caller.as_str()))
+        .bind(column(&new, |r| r.c.state.called.as_str()))
+        .bind(column(&new, |r| r.at))
+        .bind(column(&new, |r| r.c.node.as_str()))
+        .bind(column(&new, |r| r.ended_at))
+        .bind(column(&new, |r| r.c.final_status.as_deref()))
+        .bind(column(&new, |r| r.outcome))
+        .bind(column(&new, |r| r.outcome_group))
+        .bind(column(&moved, |r| r.c.state.call_id.as_str()))
+        .bind(column(&moved, |r| r.c.state.step as i64))
+        .bind(column(&moved, |r| r.at))
+        .bind(column(&moved, |r| r.c.node.as_str()))
+        .bind(column(&moved, |r| r.wait.as_str()))
+        .bind(column(&moved, |r| r.state.as_str()))
+        .bind(column(&moved, |r| r.c.response.as_deref()))
+        .bind(column(&moved, |r| r.c.events.as_str()))
+        .bind(column(&changed, |s| s.row.c.state.call_id.as_str()))
+        .bind(column(&changed, |s| s.row.c.node.as_str()))
+        .bind(column(&changed, |s| s.row.at))
+        .bind(column(&changed, |s| s.ended_at))
+        .bind(column(&changed, |s| s.final_status))
+        .bind(column(&changed, |s| s.row.outcome))
+        .bind(column(&changed, |s| s.row.outcome_group))
+        .bind(column(&voicemails, |(r, _)| r.c.state.call_id.as_str()))
+        .bind(column(&voicemails, |(_, v)| v.group.as_str()))
+        .bind(column(&voicemails, |(_, v)| v.url.as_str()))
+        .bind(column(&voicemails, |(_, v)| small(v.seconds)))
+        .bind(column(&voicemails, |(r, _)| r.at))
+        .bind(column(&callbacks, |(r, _)| r.c.state.call_id.as_str()))
+        .bind(column(&callbacks, |(_, b)| b.group.as_str()))
+        .bind(column(&callbacks, |(_, b)| b.number.as_str()))
+        .bind(column(&callbacks, |(r, _)| r.at))
+        .bind(column(&surveys, |(r, _)| r.c.state.call_id.as_str()))
+        .bind(column(&surveys, |(_, a)| a.node.as_str()))
+        .bind(column(&surveys, |(_, a)| a.group.as_deref()))
+        .bind(column(&surveys, |(_, a)| small(a.rating)))
+        .bind(column(&surveys, |(_, a)| small(a.scale)))
+        .bind(column(&surveys, |(r, _)| r.at))
+        .bind(column(&notes, |(id, _, _)| *id))
+        .bind(column(&notes, |(_, step, _)| *step as i64))
+        .bind(column(&notes, |(_, _, events)| events.as_str()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
