@@ -121,10 +121,19 @@ async fn write_batch(pool: &PgPool, mut batch: Vec<Write>, health: &Arc<Health>)
         Err(f) => f,
     };
     // Without the server every commit would fail the same way: at once.
-    if failed.unreachable() || batch.len() == 1 {
+    if failed.unreachable() {
         let why = failed.into_store_error().to_string();
         for (_, done) in batch {
             let _ = done.send(Err(StoreError::Database(why.clone().into())));
+        }
+        return;
+    }
+    // Alone in its batch, a commit hears its own error as it is: a lost race
+    // must stay a conflict (a status then reads the call again), not become
+    // a database error.
+    if batch.len() == 1 {
+        if let Some((_, done)) = batch.pop() {
+            let _ = done.send(Err(failed.into_store_error()));
         }
         return;
     }

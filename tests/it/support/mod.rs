@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub(crate) mod large;
+pub(crate) mod pg;
 pub(crate) mod serving;
 pub(crate) mod xml;
 
