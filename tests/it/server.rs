@@ -1,10 +1,12 @@
 //! The webhook server as Twilio meets it: a real server on 127.0.0.1:0 with
-//! a SQLite file, signed form posts, and our own TwiML's action URLs followed
-//! as Twilio would follow them.
+//! a SQLite file (or two instances over one PostgreSQL database), signed
+//! form posts, and our own TwiML's action URLs followed as Twilio would
+//! follow them.
 
 use crate::support::xml::{El, Node, tree};
 use std::net::SocketAddr;
 use std::path::Path;
+use switchboard::loadtest::Targets;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
 use switchboard::server::{AppState, Limits, run, serve};
 use switchboard::store::Store;
@@ -50,6 +52,24 @@ impl Server {
         clock: Option<switchboard::server::Clock>,
     ) -> Server {
         let state = state(program, db, "recordings".into(), clock).await;
+        Server::launch(state, None).await
+    }
+
+    /// The demo flows over the database at `url` (any backend), their
+    /// version stored first as `switchboard serve` does: one of several
+    /// instances when they share the database.
+    pub(crate) async fn on_database(url: &str) -> Server {
+        let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+        let program = switchboard::compile::compile(&set).program.unwrap();
+        let store = Store::open(url).await.unwrap();
+        let state = AppState::new(
+            program,
+            store,
+            set.recordings.root.clone(),
+            Some(TOKEN.into()),
+            None,
+        );
+        state.save_current(&set).await.unwrap();
         Server::launch(state, None).await
     }
 
@@ -363,7 +383,7 @@ async fn loadtest_random_walks_complete_every_call() {
     let db = dir.path().join("calls.db");
     let server = Server::start(&db).await;
     let plan = switchboard::loadtest::Plan {
-        target: server.url(""),
+        targets: Targets::new([server.url("")]).unwrap(),
         calls: 40,
         concurrency: 8,
         token: Some(TOKEN.into()),
@@ -398,6 +418,58 @@ async fn loadtest_random_walks_complete_every_call() {
     store.close().await;
 }
 
+/// Two instances over one PostgreSQL database, every call's callbacks
+/// alternating between them: neither instance's memory of a call is ever
+/// up to date when its next callback comes, and every call still ends with
+/// its whole log stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_across_two_instances_on_postgres_completes_every_call() {
+    let Some(db) = crate::support::pg::PgDb::create().await else {
+        return;
+    };
+    let (a, b) = (
+        Server::on_database(&db.url).await,
+        Server::on_database(&db.url).await,
+    );
+    let plan = switchboard::loadtest::Plan {
+        targets: Targets::new([a.url(""), b.url("")]).unwrap(),
+        calls: 40,
+        concurrency: 8,
+        token: Some(TOKEN.into()),
+        to: "+18005550100".into(),
+        max_steps: 10,
+        seed: 11,
+        think: std::time::Duration::from_millis(2),
+        rate: None,
+        connections: 4,
+    };
+    let report = switchboard::loadtest::run(plan).await;
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(report.call_ids.len(), 40, "{report:?}");
+    assert!(report.requests >= 40 * 3, "{report:?}");
+    // Every call (a new call and its status at least) reached both: each
+    // instance answered one of its requests and so holds it in memory.
+    for id in &report.call_ids {
+        for (name, server) in [("first", &a), ("second", &b)] {
+            assert!(
+                server.state.store().cached(id).is_some(),
+                "{id} never reached the {name} instance"
+            );
+        }
+    }
+    a.stop().await;
+    b.stop().await;
+    // As `loadtest --database` checks it.
+    let store = Store::open(&db.url).await.unwrap();
+    for id in &report.call_ids {
+        assert!(
+            store.log_complete(id).await.unwrap(),
+            "{id}: final status and every step stored"
+        );
+    }
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loadtest_at_a_rate_holds_requests_to_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -407,7 +479,7 @@ async fn loadtest_at_a_rate_holds_requests_to_it() {
     // second, even in a debug build): an ignored rate shows.
     let rate = 200.0;
     let plan = switchboard::loadtest::Plan {
-        target: server.url(""),
+        targets: Targets::new([server.url("")]).unwrap(),
         calls: 20,
         concurrency: 8,
         token: Some(TOKEN.into()),
