@@ -26,8 +26,9 @@
 //! ```
 //!
 //! `scripts/compare.sh` runs `--mode upsert` beside `switchboard serve` on
-//! SQLite. The figures for this project's machines are in
-//! `docs/performance.md`.
+//! SQLite, `scripts/compare-pg.sh` `--mode pg-upsert` beside it on
+//! PostgreSQL (one instance and two). The figures for this project's
+//! machines are in `docs/performance.md`.
 
 use anyhow::Context;
 use axum::Router;
