@@ -114,9 +114,12 @@ struct DatabaseArg {
 
 #[derive(clap::Args, Debug)]
 struct LoadtestArgs {
-    /// Base URL of the server under test.
+    /// Base URL of the server under test; several, separated by commas,
+    /// for instances over one database: each call's requests then go to
+    /// them in turn (call k's first to the k-th, mod their number), the
+    /// action URLs of each answer moved onto the next instance.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
-    target: String,
+    target: switchboard::loadtest::Targets,
     /// Calls to place.
     #[arg(long, default_value_t = 1000)]
     calls: usize,
@@ -886,21 +889,11 @@ fn positive_rate(s: &str) -> Result<f64, String> {
 
 fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
     use switchboard::loadtest::{self, Plan};
-    let host = a
-        .target
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    let local = matches!(host, "127.0.0.1" | "localhost" | "[")
-        || host.starts_with("127.")
-        || a.target.contains("://[::1]");
-    if !local && !a.allow_remote {
+    let remote = a.target.not_local();
+    if !remote.is_empty() && !a.allow_remote {
         anyhow::bail!(
             "refusing to load-test {}: only targets on this machine, unless --allow-remote for a server you own",
-            a.target
+            remote.join(", ")
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -908,7 +901,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let plan = Plan {
-            target: a.target.clone(),
+            targets: a.target.clone(),
             calls: a.calls,
             concurrency: a.concurrency,
             token: a.token.clone().filter(|t| !t.is_empty()),

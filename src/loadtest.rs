@@ -4,7 +4,13 @@
 //! keys, queue and dial results — then reports throughput and latency, and
 //! checks in the store that every call ended with its event log written.
 //!
-//! Only ever point it at your own server (loopback or a test network).
+//! Against several instances sharing one database ([`Targets`]), each call's
+//! requests go to them in turn, the action URLs of each answer moved onto
+//! the next instance: every callback reaches an instance whose memory of
+//! the call is behind, so what is exercised is reading the call afresh and
+//! the database's optimistic step check, not one instance's cache.
+//!
+//! Only ever point it at your own servers (loopback or a test network).
 
 use crate::provider::twilio::signature::{Algorithm, sign};
 use quick_xml::Reader;
@@ -14,11 +20,173 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+/// The servers under test: one base URL, or several instances over one
+/// database. Never empty; each URL is an `http://` or `https://` base with
+/// a host and no query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Targets {
+    /// Each server's base URL as given, without a trailing `/`.
+    bases: Vec<String>,
+}
+
+/// Why a list of targets was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    /// No URL at all.
+    #[error(
+        "no target given: name the server's base URL, e.g. http://127.0.0.1:8080 (several instances: separate them with commas)"
+    )]
+    Empty,
+    /// Not a base URL this can post to.
+    #[error("`{url}` is not a server's base URL ({why}): write one like http://127.0.0.1:8080")]
+    NotBase {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl Targets {
+    /// The servers at `bases` (each like `http://127.0.0.1:8080`).
+    pub fn new<S: AsRef<str>>(bases: impl IntoIterator<Item = S>) -> Result<Targets, TargetError> {
+        let bases = bases
+            .into_iter()
+            .map(|b| {
+                let b = b.as_ref().trim();
+                check_base(b)?;
+                Ok(b.trim_end_matches('/').to_owned())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if bases.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        Ok(Targets { bases })
+    }
+
+    /// The base URLs, in the order their turns come.
+    pub fn bases(&self) -> &[String] {
+        &self.bases
+    }
+
+    /// The targets that are not on this machine (loopback or `localhost`),
+    /// as given.
+    pub fn not_local(&self) -> Vec<&str> {
+        self.bases
+            .iter()
+            .map(String::as_str)
+            .filter(|b| !is_local(b))
+            .collect()
+    }
+
+    /// Where call `k`'s requests go: its first to server `k mod n`, each
+    /// next one to the next server (round robin within the call).
+    fn route(&self, k: usize) -> Route<'_> {
+        Route {
+            bases: &self.bases,
+            next: k % self.bases.len(),
+        }
+    }
+}
+
+/// A comma-separated list, as `--target` takes it (empty entries, as a
+/// trailing comma makes, are skipped).
+impl std::str::FromStr for Targets {
+    type Err = TargetError;
+
+    fn from_str(list: &str) -> Result<Targets, TargetError> {
+        Targets::new(list.split(',').filter(|b| !b.trim().is_empty()))
+    }
+}
+
+impl std::fmt::Display for Targets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.bases.join(","))
+    }
+}
+
+/// Can `base` be posted to, with paths put after it?
+fn check_base(base: &str) -> Result<(), TargetError> {
+    let refuse = |why: &str| TargetError::NotBase {
+        url: base.to_owned(),
+        why: why.to_owned(),
+    };
+    let url = reqwest::Url::parse(base).map_err(|e| refuse(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("only http:// and https:// are spoken"));
+    }
+    if url.host().is_none() {
+        return Err(refuse("it names no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse("a base URL has no query or fragment"));
+    }
+    Ok(())
+}
+
+/// Is `base` (checked by [`check_base`]) on this machine: `localhost` or
+/// a loopback address? (The host as the URL parser reads it: `127.1` is
+/// 127.0.0.1, and `127.evil.example` is a name, not an address.)
+fn is_local(base: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+    else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// One call's turns over the servers: an endless round robin.
+#[derive(Debug)]
+struct Route<'a> {
+    bases: &'a [String],
+    next: usize,
+}
+
+impl<'a> Iterator for Route<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let base = self.bases.get(self.next % self.bases.len().max(1))?;
+        self.next = self.next.wrapping_add(1);
+        Some(base)
+    }
+}
+
+/// An action URL that the server at `from` answered with (it points at
+/// whichever instance answered, by the Host it was sent), moved onto the
+/// server at `to`: what follows `from` in it, or else its path and query,
+/// put after `to`. With `from` and `to` the same server, it is followed as
+/// written, so one target follows the TwiML exactly (a `--public-url`
+/// elsewhere included).
+fn rebase(action: &str, from: &str, to: &str) -> String {
+    if from == to {
+        return action.to_owned();
+    }
+    let rest = match action.strip_prefix(from) {
+        Some(r) if r.is_empty() || r.starts_with(['/', '?', '#']) => r,
+        // Another spelling of the same server (`http://127.0.0.1/…` for
+        // `http://127.0.0.1:80`), or its public URL: keep the path on.
+        _ => match action.split_once("://") {
+            Some((_, rest)) => rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]),
+            None => action,
+        },
+    };
+    format!("{to}{rest}")
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
-    pub target: String,
+    /// The servers: one base URL, e.g. `http://127.0.0.1:8080`, or several
+    /// instances over one database, each call's requests going to them in
+    /// turn.
+    pub targets: Targets,
     /// Calls to place.
     pub calls: usize,
     /// Calls in flight at once.
@@ -242,11 +410,14 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally
     // Shaped like Twilio's: CA and 32 hex digits, in no particular order.
     let sid = format!("CA{:016x}{:016x}", rng.u64(..), rng.u64(..));
     let from = format!("+1555{:07}", rng.u32(0..10_000_000));
-    let base = plan.target.trim_end_matches('/');
+    let mut route = plan.targets.route(i);
+    let mut next_base = || route.next().unwrap_or_default();
+    // The server that answered the last request, whose action URLs point at it.
+    let mut answered = next_base();
     let mut doc = post(
         client,
         plan,
-        &format!("{base}/twilio/voice"),
+        &format!("{answered}/twilio/voice"),
         &[
             ("CallSid", sid.clone()),
             ("From", from),
@@ -292,6 +463,9 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally
         };
         let mut all = vec![("CallSid", sid.clone())];
         all.extend(params);
+        let to = next_base();
+        let url = rebase(&url, answered, to);
+        answered = to;
         doc = post(client, plan, &url, &all, tally).await;
     }
     let status = [
@@ -302,7 +476,7 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally
     let _ = post(
         client,
         plan,
-        &format!("{base}/twilio/status"),
+        &format!("{}/twilio/status", next_base()),
         &status,
         tally,
     )
@@ -436,6 +610,97 @@ mod tests {
         let (after, missed) = pacer.next(late);
         assert!(!missed, "the schedule is on time again");
         assert!(after >= late, "{after:?} before {late:?}");
+    }
+
+    #[test]
+    fn each_call_starts_on_its_own_instance_and_takes_them_in_turn() {
+        let targets: Targets = "http://127.0.0.1:1/,http://127.0.0.1:2,http://localhost:3"
+            .parse()
+            .unwrap();
+        let (a, b, c) = (
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:2",
+            "http://localhost:3",
+        );
+        assert_eq!(targets.bases(), [a, b, c], "trailing slashes dropped");
+        assert_eq!(targets.route(0).take(4).collect::<Vec<_>>(), [a, b, c, a]);
+        assert_eq!(targets.route(4).take(4).collect::<Vec<_>>(), [b, c, a, b]);
+        let one = Targets::new(["http://127.0.0.1:8080"]).unwrap();
+        assert!(one.route(7).take(3).all(|t| t == "http://127.0.0.1:8080"));
+        assert_eq!(targets.to_string(), format!("{a},{b},{c}"));
+    }
+
+    #[test]
+    fn action_urls_move_onto_the_next_instance() {
+        let (a, b) = ("http://127.0.0.1:18080", "http://127.0.0.1:18090");
+        let step = "/twilio/step?call=CA1&s=2";
+        assert_eq!(rebase(&format!("{a}{step}"), a, b), format!("{b}{step}"));
+        // The Host an instance was reached by, spelled without its default
+        // port, or a public URL elsewhere: the path and query move on.
+        assert_eq!(
+            rebase(&format!("http://127.0.0.1{step}"), "http://127.0.0.1:80", b),
+            format!("{b}{step}")
+        );
+        assert_eq!(
+            rebase(&format!("https://ivr.example.com{step}"), a, b),
+            format!("{b}{step}")
+        );
+        // A base with a path: what follows it moves.
+        assert_eq!(
+            rebase(
+                "http://h:1/ivr/twilio/step?s=1",
+                "http://h:1/ivr",
+                "http://h:2/ivr"
+            ),
+            "http://h:2/ivr/twilio/step?s=1"
+        );
+        assert_eq!(
+            rebase("http://h:10/twilio/step", "http://h:1", "http://h:2"),
+            "http://h:2/twilio/step",
+            "h:10 is not under h:1"
+        );
+        // The same instance (one target): followed exactly as written.
+        let elsewhere = format!("https://ivr.example.com{step}");
+        assert_eq!(rebase(&elsewhere, a, a), elsewhere);
+    }
+
+    #[test]
+    fn only_targets_on_this_machine_are_local_and_every_one_is_checked() {
+        let t: Targets = "http://127.0.0.1:1,http://[::1]:2,http://LOCALHOST:3,http://127.1:4"
+            .parse()
+            .unwrap();
+        assert!(t.not_local().is_empty(), "{:?}", t.not_local());
+        let t: Targets =
+            "http://127.0.0.1:1,http://127.evil.example:2,https://10.0.0.5,http://localhost.example"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            t.not_local(),
+            [
+                "http://127.evil.example:2",
+                "https://10.0.0.5",
+                "http://localhost.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_target_that_is_no_base_url_says_what_to_write() {
+        assert_eq!("".parse::<Targets>(), Err(TargetError::Empty));
+        assert_eq!(" , ".parse::<Targets>(), Err(TargetError::Empty));
+        for bad in [
+            "127.0.0.1:8080",
+            "ftp://127.0.0.1",
+            "http://127.0.0.1:1,nonsense",
+            "http://127.0.0.1:1/?x=1",
+        ] {
+            let e = bad.parse::<Targets>().unwrap_err().to_string();
+            assert!(e.contains("like http://127.0.0.1:8080"), "{bad}: {e}");
+        }
+        let e = "http://127.0.0.1:1,nonsense"
+            .parse::<Targets>()
+            .unwrap_err();
+        assert!(e.to_string().contains("`nonsense`"), "{e}");
     }
 
     #[test]

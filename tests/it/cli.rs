@@ -586,3 +586,29 @@ fn a_loadtest_rate_that_is_not_one_is_refused_before_any_request() {
         assert!(err.contains("is not a rate"), "--rate {rate}: {err}");
     }
 }
+
+#[test]
+fn a_loadtest_checks_every_target_is_local_before_any_request() {
+    let out = switchboard(&[
+        "loadtest",
+        "--target",
+        "http://127.0.0.1:9,http://loadtest.invalid:9,http://[::1]:9",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("refusing to load-test http://loadtest.invalid:9:"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("127.0.0.1"),
+        "only the remote one is named: {err}"
+    );
+    let out = switchboard(&["loadtest", "--target", "http://127.0.0.1:9,127.0.0.1:10"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("`127.0.0.1:10` is not a server's base URL"),
+        "{err}"
+    );
+}

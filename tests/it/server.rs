@@ -1,11 +1,13 @@
 //! The webhook server as Twilio meets it: a real server on 127.0.0.1:0 with
-//! a SQLite file, signed form posts, and our own TwiML's action URLs followed
-//! as Twilio would follow them.
+//! a SQLite file (or two instances over one PostgreSQL database), signed
+//! form posts, and our own TwiML's action URLs followed as Twilio would
+//! follow them.
 
 use crate::support::db::{Database, TestDb};
 use crate::support::xml::{El, Node, tree};
 use std::net::SocketAddr;
 use std::path::Path;
+use switchboard::loadtest::Targets;
 use switchboard::provider::twilio::signature::{Algorithm, sign};
 use switchboard::server::{AppState, Limits, run, serve};
 use switchboard::store::Store;
@@ -50,6 +52,13 @@ impl Server {
     ) -> Server {
         let state = state(program, db, "recordings".into(), clock).await;
         Server::launch(state, None).await
+    }
+
+    /// The demo flows over the database at `url` (any backend), their
+    /// version stored first as `switchboard serve` does: one of several
+    /// instances when they share the database.
+    pub(crate) async fn on_database(url: &str) -> Server {
+        Server::serving(Path::new("flows"), url, None).await
     }
 
     /// The demo flows and a SQLite file, served with `limits` on connections.
@@ -347,7 +356,7 @@ async fn an_unknown_call_gets_the_fallback_route_not_an_error(db: TestDb) {
 async fn loadtest_random_walks_complete_every_call(db: TestDb) {
     let server = Server::start(&db).await;
     let plan = switchboard::loadtest::Plan {
-        target: server.url(""),
+        targets: Targets::new([server.url("")]).unwrap(),
         calls: 40,
         concurrency: 8,
         token: Some(TOKEN.into()),
@@ -380,13 +389,65 @@ async fn loadtest_random_walks_complete_every_call(db: TestDb) {
     store.close().await;
 }
 
+/// Two instances over one PostgreSQL database, every call's callbacks
+/// alternating between them: neither instance's memory of a call is ever
+/// up to date when its next callback comes, and every call still ends with
+/// its whole log stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_across_two_instances_on_postgres_completes_every_call() {
+    let Some(db) = crate::support::pg::PgDb::create().await else {
+        return;
+    };
+    let (a, b) = (
+        Server::on_database(&db.url).await,
+        Server::on_database(&db.url).await,
+    );
+    let plan = switchboard::loadtest::Plan {
+        targets: Targets::new([a.url(""), b.url("")]).unwrap(),
+        calls: 40,
+        concurrency: 8,
+        token: Some(TOKEN.into()),
+        to: "+18005550100".into(),
+        max_steps: 10,
+        seed: 11,
+        think: std::time::Duration::from_millis(2),
+        rate: None,
+        connections: 4,
+    };
+    let report = switchboard::loadtest::run(plan).await;
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(report.call_ids.len(), 40, "{report:?}");
+    assert!(report.requests >= 40 * 3, "{report:?}");
+    // Every call (a new call and its status at least) reached both: each
+    // instance answered one of its requests and so holds it in memory.
+    for id in &report.call_ids {
+        for (name, server) in [("first", &a), ("second", &b)] {
+            assert!(
+                server.state.store().cached(id).is_some(),
+                "{id} never reached the {name} instance"
+            );
+        }
+    }
+    a.stop().await;
+    b.stop().await;
+    // As `loadtest --database` checks it.
+    let store = Store::open(&db.url).await.unwrap();
+    for id in &report.call_ids {
+        assert!(
+            store.log_complete(id).await.unwrap(),
+            "{id}: final status and every step stored"
+        );
+    }
+    store.close().await;
+}
+
 async fn loadtest_at_a_rate_holds_requests_to_it(db: TestDb) {
     let server = Server::start(&db).await;
     // Far below what 8 callers listening 1 ms ask for unpaced (thousands a
     // second, even in a debug build): an ignored rate shows.
     let rate = 200.0;
     let plan = switchboard::loadtest::Plan {
-        target: server.url(""),
+        targets: Targets::new([server.url("")]).unwrap(),
         calls: 20,
         concurrency: 8,
         token: Some(TOKEN.into()),

@@ -343,6 +343,46 @@ async fn a_stale_or_duplicate_write_is_a_conflict_and_changes_nothing(db: TestDb
     store.close().await;
 }
 
+/// On PostgreSQL, the race is between instances: each commit is alone in
+/// its batch, and the loser still hears a conflict (not a database error),
+/// so a status callback reads the call again rather than asking for a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_or_duplicate_write_from_another_instance_is_a_conflict() {
+    let Some(db) = crate::support::pg::PgDb::create().await else {
+        return;
+    };
+    let (one, other) = (
+        Store::open(&db.url).await.unwrap(),
+        Store::open(&db.url).await.unwrap(),
+    );
+    let p = demo();
+    let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let first = engine::start(&p, start("CA1", "+1"), now);
+    one.commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await
+        .unwrap();
+    let again = other
+        .commit(Commit::from_step(&p, None, &first, now, None, None))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    // Both know the call at its first step; the first instance moves it on.
+    assert_eq!(other.load("CA1").await.unwrap(), Some(first.state.clone()));
+    let a = engine::step(&p, &first.state, Event::Digits("1".into()), now);
+    let b = engine::step(&p, &first.state, Event::Digits("2".into()), now);
+    let at = Some(first.state.step);
+    one.commit(Commit::from_step(&p, at, &a, now, None, None))
+        .await
+        .unwrap();
+    let lost = other
+        .commit(Commit::from_step(&p, at, &b, now, None, None))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    // The loser forgot its stale memory of the call and reads the winner's.
+    assert_eq!(other.load("CA1").await.unwrap(), Some(a.state.clone()));
+    one.close().await;
+    other.close().await;
+}
+
 async fn duplicates_in_one_batch_lose_alone(db: TestDb) {
     let store = Store::open(&db.url()).await.unwrap();
     let p = std::sync::Arc::new(demo());

@@ -155,6 +155,8 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
         }
         Err(f) => f,
     };
+    // Alone in its batch, a commit hears its own error as it is: a lost race
+    // must stay a conflict (a status then reads the call again).
     if batch.len() == 1 {
         if let Some((_, done)) = batch.pop() {
             let _ = done.send(Err(failed.into_store_error()));
