@@ -164,7 +164,15 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url(format!("{} ({e})", super::redacted(url))))?
             .application_name("switchboard")
-            .options([("lock_timeout", LOCK_TIMEOUT)]);
+            .options([
+                ("lock_timeout", LOCK_TIMEOUT),
+                // Every statement of ours finds its rows by an index. Left
+                // to choose, the planner scanned `calls` whole to join a
+                // batch of a few dozen steps to their calls while the table
+                // was small, kept that plan (prepared statements) as it
+                // grew, and each batch got slower with every call stored.
+                ("enable_seqscan", "off"),
+            ]);
         let server = server_of(&options);
         let connect_error = |e: sqlx::Error| StoreError::Connect {
             server: server.clone(),
