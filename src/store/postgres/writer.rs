@@ -136,6 +136,39 @@ impl Failed {
     fn unreachable(&self) -> bool {
         matches!(self, Failed::Sql(e) if super::unreachable(e))
     }
+
+    /// A unique key already taken: a lost race.
+    fn conflict(&self) -> bool {
+        matches!(self, Failed::Sql(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+    }
+}
+
+/// Which commits of a batch lost their race: a new call already stored, a
+/// step already taken, or a step a commit before it in the batch also
+/// takes (a duplicated callback twice in one batch).
+const TAKEN: &str = "SELECT EXISTS (SELECT 1 FROM calls c WHERE c.call_sid = u.call_sid
+            AND (u.new OR EXISTS (SELECT 1 FROM steps s
+                WHERE s.call_id = c.id AND s.step = u.step)))
+    FROM UNNEST($1::text[], $2::int8[], $3::bool[]) WITH ORDINALITY AS u(call_sid, step, new, n)
+    ORDER BY u.n";
+
+/// For each of `commits`: did it lose its race (see [`TAKEN`])?
+async fn taken(conn: &mut PgConnection, commits: &[&Commit]) -> Result<Vec<bool>, sqlx::Error> {
+    let rows: Vec<(bool,)> = sqlx::query_as(TAKEN)
+        .bind(column(commits, |c| c.state.call_id.as_str()))
+        .bind(column(commits, |c| c.state.step as i64))
+        .bind(column(commits, |c| c.moved() && c.expected_step.is_none()))
+        .fetch_all(conn)
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(commits
+        .iter()
+        .zip(rows)
+        .map(|(c, (stored,))| {
+            let first = !c.moved() || seen.insert((c.state.call_id.as_str(), c.state.step));
+            (c.moved() && stored) || !first
+        })
+        .collect())
 }
 
 /// Write a batch and answer each commit.
@@ -170,6 +203,34 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
             let _ = done.send(Err(StoreError::Database(why.clone().into())));
         }
         return;
+    }
+    // Lost races (a step another instance took, a duplicate callback): find
+    // the losers with one read, answer them, and write the rest together
+    // again, rather than one statement each. Should that fail too (a race
+    // lost in between, or some other failure), each commit gets its own.
+    if failed.conflict() {
+        let lost = match conn.get().await {
+            Ok(c) => taken(c, &commits).await.ok(),
+            Err(_) => None,
+        };
+        if let Some(lost) = lost.filter(|l| l.iter().any(|&x| x)) {
+            let mut rest = Vec::with_capacity(batch.len());
+            for (write, lost) in batch.into_iter().zip(lost) {
+                if lost {
+                    let _ = write.1.send(Err(StoreError::Conflict));
+                } else {
+                    rest.push(write);
+                }
+            }
+            let commits: Vec<&Commit> = rest.iter().map(|(c, _)| c.as_ref()).collect();
+            if written(conn, &commits, health).await.is_ok() {
+                for (_, done) in rest {
+                    let _ = done.send(Ok(()));
+                }
+                return;
+            }
+            batch = rest;
+        }
     }
     // The batch failed: give each commit its own transaction and its own answer.
     for write in batch {
