@@ -149,3 +149,48 @@ async fn migrate_then_versions_list_what_serve_stored() {
     let (_, text, _) = switchboard(&["versions", "--database", &pg.url]);
     assert!(text.contains(&version), "{text}");
 }
+
+/// A password in `--database` never reaches the banner or the log.
+#[tokio::test]
+async fn the_banner_and_log_never_show_the_password() {
+    use std::io::{BufRead, BufReader, Read};
+    let Some(pg) = PgDb::create().await else {
+        return;
+    };
+    // This machine's server trusts local users, so any password connects.
+    let url = pg
+        .url
+        .replacen("postgres://postgres@", "postgres://postgres:hunter2@", 1);
+    assert!(url.contains("hunter2"), "{url}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .env("TWILIO_AUTH_TOKEN", "12345")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("database") {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(banner.contains("postgres://postgres:***@"), "{banner}");
+    assert!(
+        !format!("{banner}{log}").contains("hunter2"),
+        "{banner}{log}"
+    );
+}
