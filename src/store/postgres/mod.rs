@@ -1,6 +1,7 @@
-//! The PostgreSQL store, for several instances over one database: a pool
-//! of read connections, writers with group commit ([`writer`]), and the
-//! same tables as SQLite's (`migrations/postgres`).
+//! The PostgreSQL store, for several instances over one database: read
+//! connections lent one statement at a time ([`conns`]), writers with group
+//! commit ([`writer`]), and the same tables as SQLite's
+//! (`migrations/postgres`).
 //!
 //! Nothing here is kept between calls but connections: every instance
 //! reads and writes the same rows, and the optimistic step check (a unique
@@ -10,13 +11,14 @@
 //! the server went away; while it is unreachable, [`Backend::trouble`] says
 //! so (for `/healthz`) until a probe gets through.
 
+mod conns;
 mod writer;
 
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,7 +28,7 @@ use writer::Job;
 
 /// Read connections per instance: reads are a new call's caller history,
 /// and a call another instance moved (or this one does not hold).
-const READERS: u32 = 8;
+const READERS: usize = 8;
 
 /// Writer connections per instance, each writing one batch at a time:
 /// while one commits (waiting for the server's WAL flush), the next batch
@@ -51,7 +53,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(500);
 #[derive(Clone)]
 pub struct PgStore {
     jobs: mpsc::Sender<Job>,
-    reads: PgPool,
+    reads: Arc<conns::Readers>,
     writers: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
     health: Arc<Health>,
 }
@@ -71,8 +73,10 @@ pub(super) struct Health {
     server: String,
     /// Why the server cannot be reached, while it cannot.
     down: Mutex<Option<String>>,
-    /// The pool to probe it with.
-    reads: PgPool,
+    /// How to reach it, to probe it.
+    options: PgConnectOptions,
+    /// Set once the store closes (probing stops).
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Health {
@@ -118,10 +122,15 @@ impl Health {
     async fn probe(self: Arc<Self>) {
         loop {
             tokio::time::sleep(PROBE_EVERY).await;
-            if self.reads.is_closed() {
+            if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
             }
-            let ping = sqlx::query("SELECT 1").execute(&self.reads).await;
+            let mut probe = conns::Conn::new(self.options.clone());
+            let ping = match probe.get().await {
+                Ok(c) => sqlx::query("SELECT 1").execute(c).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            probe.close().await;
             if ping.is_ok() {
                 self.came_back();
                 return;
@@ -195,21 +204,12 @@ impl PgStore {
             .await
             .map_err(StoreError::migration)?;
         let _ = first.close().await;
-        let reads = PgPoolOptions::new()
-            .max_connections(READERS)
-            .min_connections(1)
-            .acquire_timeout(CONNECT_WITHIN)
-            // A connection is pinged as it is given back, which drops one
-            // that lost the server; pinging it again as it is lent out
-            // would cost every read a round trip more.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .map_err(connect_error)?;
+        let reads = Arc::new(conns::Readers::new(READERS, &options));
         let health = Arc::new(Health {
             server,
             down: Mutex::new(None),
-            reads: reads.clone(),
+            options: options.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         let (jobs, rx) = mpsc::channel(4 * writer::BATCH);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -228,16 +228,6 @@ impl PgStore {
             writers: Arc::new(tokio::sync::Mutex::new(writers)),
             health,
         })
-    }
-
-    /// Run a read, noting whether the server answered.
-    async fn read<T>(
-        &self,
-        result: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, StoreError> {
-        let result = result.await;
-        self.health.saw(&result);
-        Ok(result?)
     }
 }
 
@@ -271,6 +261,13 @@ const VERSIONS: &str = "SELECT v.version, v.saved_at,
             AND c.ended_at IS NULL AND c.started_at >= $1)
     FROM flow_versions v ORDER BY v.saved_at, v.version";
 
+impl PgStore {
+    /// A read connection, lent for one statement.
+    async fn reader(&self) -> conns::Reader<'_> {
+        self.reads.get(&self.health).await
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for PgStore {
     async fn commit(&self, c: Commit) -> Result<(), StoreError> {
@@ -283,13 +280,12 @@ impl Backend for PgStore {
     }
 
     async fn load(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
-        let row: Option<(String,)> = self
-            .read(
-                sqlx::query_as(LOAD)
-                    .bind(call_sid)
-                    .fetch_optional(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(LOAD)
+            .bind(call_sid)
+            .fetch_optional(r.conn().await?)
+            .await;
+        let row: Option<(String,)> = r.done(row)?;
         Ok(match row {
             Some((json,)) => Some(serde_json::from_str(&json)?),
             None => None,
@@ -297,26 +293,24 @@ impl Backend for PgStore {
     }
 
     async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> = self
-            .read(
-                sqlx::query_as(RESPONSE)
-                    .bind(call_sid)
-                    .bind(step as i64)
-                    .fetch_optional(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(RESPONSE)
+            .bind(call_sid)
+            .bind(step as i64)
+            .fetch_optional(r.conn().await?)
+            .await;
+        let row: Option<(Option<String>,)> = r.done(row)?;
         Ok(row.and_then(|(b,)| b))
     }
 
     async fn history(&self, caller: &str, since: Timestamp) -> Result<Vec<PastCall>, StoreError> {
-        let rows: Vec<(i64, Option<String>)> = self
-            .read(
-                sqlx::query_as(HISTORY)
-                    .bind(caller)
-                    .bind(since.as_millisecond())
-                    .fetch_all(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(HISTORY)
+            .bind(caller)
+            .bind(since.as_millisecond())
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<(i64, Option<String>)> = r.done(rows)?;
         Ok(rows
             .into_iter()
             .filter_map(|(ms, group)| {
@@ -333,22 +327,21 @@ impl Backend for PgStore {
         snapshot: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.read(
-            sqlx::query(SAVE_VERSION)
-                .bind(version)
-                .bind(at.as_millisecond())
-                .bind(snapshot)
-                .execute(&self.reads),
-        )
-        .await?;
-        let (same,): (bool,) = self
-            .read(
-                sqlx::query_as(VERSION_MATCHES)
-                    .bind(version)
-                    .bind(snapshot)
-                    .fetch_one(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let saved = sqlx::query(SAVE_VERSION)
+            .bind(version)
+            .bind(at.as_millisecond())
+            .bind(snapshot)
+            .execute(r.conn().await?)
+            .await;
+        r.done(saved)?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(VERSION_MATCHES)
+            .bind(version)
+            .bind(snapshot)
+            .fetch_one(r.conn().await?)
+            .await;
+        let (same,): (bool,) = r.done(row)?;
         if same {
             Ok(())
         } else {
@@ -357,46 +350,42 @@ impl Backend for PgStore {
     }
 
     async fn load_version(&self, version: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = self
-            .read(
-                sqlx::query_as(LOAD_VERSION)
-                    .bind(version)
-                    .fetch_optional(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(LOAD_VERSION)
+            .bind(version)
+            .fetch_optional(r.conn().await?)
+            .await;
+        let row: Option<(String,)> = r.done(row)?;
         Ok(row.map(|(s,)| s))
     }
 
     async fn versions(&self, live_since: Timestamp) -> Result<Vec<StoredVersion>, StoreError> {
-        let rows: Vec<(String, i64, i64, i64)> = self
-            .read(
-                sqlx::query_as(VERSIONS)
-                    .bind(live_since.as_millisecond())
-                    .fetch_all(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(VERSIONS)
+            .bind(live_since.as_millisecond())
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<(String, i64, i64, i64)> = r.done(rows)?;
         Ok(rows.into_iter().map(StoredVersion::of_row).collect())
     }
 
     async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
-        let (n,): (i64,) = self
-            .read(
-                sqlx::query_as(EVENT_COUNT)
-                    .bind(call_sid)
-                    .fetch_one(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(EVENT_COUNT)
+            .bind(call_sid)
+            .fetch_one(r.conn().await?)
+            .await;
+        let (n,): (i64,) = r.done(row)?;
         Ok(n.max(0) as u64)
     }
 
     async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
-        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = self
-            .read(
-                sqlx::query_as(LOG_COMPLETE)
-                    .bind(call_sid)
-                    .fetch_one(&self.reads),
-            )
-            .await?;
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(LOG_COMPLETE)
+            .bind(call_sid)
+            .fetch_one(r.conn().await?)
+            .await;
+        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = r.done(row)?;
         Ok(ended.is_some() && last == Some(steps) && steps > 0)
     }
 
@@ -416,6 +405,9 @@ impl Backend for PgStore {
         for w in self.writers.lock().await.drain(..) {
             let _ = w.await;
         }
+        self.health
+            .closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.reads.close().await;
     }
 }

@@ -5,19 +5,19 @@
 //! (`UNNEST`), so a batch is one round trip and one WAL flush whatever its
 //! size, and atomic as any statement is — then answers each caller only
 //! after it has committed. While one writer waits for its commit, the next
-//! batch gathers for another. A writer's connection is its own (no pool
-//! pinging it around every batch); one that lost the server is dropped and
-//! opened again for the next batch.
+//! batch gathers for another. A writer's connection is its own
+//! ([`super::conns::Conn`]); one that lost the server is dropped and opened
+//! again for the next batch.
 //!
 //! A batch that fails on a statement (a step already taken: a duplicated
 //! or racing callback, on this instance or another) is retried commit by
 //! commit, so only the loser hears [`StoreError::Conflict`]. A batch that
 //! fails for want of the server fails as a whole, at once.
 
-use super::{CONNECT_WITHIN, Health};
+use super::Health;
+use super::conns::Conn;
 use crate::store::batch::{Row, Write, annotations, drop_abandoned, summaries};
 use crate::store::{Commit, StoreError};
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
@@ -40,10 +40,7 @@ pub(super) async fn write_loop(
     options: PgConnectOptions,
     health: Arc<Health>,
 ) {
-    let mut conn = Conn {
-        live: None,
-        options,
-    };
+    let mut conn = Conn::new(options);
     loop {
         let mut batch = Vec::new();
         let mut closing = false;
@@ -71,28 +68,7 @@ pub(super) async fn write_loop(
             break;
         }
     }
-    if let Some(c) = conn.live.take() {
-        let _ = c.close().await;
-    }
-}
-
-/// A writer's connection: opened when first needed, and again after it
-/// lost the server.
-struct Conn {
-    live: Option<PgConnection>,
-    options: PgConnectOptions,
-}
-
-impl Conn {
-    async fn get(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
-        let conn = match self.live.take() {
-            Some(c) => c,
-            None => tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&self.options))
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)??,
-        };
-        Ok(self.live.insert(conn))
-    }
+    conn.close().await;
 }
 
 /// Why a write failed.
