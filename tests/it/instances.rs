@@ -383,3 +383,45 @@ async fn postgres_going_away_mid_call_apologises_loses_nothing_and_recovers() {
     );
     store.close().await;
 }
+
+/// A reload on one instance stores its new version; another instance, still
+/// on its own files, keeps starting new calls on its own version and serves
+/// the calls that started on the new one from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_on_one_instance_is_served_by_the_other_from_the_store() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let flows: Vec<_> = dirs.iter().map(|d| demo_copy(d.path())).collect();
+    let a = Server::serving(&flows[0], &db, open_hours()).await;
+    let b = Server::serving(&flows[1], &db, open_hours()).await;
+    let old = b.state.program().version.clone();
+    std::fs::write(
+        flows[0].join("aaa.toml"),
+        "[flow]\nstart = \"desk\"\n\n[queue.desk]\ngroup = \"general\"\n",
+    )
+    .unwrap();
+    let reloader = switchboard::server::reload::Reloader::new(a.state.clone(), flows[0].clone());
+    let reloaded = reloader.reload().await;
+    let new = a.state.program().version.clone();
+    assert_ne!(new, old, "{reloaded:?}");
+    // A call starts on the reloaded instance, and goes on on the other.
+    let docs = alternating(&[a.url(""), b.url("")], "CA-reloaded").await;
+    assert!(docs.len() > 2, "{docs:?}");
+    assert_eq!(
+        b.state.program().version,
+        old,
+        "the other keeps its own files"
+    );
+    let other = dial(&b.url(""), "CA-other").await;
+    assert!(other.contains("<Gather"), "{other}");
+    let store = a.state.store();
+    let reloaded_call = store.load_stored("CA-reloaded").await.unwrap().unwrap();
+    assert_eq!(reloaded_call.version, new);
+    assert!(store.log_complete("CA-reloaded").await.unwrap());
+    let other_call = store.load_stored("CA-other").await.unwrap().unwrap();
+    assert_eq!(other_call.version, old);
+    a.stop().await;
+    b.stop().await;
+}
