@@ -15,6 +15,7 @@ pub mod diagram;
 pub mod engine;
 pub mod flow;
 pub mod loadtest;
+pub mod privacy;
 pub mod program;
 pub mod provider;
 pub mod routing;

@@ -241,6 +241,10 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
     };
     let sid = incoming.call_sid.clone();
     tracing::Span::current().record("call", tracing::field::display(&sid));
+    tracing::debug!(
+        caller = %crate::privacy::masked_number(&incoming.from),
+        "a new call"
+    );
     let p = st.program();
     let now = st.now();
     let history = match now.checked_sub(HISTORY) {

@@ -17,6 +17,7 @@ mod fuzzed;
 mod instances;
 mod large;
 mod lints;
+mod logs;
 mod postgres;
 mod properties;
 mod recordings;

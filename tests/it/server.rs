@@ -619,6 +619,30 @@ fn no_input_url(doc: &str) -> String {
 /// would, with the scenario's clock (and its earlier calls in the server's
 /// store); the stored outcome and end node must be the scenario's.
 async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb) {
+    let played = play_demo_scenarios(&db).await;
+    assert!(
+        played.scenarios >= 38,
+        "every demo scenario, {} played",
+        played.scenarios
+    );
+}
+
+/// What playing the demo scenarios sent the server that is a caller's own.
+#[derive(Default)]
+pub(crate) struct Played {
+    pub(crate) scenarios: usize,
+    /// The numbers the calls came from.
+    pub(crate) callers: Vec<String>,
+    /// The keys pressed (every `Digits` value).
+    pub(crate) entries: Vec<String>,
+    /// What callers said.
+    pub(crate) speech: Vec<String>,
+}
+
+/// Play every demo scenario through the real server over HTTP as Twilio
+/// would, each on a fresh database of `db`'s kind, checking each one's
+/// outcome and end node.
+pub(crate) async fn play_demo_scenarios(db: &TestDb) -> Played {
     use switchboard::engine::{Event, QueueResult};
     use switchboard::simulate::{Move, outcome_code};
     let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
@@ -626,7 +650,7 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb
     let clock = std::sync::Arc::new(std::sync::Mutex::new(jiff::Timestamp::UNIX_EPOCH));
     // Each scenario gets its own database: the server takes caller history from
     // its store, and scenarios must not become each other's earlier calls.
-    let mut played = 0;
+    let mut played = Played::default();
     for entry in std::fs::read_dir("flows/tests").unwrap() {
         let path = entry.unwrap().path();
         let mut sources = switchboard::source::Sources::new();
@@ -661,6 +685,7 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb
                 server.state.store().commit(commit).await.unwrap();
             }
             *clock.lock().unwrap() = s.setup.at;
+            played.callers.push(s.setup.from.clone());
             let new_call = [
                 ("CallSid", sid.as_str()),
                 ("From", s.setup.from.as_str()),
@@ -682,13 +707,19 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb
                 let cs = ("CallSid", sid.clone());
                 let (url, params): (String, Vec<(&str, String)>) = match &e {
                     Event::NoInput => (no_input_url(&doc), vec![cs]),
-                    Event::Digits(d) => (action(&doc), vec![cs, ("Digits", d.clone())]),
+                    Event::Digits(d) => {
+                        played.entries.push(d.clone());
+                        (action(&doc), vec![cs, ("Digits", d.clone())])
+                    }
                     Event::Speech { text, .. } => (
                         action(&doc),
                         vec![
                             cs,
                             ("Digits", String::new()),
-                            ("SpeechResult", text.clone()),
+                            ("SpeechResult", {
+                                played.speech.push(text.clone());
+                                text.clone()
+                            }),
                             ("Confidence", "0.9".into()),
                         ],
                     ),
@@ -746,11 +777,11 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb
                     s.name
                 );
             }
-            played += 1;
+            played.scenarios += 1;
             server.stop().await;
         }
     }
-    assert!(played >= 38, "every demo scenario, {played} played");
+    played
 }
 
 crate::on_both! {

@@ -169,7 +169,15 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
         {
             Ok(Event::Digits(d.to_owned()))
         }
-        Some(d) => Err(BadCallback::Invalid("Digits", d.to_owned())),
+        // What a caller typed is theirs: the reason, which is logged, gives
+        // its length only.
+        Some(d) => Err(BadCallback::Invalid(
+            "Digits",
+            format!(
+                "{} characters, not only keys 0-9, * and #",
+                d.chars().count()
+            ),
+        )),
         None => Err(BadCallback::NoResult),
     }
 }
@@ -299,7 +307,10 @@ mod tests {
         assert_eq!(step_event(&[]), Err(BadCallback::NoResult));
         assert_eq!(
             step_event(&[("Digits", "1<script>")]),
-            Err(BadCallback::Invalid("Digits", "1<script>".into()))
+            Err(BadCallback::Invalid(
+                "Digits",
+                "9 characters, not only keys 0-9, * and #".into()
+            ))
         );
         assert_eq!(
             step_event(&[("QueueResult", "maybe")]),
