@@ -320,6 +320,24 @@ impl StoredVersion {
     }
 }
 
+/// The backends' caller-history rows (started at in Unix milliseconds,
+/// the group reached) as past calls; a time out of range is skipped.
+fn past_calls(rows: Vec<(i64, Option<String>)>) -> Vec<PastCall> {
+    rows.into_iter()
+        .filter_map(|(ms, group)| {
+            Timestamp::from_millisecond(ms)
+                .ok()
+                .map(|at| PastCall { at, group })
+        })
+        .collect()
+}
+
+/// The backends' log-completeness row (steps stored, the last step, the
+/// end if the final status is in) read as: is the whole log stored?
+fn log_complete((steps, last, ended): (i64, Option<i64>, Option<i64>)) -> bool {
+    ended.is_some() && last == Some(steps) && steps > 0
+}
+
 /// What a database backend does: the one interface the store needs of
 /// SQLite and PostgreSQL alike. Handlers never see it; they use [`Store`],
 /// which wraps it with the cache of live calls.

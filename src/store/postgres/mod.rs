@@ -311,14 +311,7 @@ impl Backend for PgStore {
             .fetch_all(r.conn().await?)
             .await;
         let rows: Vec<(i64, Option<String>)> = r.done(rows)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(ms, group)| {
-                Timestamp::from_millisecond(ms)
-                    .ok()
-                    .map(|at| PastCall { at, group })
-            })
-            .collect())
+        Ok(super::past_calls(rows))
     }
 
     async fn save_version(
@@ -385,8 +378,7 @@ impl Backend for PgStore {
             .bind(call_sid)
             .fetch_one(r.conn().await?)
             .await;
-        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = r.done(row)?;
-        Ok(ended.is_some() && last == Some(steps) && steps > 0)
+        Ok(super::log_complete(r.done(row)?))
     }
 
     fn trouble(&self) -> Option<String> {

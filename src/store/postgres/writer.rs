@@ -71,52 +71,26 @@ pub(super) async fn write_loop(
     conn.close().await;
 }
 
-/// Why a write failed.
-enum Failed {
-    /// A statement failed, or the server could not be reached.
-    Sql(sqlx::Error),
-    /// A step's call is not stored (the step was not written).
-    NoCall,
+/// A unique key already taken: a lost race.
+fn lost_race(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
 }
 
-impl From<sqlx::Error> for Failed {
-    fn from(e: sqlx::Error) -> Failed {
-        Failed::Sql(e)
+/// The error a caller hears for a failed write: a lost race is a conflict,
+/// and a step whose call is not stored (its call id is null) says so.
+fn store_error(e: sqlx::Error) -> StoreError {
+    if lost_race(&e) {
+        return StoreError::Conflict;
     }
-}
-
-impl Failed {
-    /// The error a caller hears: a unique key already taken is a lost race.
-    fn into_store_error(self) -> StoreError {
-        match self {
-            Failed::Sql(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
-                StoreError::Conflict
-            }
-            // A step whose call is not stored has no call id.
-            Failed::Sql(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.code().as_deref() == Some("23502")) =>
-            {
-                Failed::NoCall.into_store_error()
-            }
-            Failed::Sql(e) => StoreError::from(e),
-            Failed::NoCall => StoreError::Database(
-                "a step arrived for a call that is not stored; nothing was written".into(),
-            ),
-        }
+    if e.as_database_error()
+        .is_some_and(|d| d.code().as_deref() == Some("23502"))
+    {
+        return StoreError::Database(
+            "a step arrived for a call that is not stored; nothing was written".into(),
+        );
     }
-
-    fn unreachable(&self) -> bool {
-        matches!(self, Failed::Sql(e) if super::unreachable(e))
-    }
-
-    /// A unique key already taken: a lost race.
-    fn conflict(&self) -> bool {
-        matches!(self, Failed::Sql(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
-    }
+    StoreError::from(e)
 }
 
 /// Which commits of a batch lost their race: a new call already stored, a
@@ -168,13 +142,13 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
     // must stay a conflict (a status then reads the call again).
     if batch.len() == 1 {
         if let Some((_, done)) = batch.pop() {
-            let _ = done.send(Err(failed.into_store_error()));
+            let _ = done.send(Err(store_error(failed)));
         }
         return;
     }
     // Without the server every commit would fail the same way: at once.
-    if failed.unreachable() {
-        let why = failed.into_store_error().to_string();
+    if super::unreachable(&failed) {
+        let why = store_error(failed).to_string();
         for (_, done) in batch {
             let _ = done.send(Err(StoreError::Database(why.clone().into())));
         }
@@ -184,7 +158,7 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
     // the losers with one read, answer them, and write the rest together
     // again, rather than one statement each. Should that fail too (a race
     // lost in between, or some other failure), each commit gets its own.
-    if failed.conflict() {
+    if lost_race(&failed) {
         let lost = match conn.get().await {
             Ok(c) => taken(c, &commits).await.ok(),
             Err(_) => None,
@@ -215,20 +189,24 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
         let Some((c, done)) = one.pop() else { continue };
         let result = written(conn, &[c.as_ref()], health)
             .await
-            .map_err(Failed::into_store_error);
+            .map_err(store_error);
         let _ = done.send(result);
     }
 }
 
 /// [`write`] on the writer's connection: one that failed to reach the
 /// server is dropped, so the next batch opens a fresh one.
-async fn written(conn: &mut Conn, commits: &[&Commit], health: &Arc<Health>) -> Result<(), Failed> {
+async fn written(
+    conn: &mut Conn,
+    commits: &[&Commit],
+    health: &Arc<Health>,
+) -> Result<(), sqlx::Error> {
     let result = match conn.get().await {
         Ok(c) => write(c, commits).await,
-        Err(e) => Err(Failed::Sql(e)),
+        Err(e) => Err(e),
     };
     match &result {
-        Err(Failed::Sql(e)) if super::unreachable(e) => {
+        Err(e) if super::unreachable(e) => {
             health.failed(e);
             conn.live = None;
         }
@@ -297,12 +275,12 @@ annotated AS (
 SELECT 1";
 
 /// Write `commits` in one statement ([`BATCH_SQL`]).
-async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), Failed> {
+async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx::Error> {
     let rows = commits
         .iter()
         .map(|c| Row::of(c))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failed::Sql(sqlx::Error::Encode(Box::new(e))))?;
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let new: Vec<&Row> = rows.iter().filter(|r| r.new_call()).collect();
     let moved: Vec<&Row> = rows.iter().filter(|r| r.c.moved()).collect();
     let changed = summaries(&rows);

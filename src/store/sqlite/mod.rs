@@ -248,14 +248,7 @@ impl Backend for SqliteStore {
         .fetch_all(r.conn())
         .await;
         let rows: Vec<(i64, Option<String>)> = r.done(rows).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(ms, group)| {
-                Timestamp::from_millisecond(ms)
-                    .ok()
-                    .map(|at| PastCall { at, group })
-            })
-            .collect())
+        Ok(super::past_calls(rows))
     }
 
     /// How many records a call's event log holds.
@@ -283,8 +276,7 @@ impl Backend for SqliteStore {
         .bind(call_sid)
         .fetch_one(r.conn())
         .await;
-        let (steps, last, ended): (i64, Option<i64>, Option<i64>) = r.done(row).await?;
-        Ok(ended.is_some() && last == Some(steps) && steps > 0)
+        Ok(super::log_complete(r.done(row).await?))
     }
 
     /// Write everything queued, stop the writer, close the readers.
