@@ -320,6 +320,20 @@ impl StoredVersion {
     }
 }
 
+/// One of `conns` for one statement: a free one, else the next in turn
+/// (counted by `next`) once it is free. Both backends lend their read
+/// connections so.
+async fn lend<'a, T>(
+    conns: &'a [tokio::sync::Mutex<T>],
+    next: &std::sync::atomic::AtomicUsize,
+) -> tokio::sync::MutexGuard<'a, T> {
+    if let Some(free) = conns.iter().find_map(|c| c.try_lock().ok()) {
+        return free;
+    }
+    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % conns.len().max(1);
+    conns[i].lock().await
+}
+
 /// The backends' caller-history rows (started at in Unix milliseconds,
 /// the group reached) as past calls; a time out of range is skipped.
 fn past_calls(rows: Vec<(i64, Option<String>)>) -> Vec<PastCall> {

@@ -9,7 +9,7 @@ use crate::store::StoreError;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use tokio::sync::{Mutex, MutexGuard};
 
 /// One connection, opened on demand.
@@ -73,14 +73,7 @@ impl Readers {
 
     /// A free reader, else the next one in turn once it is free.
     pub(super) async fn get<'a>(&'a self, health: &'a Arc<Health>) -> Reader<'a> {
-        let free = self.conns.iter().find_map(|c| c.try_lock().ok());
-        let conn = match free {
-            Some(g) => g,
-            None => {
-                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
-                self.conns[i].lock().await
-            }
-        };
+        let conn = crate::store::lend(&self.conns, &self.next).await;
         Reader {
             conn,
             health,

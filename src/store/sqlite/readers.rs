@@ -4,7 +4,7 @@
 use crate::store::StoreError;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 /// Read connections.
@@ -35,14 +35,7 @@ pub(super) struct Reader<'a> {
 impl Readers {
     /// A free reader, else the next one in turn once it is free.
     pub(super) async fn get(&self) -> Result<Reader<'_>, StoreError> {
-        let free = self.conns.iter().find_map(|c| c.try_lock().ok());
-        let guard = match free {
-            Some(g) => g,
-            None => {
-                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
-                self.conns[i].lock().await
-            }
-        };
+        let guard = crate::store::lend(&self.conns, &self.next).await;
         let conn = MutexGuard::try_map(guard, Option::as_mut).map_err(|_| StoreError::Closed)?;
         Ok(Reader {
             conn,
