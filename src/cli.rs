@@ -96,6 +96,18 @@ enum Command {
     },
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
+    /// Data keys for sensitive entries (SWITCHBOARD_DATA_KEY).
+    DataKey {
+        #[command(subcommand)]
+        action: DataKeyAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DataKeyAction {
+    /// Print a new random data key: set it as SWITCHBOARD_DATA_KEY on every
+    /// instance (docs/privacy.md says how to rotate one).
+    New,
 }
 
 /// Which database: one flag (and variable) for every command that opens one.
@@ -272,6 +284,12 @@ pub(crate) fn main() -> ExitCode {
         Command::Versions { db, format } => versions(&db.url, format),
         Command::Schema => (|| -> anyhow::Result<ExitCode> {
             outln!("{}", schema::flow_schema_json());
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::DataKey {
+            action: DataKeyAction::New,
+        } => (|| -> anyhow::Result<ExitCode> {
+            outln!("{}", switchboard::privacy::DataKeys::generate());
             Ok(ExitCode::SUCCESS)
         })(),
     };
@@ -700,6 +718,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             a.listen
         );
     }
+    let keys = switchboard::privacy::DataKeys::from_env()?;
     let Some((program, set)) = program(&a.flows, style)? else {
         return Ok(ExitCode::from(1));
     };
@@ -717,9 +736,21 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let key_line = match keys.ids().as_slice() {
+            [] => format!(
+                "none: sensitive entries are kept in memory only (set {} to keep them across instances)",
+                switchboard::privacy::DATA_KEY_VAR
+            ),
+            [one] => format!("sensitive entries sealed with key {one}"),
+            [first, rest @ ..] => format!(
+                "sensitive entries sealed with key {first}; also opening {}",
+                rest.join(", ")
+            ),
+        };
         let store = Store::open(&database)
             .await
-            .with_context(|| format!("cannot open the database {shown}"))?;
+            .with_context(|| format!("cannot open the database {shown}"))?
+            .with_keys(keys);
         let flows = program.flows.len();
         let version = program.version.clone();
         let state = AppState::new(
@@ -744,6 +775,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             a.flows.display()
         );
         outln!("  database  {shown}");
+        outln!("  data key  {key_line}");
         let base = a
             .public_url
             .clone()

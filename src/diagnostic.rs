@@ -103,6 +103,8 @@ codes! {
     ShadowedGlobalKey = "shadowed-global-key", Warning;
     /// An exit no call can ever take, e.g. `holiday` on a schedule without holidays.
     ImpossibleExit = "impossible-exit", Warning;
+    /// An input that reads like a card number, PIN, security code, tax number or date of birth but is not `sensitive`.
+    UnmarkedSensitiveEntry = "unmarked-sensitive-entry", Warning;
 }
 
 impl fmt::Display for Code {

@@ -8,7 +8,7 @@
 use crate::routing::{Endpoint, Group, Schedule};
 use crate::source::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -220,6 +220,8 @@ pub struct Input {
     pub prompt: Prompt,
     /// Variable the digits go into.
     pub variable: String,
+    /// The entry is never stored or shown in clear.
+    pub sensitive: bool,
     /// Fewest digits.
     pub min_digits: u32,
     /// Most digits.
@@ -386,6 +388,8 @@ pub enum NodeKind {
     Set {
         /// name → value.
         vars: Vec<(String, String)>,
+        /// The values are sensitive.
+        sensitive: bool,
         /// New call language.
         language: Option<Lang>,
         /// Next node.
@@ -690,6 +694,10 @@ pub struct Program {
     pub voices: BTreeMap<Lang, String>,
     /// `deep-tree` limit.
     pub max_key_presses: u32,
+    /// Variables that sensitive nodes set: kept in [`crate::engine::Secrets`].
+    pub sensitive: BTreeSet<String>,
+    /// How long stored calls are kept (`[settings] retention`).
+    pub retention: Option<Duration>,
 }
 
 impl Program {

@@ -411,6 +411,17 @@ pub fn run(p: &Program, s: &Scenario, location: String, coverage: &mut Coverage)
         }
     }
     for (k, v) in &s.vars {
+        if p.sensitive.contains(k) {
+            // Checked against the last value the call held; never shown.
+            match session.secrets.get(k) {
+                Some(got) if got == v => {}
+                Some(_) => failures.push(format!(
+                    "sensitive variable {k}: not the expected value (values are not shown)"
+                )),
+                None => failures.push(format!("sensitive variable {k}: never set")),
+            }
+            continue;
+        }
         let got = session.state.vars.get(k);
         if got != Some(v) {
             let got = got.map_or_else(|| "unset".to_owned(), |g| format!("\"{g}\""));

@@ -6,9 +6,9 @@
 pub use crate::engine::outcome_code;
 use crate::engine::{
     self, CallState, CallStatus, DialStatus, Event, Outcome, PastCall, QueueResult, Record,
-    RecordKind, Start, Wait,
+    RecordKind, Secrets, Start, Wait,
 };
-use crate::program::{FlowId, Lang, Program};
+use crate::program::{FlowId, Lang, NodeKind, Program};
 use anstyle::{AnsiColor, Style};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -175,6 +175,9 @@ pub struct Session<'p> {
     now: Timestamp,
     /// Every step so far.
     pub log: Vec<Entry>,
+    /// Every sensitive value the call held, last values: for scenario
+    /// expectations, never printed.
+    pub secrets: Secrets,
 }
 
 impl<'p> Session<'p> {
@@ -196,11 +199,14 @@ impl<'p> Session<'p> {
             records: step.records,
             wait: step.state.wait,
         }];
+        let mut secrets = step.erased;
+        secrets.absorb(&step.state.secrets);
         Session {
             program,
             state: step.state,
             now: setup.at,
             log,
+            secrets,
         }
     }
 
@@ -218,8 +224,17 @@ impl<'p> Session<'p> {
 
     /// Apply one event.
     pub fn feed(&mut self, input: &str, event: Event) -> &Entry {
+        // What the caller typed or said at a sensitive entry is not kept.
+        let input = match &self.program.graph[self.state.at].kind {
+            NodeKind::Input(i) if i.sensitive && self.state.wait == Wait::Digits => {
+                "(sensitive entry)"
+            }
+            _ => input,
+        };
         let step = engine::step(self.program, &self.state, event, self.now);
         self.state = step.state;
+        self.secrets.absorb(&self.state.secrets);
+        self.secrets.absorb(&step.erased);
         self.log.push(Entry {
             input: Some(input.to_owned()),
             records: step.records,
@@ -324,6 +339,22 @@ fn describe(p: &Program, r: &Record) -> Option<(Tone, String)> {
         RecordKind::Heard { said } => (Tone::Heard, format!("🔊 {said}")),
         RecordKind::Keys { digits } => (Tone::Caller, format!("☎ caller presses {digits}")),
         RecordKind::Spoke { text } => (Tone::Caller, format!("☎ caller says \"{text}\"")),
+        RecordKind::Entry { digits, valid } => (
+            Tone::Caller,
+            format!(
+                "☎ caller enters {digits} digit{} (sensitive: not shown), {}",
+                if *digits == 1 { "" } else { "s" },
+                if *valid { "valid" } else { "not valid" }
+            ),
+        ),
+        RecordKind::Secret { name } => (Tone::Note, format!("{name} = ••• (sensitive)")),
+        RecordKind::Erased { values } => (
+            Tone::Note,
+            format!(
+                "{values} sensitive value{} erased",
+                if *values == 1 { "" } else { "s" }
+            ),
+        ),
         RecordKind::NoInput { attempt } => (
             Tone::Caller,
             format!("☎ caller enters nothing (try {attempt})"),

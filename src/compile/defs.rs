@@ -39,6 +39,7 @@ impl<'a> Builder<'a> {
             default_language: en,
             voices: BTreeMap::new(),
             max_key_presses: 5,
+            retention: None,
         };
         let Some((file, s)) = found else { return out };
         let s = &s.value;
@@ -85,7 +86,28 @@ impl<'a> Builder<'a> {
             20,
             "`max_key_presses`",
         );
+        if let Some(r) = &s.retention {
+            out.retention = self.retention(file, r);
+        }
         out
+    }
+
+    /// `[settings] retention`: a duration of at least a day.
+    fn retention(&mut self, file: FileId, r: &Sp<String>) -> Option<Duration> {
+        match crate::privacy::retention(&r.value) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("`retention = \"{}\"` {why}", r.value),
+                    )
+                    .labelled(Span::new(file, r.range()), "not a retention period")
+                    .hint("write how long calls are kept, at least a day: \"90d\", \"26weeks\", \"1y\""),
+                );
+                None
+            }
+        }
     }
 
     /// Assign ids to groups, schedules and lists; report duplicates.

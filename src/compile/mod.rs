@@ -124,6 +124,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
         groups: groups.len(),
         counts: Counts::default(),
     };
+    let sensitive = sensitive_variables(&graph);
     let program = Program {
         version: version(set),
         graph,
@@ -139,6 +140,8 @@ pub fn compile(set: &FlowSet) -> Compiled {
         default_language: settings.default_language.clone(),
         voices: settings.voices.clone(),
         max_key_presses: settings.max_key_presses,
+        sensitive,
+        retention: settings.retention,
     };
     // Warnings derived from the whole graph (unreachable, unused, no path to a
     // person, depth) would only echo earlier errors: a node that failed to
@@ -178,6 +181,26 @@ pub fn compile(set: &FlowSet) -> Compiled {
     }
 }
 
+/// Every variable a sensitive `input` or `set` node writes: wherever else
+/// it is written, it is kept as sensitive.
+fn sensitive_variables(graph: &DiGraph<Node, crate::program::Exit>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for n in graph.node_weights() {
+        match &n.kind {
+            NodeKind::Input(i) if i.sensitive => {
+                out.insert(i.variable.clone());
+            }
+            NodeKind::Set {
+                vars,
+                sensitive: true,
+                ..
+            } => out.extend(vars.iter().map(|(k, _)| k.clone())),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The layout of compiled programs (how nodes are numbered, what a stored
 /// call state's indices mean). Part of every version: raise it when a
 /// compiler change gives the same flow files other indices, so calls in
@@ -215,6 +238,7 @@ pub(crate) struct Settings {
     pub(crate) default_language: Lang,
     pub(crate) voices: BTreeMap<Lang, String>,
     pub(crate) max_key_presses: u32,
+    pub(crate) retention: Option<std::time::Duration>,
 }
 
 /// What references what, for `unused-definition`.

@@ -225,6 +225,7 @@ impl<'a> Builder<'a> {
                 }
                 NodeKind::Set {
                     vars,
+                    sensitive: s.sensitive.as_ref().is_some_and(|v| v.value),
                     language,
                     next: self.target(at.flow, at.file, &s.next),
                 }
@@ -516,9 +517,39 @@ impl<'a> Builder<'a> {
         if on_failure.is_none() {
             self.missing_failure(at, "input");
         }
+        let sensitive = i.sensitive.as_ref().is_some_and(|v| v.value);
+        if !sensitive {
+            let prompts = [
+                Some(&prompt),
+                no_input_prompt.as_ref(),
+                invalid_prompt.as_ref(),
+            ];
+            let suggested = std::iter::once(i.variable.value.as_str())
+                .chain(
+                    prompts
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|p| p.text.values().map(String::as_str)),
+                )
+                .find_map(crate::privacy::suggests_sensitive);
+            if let Some(what) = suggested {
+                self.push(
+                    Diagnostic::new(
+                        Code::UnmarkedSensitiveEntry,
+                        format!(
+                            "input `{}` looks like it asks for {what}, but is not marked sensitive: the digits would be stored and shown in clear",
+                            at.id.value
+                        ),
+                    )
+                    .labelled(Span::new(at.file, at.id.range()), format!("asks for {what}"))
+                    .hint("add `sensitive = true` to the node: the entry is then kept only sealed, and logged by its length"),
+                );
+            }
+        }
         Input {
             prompt,
             variable: self.var_name(at.file, &i.variable),
+            sensitive,
             min_digits,
             max_digits,
             finish_key,

@@ -20,6 +20,15 @@ impl Walker<'_> {
         (default, Exit::Default)
     }
 
+    /// `name = value` as a record may say it: a sensitive value is not said.
+    fn shown(&self, name: &str, value: &str) -> String {
+        if self.p.sensitive.contains(name) {
+            format!("{name} matches (sensitive: value not recorded)")
+        } else {
+            format!("{name} = {value}")
+        }
+    }
+
     /// `Some(why)` if the condition holds.
     fn holds(&self, c: &Condition) -> Option<String> {
         let s = &self.s;
@@ -42,13 +51,13 @@ impl Walker<'_> {
                 .then(|| format!("called number {} is listed", s.called)),
             Condition::Language(l) => (s.language == *l).then(|| format!("language is {l}")),
             Condition::VarEquals(name, value) => {
-                (s.vars.get(name) == Some(value)).then(|| format!("{name} = {value}"))
+                (self.var(name) == Some(value.as_str())).then(|| self.shown(name, value))
             }
             Condition::VarOneOf(name, values) => {
-                let v = s.vars.get(name)?;
-                values.contains(v).then(|| format!("{name} = {v}"))
+                let v = self.var(name)?;
+                values.iter().any(|x| x == v).then(|| self.shown(name, v))
             }
-            Condition::VarIsSet(name, set) => (s.vars.contains_key(name) == *set)
+            Condition::VarIsSet(name, set) => (self.var(name).is_some() == *set)
                 .then(|| format!("{name} is {}set", if *set { "" } else { "not " })),
             Condition::CalledBefore { within, group } => {
                 let within_secs = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);

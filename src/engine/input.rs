@@ -252,11 +252,15 @@ impl Walker<'_> {
         };
         let entered = match event {
             Event::Digits(d) => {
-                self.here(RecordKind::Keys { digits: d.clone() });
+                if !i.sensitive {
+                    self.here(RecordKind::Keys { digits: d.clone() });
+                }
                 d
             }
             Event::Speech { text, .. } => {
-                self.here(RecordKind::Spoke { text: text.clone() });
+                if !i.sensitive {
+                    self.here(RecordKind::Spoke { text: text.clone() });
+                }
                 text.chars().filter(char::is_ascii_digit).collect()
             }
             _ => {
@@ -264,15 +268,18 @@ impl Walker<'_> {
                 return;
             }
         };
-        let entered = match i.finish_key {
+        let entered = zeroize::Zeroizing::new(match i.finish_key {
             Some(k) => entered.trim_end_matches(k.as_char()).to_owned(),
             None => entered,
-        };
+        });
         let len = entered.chars().count() as u32;
         let valid = !entered.is_empty()
             && entered.chars().all(|c| c.is_ascii_digit())
             && (i.min_digits..=i.max_digits).contains(&len)
             && i.pattern.as_ref().is_none_or(|r| r.is_match(&entered));
+        if i.sensitive && !entered.is_empty() {
+            self.here(RecordKind::Entry { digits: len, valid });
+        }
         if entered.is_empty() {
             self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
         } else if valid {

@@ -15,9 +15,11 @@
 mod conditions;
 mod fits;
 mod input;
+mod secrets;
 mod walk;
 
 pub use fits::{Misfit, fits};
+pub use secrets::{Sealed, Secrets};
 
 use crate::action::Action;
 use crate::program::{FlowId, GroupId, Lang, Program};
@@ -139,6 +141,10 @@ pub struct CallState {
     pub attempts: u32,
     /// Variables.
     pub vars: BTreeMap<String, String>,
+    /// Sensitive variables ([`Program::sensitive`]): in clear only in
+    /// memory, sealed or left out when stored, dropped when the call ends.
+    #[serde(default, skip_serializing_if = "Secrets::is_empty")]
+    pub secrets: Secrets,
     /// Where each active sub-flow returns to.
     pub returns: Vec<NodeIndex>,
     /// Menus visited, for the back key, each with the sub-flow stack the call
@@ -352,6 +358,14 @@ pub enum RecordKind {
         /// The transcript.
         text: String,
     },
+    /// An entry at a sensitive `input` node: only its length and whether
+    /// it was valid, never the digits.
+    Entry {
+        /// How many digits were entered.
+        digits: u32,
+        /// Whether the node accepted them.
+        valid: bool,
+    },
     /// Nothing entered in time.
     NoInput {
         /// The try this was (1-based).
@@ -373,6 +387,16 @@ pub enum RecordKind {
         name: String,
         /// Value.
         value: String,
+    },
+    /// A sensitive variable was set (its value is not recorded).
+    Secret {
+        /// Name.
+        name: String,
+    },
+    /// The call ended and its sensitive values were dropped.
+    Erased {
+        /// How many.
+        values: u32,
     },
     /// The call's language changed.
     Language {
@@ -448,6 +472,9 @@ pub struct Step {
     pub actions: Vec<Action>,
     /// What happened, in order.
     pub records: Vec<Record>,
+    /// The sensitive values the call held when this step ended it, taken
+    /// out of its state (for `test` to check; the server only drops them).
+    pub erased: Secrets,
 }
 
 /// Begin a call in the flow its dialled number maps to.
@@ -473,6 +500,7 @@ pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) ->
         step: 0,
         attempts: 0,
         vars: BTreeMap::new(),
+        secrets: Secrets::default(),
         returns: Vec::new(),
         menus: Vec::new(),
         tried: Vec::new(),

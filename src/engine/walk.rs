@@ -1,7 +1,7 @@
 //! Walking the program: entering nodes until the call must wait for the
 //! caller or the provider, and emitting what the caller hears on the way.
 
-use super::{CallState, MAX_WALK, MenuVisit, Outcome, Record, RecordKind, Step, Wait};
+use super::{CallState, MAX_WALK, MenuVisit, Outcome, Record, RecordKind, Secrets, Step, Wait};
 use crate::action::{Action, InputModes, Speech};
 use crate::program::{Exit, GroupId, NodeKind, Program, Prompt, Utterance};
 use crate::routing::{GroupTarget, HoursStatus};
@@ -38,10 +38,18 @@ impl<'p> Walker<'p> {
         if self.advanced {
             self.s.step += 1;
         }
+        let mut erased = Secrets::default();
+        if self.s.wait == Wait::Ended && !self.s.secrets.is_empty() {
+            erased = std::mem::take(&mut self.s.secrets);
+            self.here(RecordKind::Erased {
+                values: erased.len() as u32,
+            });
+        }
         Step {
             state: self.s,
             actions: self.actions,
             records: self.records,
+            erased,
         }
     }
 
@@ -260,6 +268,7 @@ impl<'p> Walker<'p> {
                     vars,
                     language,
                     next,
+                    ..
                 } => {
                     for (k, v) in vars {
                         self.set_var(k, v);
@@ -311,11 +320,27 @@ impl<'p> Walker<'p> {
     }
 
     pub(super) fn set_var(&mut self, name: &str, value: &str) {
+        if self.p.sensitive.contains(name) {
+            self.s.secrets.set(name, value);
+            self.here(RecordKind::Secret {
+                name: name.to_owned(),
+            });
+            return;
+        }
         self.s.vars.insert(name.to_owned(), value.to_owned());
         self.here(RecordKind::Variable {
             name: name.to_owned(),
             value: value.to_owned(),
         });
+    }
+
+    /// A variable's value, sensitive or not.
+    pub(super) fn var(&self, name: &str) -> Option<&str> {
+        if self.p.sensitive.contains(name) {
+            self.s.secrets.get(name)
+        } else {
+            self.s.vars.get(name).map(String::as_str)
+        }
     }
 
     /// Start waiting at the current node and emit what that takes.

@@ -130,6 +130,10 @@ pub struct RawInput {
     pub next: Target,
     /// Node for callers who never enter a valid value.
     pub on_failure: Option<Target>,
+    /// The entry is a card number, PIN, date of birth or other personal
+    /// or payment data: it is never stored, logged or shown in clear, only
+    /// its length and validity (docs/privacy.md). Default false.
+    pub sensitive: Option<Sp<bool>>,
 }
 
 /// One case of a `branch`: every condition given must hold.
@@ -291,6 +295,9 @@ pub struct RawSet {
     pub vars: BTreeMap<Sp<String>, Sp<String>>,
     /// Switch the call's language to this tag.
     pub language: Option<Sp<String>>,
+    /// The variables set hold personal or payment data: kept like a
+    /// sensitive `input` entry, never stored or shown in clear. Default false.
+    pub sensitive: Option<Sp<bool>>,
     /// Node to continue at.
     pub next: Target,
 }
@@ -454,6 +461,10 @@ pub struct RawSettings {
     pub recordings: Option<Sp<String>>,
     /// Route for calls that hit an internal failure.
     pub fallback: Option<Sp<RawFallback>>,
+    /// How long stored calls are kept, at least a day, e.g. `"90d"`: older
+    /// calls, their steps, voicemails, callbacks and survey answers are
+    /// deleted by the server (docs/privacy.md). Default: kept until purged.
+    pub retention: Option<Sp<String>>,
 }
 
 /// Declares, in one place, every node type: its TOML table name, the

@@ -430,7 +430,7 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
     // up in a queue): the loser reads the call again and applies the status
     // to where the call now is, so the final status is never lost.
     for _ in 0..STATUS_TRIES {
-        let state = match st.store().load(&cb.call_sid).await {
+        let state = match st.store().load_to_end(&cb.call_sid).await {
             Ok(Some(s)) => s,
             Ok(None) => {
                 warn!(call = %cb.call_sid, "status for an unknown call");

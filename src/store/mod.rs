@@ -16,6 +16,7 @@ pub mod versions;
 
 use crate::engine::{CallState, PastCall, RecordKind, Step, Wait, outcome_code};
 use crate::flow::snapshot::Snapshot;
+use crate::privacy::DataKeys;
 use crate::program::Program;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -86,6 +87,10 @@ pub enum StoreError {
         "a different flow set is already stored as version {0}: two flow sets share a version hash. Change any flow file (a comment will do) so the set gets a new version, and reload"
     )]
     VersionClash(String),
+    /// A call's sealed sensitive values cannot be opened with the
+    /// configured data keys (the message names key ids, never keys or values).
+    #[error("this call's sensitive values cannot be opened: {0}")]
+    DataKey(#[from] crate::privacy::KeyError),
 }
 
 impl StoreError {
@@ -135,6 +140,9 @@ pub struct Commit {
     pub callbacks: Vec<CallbackRequest>,
     /// Survey answers given in the step.
     pub surveys: Vec<SurveyAnswer>,
+    /// The call ended holding sensitive values: the sealed forms its earlier
+    /// steps' states keep are removed with this write.
+    pub erase_secrets: bool,
 }
 
 /// How a call ended up, as the store keeps it.
@@ -221,6 +229,7 @@ impl Commit {
         let mut callbacks = Vec::new();
         let mut surveys = Vec::new();
         let mut logged = Vec::with_capacity(step.records.len());
+        let mut erase_secrets = false;
         for r in &step.records {
             let node = r.node.map(|n| p.qualified_name(n));
             match &r.kind {
@@ -245,6 +254,7 @@ impl Commit {
                     rating: *value,
                     scale: *scale,
                 }),
+                RecordKind::Erased { .. } => erase_secrets = true,
                 _ => {}
             }
             logged.push(Logged {
@@ -268,6 +278,7 @@ impl Commit {
             voicemails,
             callbacks,
             surveys,
+            erase_secrets,
             state,
         }
     }
@@ -408,6 +419,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 pub struct Store {
     db: Arc<dyn Backend>,
     live: Arc<live::LiveCalls>,
+    /// Seal sensitive values on every write and open them on every read.
+    keys: Arc<DataKeys>,
 }
 
 /// Which database a URL names.
@@ -485,13 +498,22 @@ impl Store {
         Store {
             db,
             live: Arc::new(live::LiveCalls::default()),
+            keys: Arc::new(DataKeys::none()),
         }
+    }
+
+    /// This store, sealing and opening calls' sensitive values with `keys`
+    /// (without, they stay in this process's memory only).
+    pub fn with_keys(mut self, keys: DataKeys) -> Store {
+        self.keys = Arc::new(keys);
+        self
     }
 
     /// Write a step; returns once it is committed (and the call's state in
     /// memory follows it). A failed write forgets the call here: whatever
     /// the database now holds, the next load reads it.
-    pub async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+    pub async fn commit(&self, mut c: Commit) -> Result<(), StoreError> {
+        self.keys.seal(&c.state.call_id, &mut c.state.secrets);
         let state = c.state.clone();
         let result = self.db.commit(c).await;
         match &result {
@@ -528,11 +550,33 @@ impl Store {
     /// A call's state as the database has it (memory is refreshed from it).
     pub async fn load_stored(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
         self.live.forget(call_sid);
-        let state = self.db.load(call_sid).await?;
-        if let Some(s) = &state {
-            self.live.put(s);
+        let Some(mut state) = self.db.load(call_sid).await? else {
+            return Ok(None);
+        };
+        let lost = self.keys.open(call_sid, &mut state.secrets)?;
+        if !lost.is_empty() {
+            tracing::warn!(
+                call = %call_sid,
+                variables = %lost.join(", "),
+                "sensitive values held only in the memory of the instance that served this call before are lost: the call goes on without them (set {} on every instance to keep them across instances and restarts)",
+                crate::privacy::DATA_KEY_VAR
+            );
         }
-        Ok(state)
+        self.live.put(&state);
+        Ok(Some(state))
+    }
+
+    /// A call's state to end it by (a status callback): as [`Store::load`],
+    /// but sealed sensitive values that cannot be opened are kept sealed
+    /// rather than failing, since ending the call erases them unread.
+    pub async fn load_to_end(&self, call_sid: &str) -> Result<Option<CallState>, StoreError> {
+        match self.load(call_sid).await {
+            Err(StoreError::DataKey(e)) => {
+                tracing::error!(call = %call_sid, "ending the call without opening its sensitive values, which are erased: {e}");
+                self.db.load(call_sid).await
+            }
+            other => other,
+        }
     }
 
     /// Store a flow set's snapshot under its version (once; storing the

@@ -22,6 +22,7 @@ mod postgres;
 mod properties;
 mod recordings;
 mod reload;
+mod sensitive;
 mod server;
 mod store;
 mod support;

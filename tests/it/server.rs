@@ -28,7 +28,10 @@ async fn state(
     recordings: std::path::PathBuf,
     clock: Option<switchboard::server::Clock>,
 ) -> AppState {
-    let store = Store::open(&db.url()).await.unwrap();
+    let store = Store::open(&db.url())
+        .await
+        .unwrap()
+        .with_keys(crate::support::data_key());
     let state = AppState::new(program, store, recordings, Some(TOKEN.into()), None);
     match clock {
         Some(c) => state.with_clock(c),

@@ -113,7 +113,11 @@ async fn a_whole_call_is_stored_and_survives_a_restart(db: TestDb) {
     let urls = BaseUrls::new("https://ivr.example.com", "twilio");
     let now: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
 
-    let store = Store::open(&url).await.unwrap();
+    // With a data key, the sealed account number survives too.
+    let store = Store::open(&url)
+        .await
+        .unwrap()
+        .with_keys(crate::support::data_key());
     let mut step = engine::start(&p, start("CA1", "+15550001111"), now);
     let mut records = step.records.len() as u64;
     let render = |s: &engine::Step| twilio::render(&s.actions, &p, "CA1", s.state.step, &urls);
@@ -138,7 +142,10 @@ async fn a_whole_call_is_stored_and_survives_a_restart(db: TestDb) {
     let queued_twiml = render(&step);
     store.close().await;
 
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(&url)
+        .await
+        .unwrap()
+        .with_keys(crate::support::data_key());
     let state = store
         .load("CA1")
         .await

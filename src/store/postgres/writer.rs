@@ -271,6 +271,16 @@ annotated AS (
     UPDATE steps SET events = steps.events || u.events::jsonb
     FROM UNNEST($42::text[], $43::int8[], $44::text[]) AS u(call_sid, step, events), calls c
     WHERE c.call_sid = u.call_sid AND steps.call_id = c.id AND steps.step = u.step
+),
+-- An ended call's earlier steps lose their sealed sensitive values. A row
+-- that `annotated` changes in this statement is left as it is (a statement
+-- may change a row only once): the retention purge removes it with its call.
+secrets_erased AS (
+    UPDATE steps SET state = steps.state - 'secrets'
+    FROM UNNEST($45::text[]) AS u(call_sid), calls c
+    WHERE c.call_sid = u.call_sid AND steps.call_id = c.id AND steps.state ? 'secrets'
+      AND NOT EXISTS (SELECT 1 FROM UNNEST($42::text[], $43::int8[]) AS a(call_sid, step)
+                      WHERE a.call_sid = u.call_sid AND a.step = steps.step)
 )
 SELECT 1";
 
@@ -297,6 +307,7 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .flat_map(|r| r.c.surveys.iter().map(move |a| (r, a)))
         .collect();
     let notes = annotations(&rows);
+    let erased: Vec<&Row> = rows.iter().filter(|r| r.c.erase_secrets).collect();
     let small = |n: u32| n.min(i32::MAX as u32) as i32;
     sqlx::query(BATCH_SQL)
         .bind(column(&new, |r| r.c.state.call_id.as_str()))
@@ -343,6 +354,7 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .bind(column(&notes, |(id, _, _)| *id))
         .bind(column(&notes, |(_, step, _)| *step as i64))
         .bind(column(&notes, |(_, _, events)| events.as_str()))
+        .bind(column(&erased, |r| r.c.state.call_id.as_str()))
         .execute(conn)
         .await?;
     Ok(())

@@ -74,6 +74,11 @@ const ANNOTATE: &str = "UPDATE steps SET events = (
             UNION ALL SELECT 1, key, value FROM json_each(?1)))
     WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?2) AND step = ?3";
 
+/// The sealed sensitive values of an ended call's earlier steps, removed.
+const ERASE_SECRETS: &str = "UPDATE steps SET state = json_remove(state, '$.secrets')
+    WHERE call_id = (SELECT id FROM calls WHERE call_sid = ?1)
+      AND json_type(state, '$.secrets') IS NOT NULL";
+
 /// Write `commits` in one transaction. A new call's row and every step's
 /// row must be new (that is the optimistic check: a duplicate callback
 /// computes a step that already exists), or the whole transaction fails
@@ -184,6 +189,10 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
             r.c.state.call_id,
             r.c.state.step as i64,
         ])?;
+    }
+    for r in rows.iter().filter(|r| r.c.erase_secrets) {
+        db.prepare_cached(ERASE_SECRETS)?
+            .execute(params![r.c.state.call_id])?;
     }
     Ok(())
 }

@@ -23,3 +23,12 @@ pub(crate) fn check_dir(dir: &Path) -> (FlowSet, Compiled) {
 pub(crate) fn rendered(set: &FlowSet, compiled: &Compiled) -> String {
     diagnostic::render_text(&compiled.diagnostics, &set.sources, Style::Plain)
 }
+
+/// The tests' data key (`SWITCHBOARD_DATA_KEY`), fixed so stores opened
+/// twice share it.
+pub(crate) const DATA_KEY: &str = "c3dpdGNoYm9hcmQgdGVzdCBkYXRhIGtleSAzMiBieXQ=";
+
+/// [`DATA_KEY`] as the store takes it.
+pub(crate) fn data_key() -> switchboard::privacy::DataKeys {
+    switchboard::privacy::DataKeys::parse(Some(DATA_KEY)).expect("the test key is a key")
+}
