@@ -96,10 +96,54 @@ enum Command {
     },
     /// Print the JSON Schema of the flow file format (for editors).
     Schema,
+    /// Delete stored calls started before a date, with their steps, voicemails, callbacks and survey answers.
+    Purge {
+        /// Calls started before this are deleted: a date (`2026-09-01`, UTC
+        /// midnight) or a time (`2026-09-01T12:00:00Z`), at least a day ago.
+        #[arg(long, value_parser = purge_before)]
+        before: jiff::Timestamp,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Count what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// What is stored about one caller's number: export it, or erase it.
+    Caller {
+        #[command(subcommand)]
+        action: CallerAction,
+    },
     /// Data keys for sensitive entries (SWITCHBOARD_DATA_KEY).
     DataKey {
         #[command(subcommand)]
         action: DataKeyAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CallerAction {
+    /// Print everything stored about NUMBER as JSON: calls, steps, outcomes,
+    /// voicemails, callbacks and survey answers (the right of access).
+    Export {
+        /// The caller's number as stored, e.g. +15550001234.
+        number: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Erase NUMBER (the right to erasure): its calls' steps, voicemails and
+    /// callbacks are deleted, and the number in the call rows kept for
+    /// reports is replaced by a keyed hash (docs/privacy.md).
+    Erase {
+        /// The caller's number as stored, e.g. +15550001234.
+        number: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
 }
 
@@ -204,6 +248,12 @@ struct ServeArgs {
     /// webhook timeout (Twilio: 15 s).
     #[arg(long, env = "SWITCHBOARD_ANSWER_WITHIN", value_parser = answer_within, default_value = "5s")]
     answer_within: Duration,
+    /// How long stored calls are kept, at least a day (e.g. `90d`): older
+    /// calls and everything of theirs are deleted, checked hourly, in small
+    /// batches. Overrides `[settings] retention`; without either, calls are
+    /// kept until `switchboard purge`.
+    #[arg(long, env = "SWITCHBOARD_RETENTION", value_parser = switchboard::privacy::retention)]
+    retention: Option<Duration>,
     /// How long a request's headers may take from its first byte, e.g. `10s`;
     /// slower ones are closed.
     #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", value_parser = positive_duration, default_value = "10s")]
@@ -286,6 +336,18 @@ pub(crate) fn main() -> ExitCode {
             outln!("{}", schema::flow_schema_json());
             Ok(ExitCode::SUCCESS)
         })(),
+        Command::Purge {
+            before,
+            db,
+            dry_run,
+            format,
+        } => purge(&db.url, before, dry_run, format),
+        Command::Caller {
+            action: CallerAction::Export { number, db },
+        } => export_caller(&db.url, &number),
+        Command::Caller {
+            action: CallerAction::Erase { number, db, format },
+        } => erase_caller(&db.url, &number, format),
         Command::DataKey {
             action: DataKeyAction::New,
         } => (|| -> anyhow::Result<ExitCode> {
@@ -776,6 +838,22 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         );
         outln!("  database  {shown}");
         outln!("  data key  {key_line}");
+        let flag = a.retention;
+        let kept = flag.or(state.program().retention);
+        match kept {
+            Some(d) => outln!(
+                "  retention {}: older calls are deleted hourly",
+                humantime::format_duration(d)
+            ),
+            None => outln!("  retention none: calls are kept until `switchboard purge`"),
+        }
+        {
+            let serving = state.clone();
+            tokio::spawn(switchboard::store::retention::keep_for(
+                state.store().clone(),
+                move || flag.or(serving.program().retention),
+            ));
+        }
         let base = a
             .public_url
             .clone()
@@ -891,6 +969,138 @@ fn versions(url: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
             if versions.is_empty() {
                 outln!("(no flow version stored yet: `switchboard serve` stores one as it starts)");
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `purge --before`: a date (UTC midnight) or a time, at least a day ago,
+/// so a purge never reaches calls that may be in progress or unreported.
+fn purge_before(s: &str) -> Result<jiff::Timestamp, String> {
+    let t = s.trim();
+    let at = match t.parse::<jiff::Timestamp>() {
+        Ok(at) => at,
+        Err(_) => t
+            .parse::<jiff::civil::Date>()
+            .and_then(|d| {
+                jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            })
+            .map_err(|_| {
+                format!(
+                    "`{s}` is not a date or time: give one like 2026-09-01 or 2026-09-01T12:00:00Z"
+                )
+            })?,
+    };
+    let latest = switchboard::store::retention::cutoff(
+        jiff::Timestamp::now(),
+        switchboard::privacy::MIN_RETENTION,
+    );
+    if at > latest {
+        return Err(format!(
+            "`{s}` is less than a day ago: a purge keeps at least the last day's calls (give a date before {})",
+            latest.strftime("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    Ok(at)
+}
+
+fn purge(
+    url: &str,
+    before: jiff::Timestamp,
+    dry_run: bool,
+    format: CheckFormat,
+) -> anyhow::Result<ExitCode> {
+    use switchboard::store::retention;
+    let removed = with_store(url, async |store| {
+        Ok(if dry_run {
+            store.purgeable(before).await?
+        } else {
+            retention::purge(store, before, std::time::Duration::ZERO).await?
+        })
+    })?;
+    match format {
+        CheckFormat::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "before": before.to_string(),
+                "dry_run": dry_run,
+                "removed": removed,
+            }))?
+        ),
+        CheckFormat::Text => {
+            let shown = before.strftime("%Y-%m-%d %H:%M:%S UTC");
+            if dry_run {
+                outln!("would delete, of calls started before {shown} (dry run: nothing deleted):");
+            } else {
+                outln!("deleted, of calls started before {shown}:");
+            }
+            for (table, n) in removed.tables() {
+                outln!("  {table:<11} {n:>9} rows");
+            }
+            if !dry_run && !removed.is_empty() {
+                outln!("reports now cover calls from {shown} on");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_caller(url: &str, number: &str) -> anyhow::Result<ExitCode> {
+    let doc = with_store(url, async |store| Ok(store.export_caller(number).await?))?;
+    match doc {
+        Some(doc) => outln!("{}", serde_json::to_string_pretty(&doc)?),
+        None => {
+            eprintln!(
+                "nothing is stored about {number} (numbers are matched exactly as stored, e.g. +15550001234)"
+            );
+            outln!(
+                "{}",
+                serde_json::json!({ "number": number, "calls": [], "callbacks_to_this_number": [] })
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn erase_caller(url: &str, number: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
+    let keys = switchboard::privacy::DataKeys::from_env()?;
+    let now = jiff::Timestamp::now();
+    let erased = with_store(url, async |store| {
+        let store = store.clone().with_keys(keys);
+        Ok(store.erase_caller(number, now).await?)
+    })?;
+    if let CheckFormat::Json = format {
+        outln!("{}", serde_json::to_string_pretty(&erased)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !erased.found_anything() {
+        outln!(
+            "nothing is stored about {number}: nothing to erase (numbers are matched exactly as stored, e.g. +15550001234)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("erased {number}:");
+    outln!(
+        "  calls       {:>6} kept for reports, the number replaced by {}",
+        erased.calls,
+        erased.hash
+    );
+    outln!(
+        "  steps       {:>6} deleted (states, event logs, voice XML)",
+        erased.steps
+    );
+    outln!("  voicemails  {:>6} deleted", erased.voicemails);
+    outln!("  callbacks   {:>6} deleted", erased.callbacks);
+    if erased.live > 0 {
+        outln!(
+            "  {} call(s) still in progress were left: run this again once they have ended",
+            erased.live
+        );
+    }
+    if !erased.recordings.is_empty() {
+        outln!("the provider still keeps these recordings: delete them there");
+        for r in &erased.recordings {
+            outln!("  {r}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,8 +9,10 @@
 //! is exactly what the engine decided.
 
 mod batch;
+pub mod callers;
 pub mod live;
 pub mod postgres;
+pub mod retention;
 pub mod sqlite;
 pub mod versions;
 
@@ -18,7 +20,9 @@ use crate::engine::{CallState, PastCall, RecordKind, Step, Wait, outcome_code};
 use crate::flow::snapshot::Snapshot;
 use crate::privacy::DataKeys;
 use crate::program::Program;
+use callers::{CallerRows, Erasure};
 use jiff::Timestamp;
+use retention::Removed;
 use std::sync::Arc;
 
 /// Why the store failed. No backend's own error type appears here: a
@@ -400,6 +404,32 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Has the call ended with its final status and every step from 1 to
     /// its last stored?
     async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError>;
+    /// Delete up to `limit` of the calls started before `before`, oldest
+    /// first, with their steps, voicemails, callbacks and survey answers,
+    /// in one short transaction.
+    async fn purge_batch(&self, before: Timestamp, limit: u32) -> Result<Removed, StoreError>;
+    /// What deleting every call started before `before` would remove.
+    async fn purgeable(&self, before: Timestamp) -> Result<Removed, StoreError>;
+    /// Remember that calls started before `before` are gone (`calls` of them, now).
+    async fn record_purge(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+        calls: u64,
+    ) -> Result<(), StoreError>;
+    /// The latest time before which calls have been purged.
+    async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Every row stored about a caller's number.
+    async fn caller(&self, number: &str) -> Result<CallerRows, StoreError>;
+    /// Erase a number (see [`callers`]): calls started since `live_since`
+    /// and not ended are left. On SQLite the freed space is zeroed and the
+    /// WAL checkpointed before this returns.
+    async fn erase_caller(
+        &self,
+        number: &str,
+        hash: &str,
+        live_since: Timestamp,
+    ) -> Result<Erasure, StoreError>;
     /// Why the store refuses writes, if it knows it does (for health checks).
     fn trouble(&self) -> Option<String>;
     /// Finish pending writes and close.
@@ -630,6 +660,51 @@ impl Store {
     /// its row?
     pub async fn log_complete(&self, call_sid: &str) -> Result<bool, StoreError> {
         self.db.log_complete(call_sid).await
+    }
+
+    /// One batch of a purge ([`retention::purge`]).
+    pub async fn purge_batch(&self, before: Timestamp, limit: u32) -> Result<Removed, StoreError> {
+        self.db.purge_batch(before, limit).await
+    }
+
+    /// What a purge of the calls started before `before` would remove.
+    pub async fn purgeable(&self, before: Timestamp) -> Result<Removed, StoreError> {
+        self.db.purgeable(before).await
+    }
+
+    /// Remember a finished purge.
+    pub async fn record_purge(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+        calls: u64,
+    ) -> Result<(), StoreError> {
+        self.db.record_purge(before, at, calls).await
+    }
+
+    /// Calls started before this time have been purged: reports cover
+    /// only the time since.
+    pub async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.db.purged_before().await
+    }
+
+    /// Everything stored about `number`, as one JSON document.
+    pub async fn export_caller(
+        &self,
+        number: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let rows = self.db.caller(number).await?;
+        Ok((!rows.is_empty()).then(|| callers::export(number, &rows)))
+    }
+
+    /// Erase `number` (see [`callers`]), its hash keyed by this store's data key.
+    pub async fn erase_caller(&self, number: &str, now: Timestamp) -> Result<Erasure, StoreError> {
+        let idle = jiff::SignedDuration::try_from(live::IDLE).unwrap_or(jiff::SignedDuration::MAX);
+        let since = now.checked_sub(idle).unwrap_or(Timestamp::MIN);
+        let hash = self.keys.caller_hash(number);
+        let mut erased = self.db.erase_caller(number, &hash, since).await?;
+        erased.hash = hash;
+        Ok(erased)
     }
 
     /// Why the store refuses writes, if it does: what happened to its

@@ -6,6 +6,7 @@
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod callers;
 mod cli;
 mod connections;
 mod crash;
@@ -22,6 +23,7 @@ mod postgres;
 mod properties;
 mod recordings;
 mod reload;
+mod retention;
 mod sensitive;
 mod server;
 mod store;

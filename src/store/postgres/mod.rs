@@ -14,6 +14,8 @@
 mod conns;
 mod writer;
 
+use super::callers::{self, CallerRows, Erasure};
+use super::retention::{self, Removed};
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
 use jiff::Timestamp;
@@ -261,15 +263,144 @@ const VERSIONS: &str = "SELECT v.version, v.saved_at,
             AND c.ended_at IS NULL AND c.started_at >= $1)
     FROM flow_versions v ORDER BY v.saved_at, v.version";
 
+/// One batch of a purge: the oldest calls before `$1`, at most `$2`, and
+/// their rows, in one statement.
+const PURGE_BATCH: &str = "WITH doomed AS (
+    SELECT id, call_sid FROM calls WHERE started_at < $1 ORDER BY started_at LIMIT $2
+),
+s AS (DELETE FROM steps WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
+v AS (DELETE FROM voicemails WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
+b AS (DELETE FROM callbacks WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
+q AS (DELETE FROM surveys WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
+c AS (DELETE FROM calls WHERE id IN (SELECT id FROM doomed) RETURNING 1)
+SELECT (SELECT COUNT(*) FROM c), (SELECT COUNT(*) FROM s), (SELECT COUNT(*) FROM v),
+    (SELECT COUNT(*) FROM b), (SELECT COUNT(*) FROM q)";
+
+/// A caller's erasure (see `store::callers`): `$1` the number, `$2` the
+/// start since which a call not ended is live, `$3` the hash.
+const ERASE_CALLER: &str = "WITH erasing AS (
+    SELECT id, call_sid FROM calls
+    WHERE caller = $1 AND NOT (ended_at IS NULL AND started_at >= $2)
+),
+rec AS (DELETE FROM voicemails WHERE call_sid IN (SELECT call_sid FROM erasing) RETURNING id, url),
+s AS (DELETE FROM steps WHERE call_id IN (SELECT id FROM erasing) RETURNING 1),
+b AS (DELETE FROM callbacks WHERE call_sid IN (SELECT call_sid FROM erasing) OR number = $1 RETURNING 1),
+c AS (UPDATE calls SET caller = $3 WHERE id IN (SELECT id FROM erasing) RETURNING 1)
+SELECT (SELECT COUNT(*) FROM c), (SELECT COUNT(*) FROM s), (SELECT COUNT(*) FROM rec),
+    (SELECT COUNT(*) FROM b),
+    (SELECT COUNT(*) FROM calls WHERE caller = $1 AND ended_at IS NULL AND started_at >= $2),
+    COALESCE((SELECT array_agg(url ORDER BY id) FROM rec), '{}')";
+
 impl PgStore {
     /// A read connection, lent for one statement.
     async fn reader(&self) -> conns::Reader<'_> {
         self.reads.get(&self.health).await
     }
+
+    /// The rows `sql` selects for a caller's number.
+    async fn by_number<T>(&self, sql: &'static str, number: &str) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(sql)
+            .bind(number)
+            .fetch_all(r.conn().await?)
+            .await;
+        r.done(rows)
+    }
 }
 
 #[async_trait::async_trait]
 impl Backend for PgStore {
+    async fn purge_batch(&self, before: Timestamp, limit: u32) -> Result<Removed, StoreError> {
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(PURGE_BATCH)
+            .bind(before.as_millisecond())
+            .bind(i64::from(limit))
+            .fetch_one(r.conn().await?)
+            .await;
+        Ok(Removed::of_row(r.done(row)?))
+    }
+
+    async fn purgeable(&self, before: Timestamp) -> Result<Removed, StoreError> {
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(retention::PURGEABLE_SQL)
+            .bind(before.as_millisecond())
+            .fetch_one(r.conn().await?)
+            .await;
+        Ok(Removed::of_row(r.done(row)?))
+    }
+
+    async fn record_purge(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+        calls: u64,
+    ) -> Result<(), StoreError> {
+        let mut r = self.reader().await;
+        let done = sqlx::query(retention::RECORD_SQL)
+            .bind(before.as_millisecond())
+            .bind(at.as_millisecond())
+            .bind(calls as i64)
+            .execute(r.conn().await?)
+            .await;
+        r.done(done)?;
+        Ok(())
+    }
+
+    async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError> {
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(retention::PURGED_BEFORE_SQL)
+            .fetch_one(r.conn().await?)
+            .await;
+        let (ms,): (Option<i64>,) = r.done(row)?;
+        Ok(ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+    }
+
+    async fn caller(&self, number: &str) -> Result<CallerRows, StoreError> {
+        Ok(CallerRows {
+            calls: self.by_number(callers::CALLS_SQL, number).await?,
+            steps: self.by_number(callers::STEPS_SQL, number).await?,
+            voicemails: self.by_number(callers::VOICEMAILS_SQL, number).await?,
+            callbacks: self.by_number(callers::CALLBACKS_SQL, number).await?,
+            surveys: self.by_number(callers::SURVEYS_SQL, number).await?,
+        })
+    }
+
+    async fn erase_caller(
+        &self,
+        number: &str,
+        hash: &str,
+        live_since: Timestamp,
+    ) -> Result<Erasure, StoreError> {
+        let mut r = self.reader().await;
+        let row = sqlx::query_as(ERASE_CALLER)
+            .bind(number)
+            .bind(live_since.as_millisecond())
+            .bind(hash)
+            .fetch_one(r.conn().await?)
+            .await;
+        let (calls, steps, voicemails, callbacks, live, recordings): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            Vec<String>,
+        ) = r.done(row)?;
+        let n = |v: i64| v.max(0) as u64;
+        Ok(Erasure {
+            calls: n(calls),
+            steps: n(steps),
+            voicemails: n(voicemails),
+            callbacks: n(callbacks),
+            live: n(live),
+            recordings,
+            hash: String::new(),
+        })
+    }
+
     async fn commit(&self, c: Commit) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
         self.jobs

@@ -11,12 +11,15 @@
 
 mod checkpointer;
 pub mod files;
+mod maintenance;
 mod readers;
 mod sql;
 #[cfg(test)]
 mod testing;
 mod writer;
 
+use super::callers::{self, CallerRows, Erasure};
+use super::retention::{self, Removed};
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
 use checkpointer::{
@@ -76,7 +79,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_FOR)
             // Statement journals (a statement that fails midway) stay in memory.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted and overwritten content is zeroed where that costs no
+            // extra write (an erasure turns it fully on for itself).
+            .pragma("secure_delete", "FAST");
         // Checkpoints run beside the writer (see `checkpoints`), so its own
         // automatic checkpoint is only a backstop that keeps the WAL bounded.
         let mut writer = SqliteConnection::connect_with(
@@ -154,6 +160,32 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Run `work` on the writer's connection, between two batches.
+    async fn maintain<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (done, wait) = oneshot::channel();
+        let job: writer::Maintenance = Box::new(move |db| {
+            let _ = done.send(db.and_then(|db| work(db).map_err(sql::store_error)));
+        });
+        self.jobs
+            .send(Job::Run(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The rows `sql` selects for a caller's number.
+    async fn by_number<T>(&self, sql: &'static str, number: &str) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(sql).bind(number).fetch_all(r.conn()).await;
+        r.done(rows).await
     }
 
     /// The one text column `sql` selects for `key`, if a row has it.
@@ -277,6 +309,69 @@ impl Backend for SqliteStore {
         .fetch_one(r.conn())
         .await;
         Ok(super::log_complete(r.done(row).await?))
+    }
+
+    async fn purge_batch(&self, before: Timestamp, limit: u32) -> Result<Removed, StoreError> {
+        let before = before.as_millisecond();
+        self.maintain(move |db| maintenance::purge_batch(db, before, limit))
+            .await
+    }
+
+    async fn purgeable(&self, before: Timestamp) -> Result<Removed, StoreError> {
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as(retention::PURGEABLE_SQL)
+            .bind(before.as_millisecond())
+            .fetch_one(r.conn())
+            .await;
+        Ok(Removed::of_row(r.done(row).await?))
+    }
+
+    async fn record_purge(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+        calls: u64,
+    ) -> Result<(), StoreError> {
+        let (before, at) = (before.as_millisecond(), at.as_millisecond());
+        self.maintain(move |db| {
+            db.execute(
+                retention::RECORD_SQL,
+                rusqlite::params![before, at, calls as i64],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let row = sqlx::query_as(retention::PURGED_BEFORE_SQL)
+            .fetch_one(r.conn())
+            .await;
+        let (ms,): (Option<i64>,) = r.done(row).await?;
+        Ok(ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+    }
+
+    async fn caller(&self, number: &str) -> Result<CallerRows, StoreError> {
+        Ok(CallerRows {
+            calls: self.by_number(callers::CALLS_SQL, number).await?,
+            steps: self.by_number(callers::STEPS_SQL, number).await?,
+            voicemails: self.by_number(callers::VOICEMAILS_SQL, number).await?,
+            callbacks: self.by_number(callers::CALLBACKS_SQL, number).await?,
+            surveys: self.by_number(callers::SURVEYS_SQL, number).await?,
+        })
+    }
+
+    async fn erase_caller(
+        &self,
+        number: &str,
+        hash: &str,
+        live_since: Timestamp,
+    ) -> Result<Erasure, StoreError> {
+        let (number, hash) = (number.to_owned(), hash.to_owned());
+        let since = live_since.as_millisecond();
+        self.maintain(move |db| maintenance::erase_caller(db, &number, &hash, since))
+            .await
     }
 
     /// Write everything queued, stop the writer, close the readers.

@@ -31,7 +31,13 @@ pub(super) enum Job {
     /// that its next transaction starts the WAL over (see [`checkpoints`]).
     Checkpoint(oneshot::Sender<Result<Wal, StoreError>>),
     Close(oneshot::Sender<()>),
+    /// Maintenance on the writer's connection, between two batches (a
+    /// purge batch, an erasure); it sends its own answer.
+    Run(Maintenance),
 }
+
+/// Work for the writer's connection, or why the writer refuses it.
+pub(super) type Maintenance = Box<dyn FnOnce(Result<&mut rusqlite::Connection, StoreError>) + Send>;
 
 /// The writer's connection, used on whichever runtime thread runs the
 /// writer task, not on a connection thread of sqlx's.
@@ -233,6 +239,7 @@ pub(super) async fn write_loop(
     let mut closing = None;
     let mut checkpointing = None;
     let mut saving = Vec::new();
+    let mut running: Vec<Maintenance> = Vec::new();
     let mut rescue = false;
     let mut rescued = false;
     while closing.is_none() {
@@ -249,6 +256,7 @@ pub(super) async fn write_loop(
                 Job::Write(c, done) => batch.push((c, done)),
                 Job::SaveVersion(v, done) => saving.push((v, done)),
                 Job::Rescue => rescue = true,
+                Job::Run(f) => running.push(f),
                 Job::Checkpoint(done) => {
                     checkpointing = Some(done);
                     break;
@@ -269,6 +277,9 @@ pub(super) async fn write_loop(
                 for (_, done) in saving.drain(..) {
                     let _ = done.send(refused());
                 }
+                for f in running.drain(..) {
+                    f(Err(StoreError::Tripped(t.why.clone())));
+                }
                 // Until every page is saved, each refused batch tries again.
                 if std::mem::take(&mut rescue) || (t.rescue && !rescued) {
                     rescued = !t.rescue || writer.rescue();
@@ -278,6 +289,9 @@ pub(super) async fn write_loop(
                 let failed = write_batch(&mut writer, batch).await;
                 for (v, done) in saving.drain(..) {
                     let _ = done.send(writer.save_version(&v).await);
+                }
+                for f in running.drain(..) {
+                    f(Ok(&mut writer.db));
                 }
                 // A write that failed for a reason of its own may be the
                 // first sign of the files changing: look now, not later.

@@ -1,0 +1,142 @@
+//! Purging and erasing on SQLite: the writes run on the writer's own
+//! connection, between two batches of commits (`Job::Run`), each purge
+//! batch one short transaction, so a callback's commit waits at most for
+//! one of them.
+
+use crate::store::callers::Erasure;
+use crate::store::retention::Removed;
+use rusqlite::{Connection, TransactionBehavior, params};
+
+/// Delete up to `limit` calls started before `before` (Unix milliseconds)
+/// with their rows.
+pub(super) fn purge_batch(
+    db: &mut Connection,
+    before: i64,
+    limit: u32,
+) -> rusqlite::Result<Removed> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, call_sid TEXT NOT NULL)",
+        [],
+    )?;
+    tx.execute("DELETE FROM doomed", [])?;
+    let calls = tx.execute(
+        "INSERT INTO doomed SELECT id, call_sid FROM calls WHERE started_at < ?1 ORDER BY started_at LIMIT ?2",
+        params![before, limit],
+    )?;
+    let steps = tx.execute(
+        "DELETE FROM steps WHERE call_id IN (SELECT id FROM doomed)",
+        [],
+    )?;
+    let by_call = |table: &str| {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE call_sid IN (SELECT call_sid FROM doomed)"),
+            [],
+        )
+    };
+    let voicemails = by_call("voicemails")?;
+    let callbacks = by_call("callbacks")?;
+    let surveys = by_call("surveys")?;
+    tx.execute("DELETE FROM calls WHERE id IN (SELECT id FROM doomed)", [])?;
+    tx.commit()?;
+    let n = |v: usize| v as i64;
+    Ok(Removed::of_row((
+        n(calls),
+        n(steps),
+        n(voicemails),
+        n(callbacks),
+        n(surveys),
+    )))
+}
+
+/// Erase `number` (see `store::callers`): deleted content is zeroed
+/// (`secure_delete`), and the WAL checkpointed and truncated, so nothing of
+/// it is left in the database files when this returns.
+pub(super) fn erase_caller(
+    db: &mut Connection,
+    number: &str,
+    hash: &str,
+    live_since: i64,
+) -> rusqlite::Result<Erasure> {
+    db.execute_batch("PRAGMA secure_delete = ON")?;
+    let erased = erase_rows(db, number, hash, live_since);
+    db.execute_batch("PRAGMA secure_delete = FAST")?;
+    let erased = erased?;
+    // Every page the erasure changed is still in the WAL, with the frames
+    // before it: copy them back and empty the log. Readers of other
+    // processes may hold it a moment; past that, fail rather than report
+    // an erasure the files do not show yet.
+    let mut tries = 0;
+    loop {
+        let busy: i64 = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(erased);
+        }
+        tries += 1;
+        if tries == 50 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("the erasure is committed, but another connection kept the write-ahead log from being emptied: the erased rows may remain in the -wal file until the next checkpoint; run the erasure again to check".into()),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn erase_rows(
+    db: &mut Connection,
+    number: &str,
+    hash: &str,
+    live_since: i64,
+) -> rusqlite::Result<Erasure> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS erasing (id INTEGER PRIMARY KEY, call_sid TEXT NOT NULL)",
+        [],
+    )?;
+    tx.execute("DELETE FROM erasing", [])?;
+    tx.execute(
+        "INSERT INTO erasing SELECT id, call_sid FROM calls
+         WHERE caller = ?1 AND NOT (ended_at IS NULL AND started_at >= ?2)",
+        params![number, live_since],
+    )?;
+    let live: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM calls WHERE caller = ?1 AND ended_at IS NULL AND started_at >= ?2",
+        params![number, live_since],
+        |r| r.get(0),
+    )?;
+    let recordings = {
+        let mut q = tx.prepare(
+            "SELECT url FROM voicemails WHERE call_sid IN (SELECT call_sid FROM erasing) ORDER BY id",
+        )?;
+        q.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let steps = tx.execute(
+        "DELETE FROM steps WHERE call_id IN (SELECT id FROM erasing)",
+        [],
+    )?;
+    let voicemails = tx.execute(
+        "DELETE FROM voicemails WHERE call_sid IN (SELECT call_sid FROM erasing)",
+        [],
+    )?;
+    let callbacks = tx.execute(
+        "DELETE FROM callbacks WHERE call_sid IN (SELECT call_sid FROM erasing) OR number = ?1",
+        params![number],
+    )?;
+    let calls = tx.execute(
+        "UPDATE calls SET caller = ?1 WHERE id IN (SELECT id FROM erasing)",
+        params![hash],
+    )?;
+    tx.execute("DELETE FROM erasing", [])?;
+    tx.commit()?;
+    Ok(Erasure {
+        calls: calls as u64,
+        steps: steps as u64,
+        voicemails: voicemails as u64,
+        callbacks: callbacks as u64,
+        live: live.max(0) as u64,
+        recordings,
+        hash: String::new(),
+    })
+}
