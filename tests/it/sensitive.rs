@@ -227,7 +227,8 @@ fn serve_with_key(flows: &Path, db: &TestDb, key: Option<&str>) -> Serving {
 }
 
 /// A call queued after its PIN by a server with the tests' key, continued
-/// by one with `key`: what the caller heard, and that server's log.
+/// by one with `key`, then ended by its status callback: what the caller
+/// heard, that server's log, and the sealed values left in the database.
 async fn continued_with(key: Option<&str>) -> (String, String) {
     let flows = tempfile::tempdir().unwrap();
     std::fs::write(flows.path().join("main.toml"), PIN_FLOW).unwrap();
@@ -254,6 +255,24 @@ async fn continued_with(key: Option<&str>) -> (String, String) {
     )
     .await;
     assert_eq!(code, 200, "{heard}");
+    // The call's end is still recorded, and its sealed values go unread.
+    let status = [("CallSid", "CAK"), ("CallStatus", "completed")];
+    let (code, _) = post(&format!("{base}/twilio/status"), &status, None).await;
+    assert_eq!(code, 204);
+    let sealed = db
+        .texts(
+            "SELECT state FROM steps WHERE json_type(state, '$.secrets') IS NOT NULL",
+            "",
+        )
+        .await;
+    assert!(
+        sealed.is_empty(),
+        "sealed values left after the end: {sealed:?}"
+    );
+    let ended = db
+        .count("SELECT COUNT(*) FROM calls WHERE ended_at IS NOT NULL")
+        .await;
+    assert_eq!(ended, 1, "the call's end is stored");
     (heard, second.log())
 }
 

@@ -49,9 +49,9 @@ pub(super) fn purge_batch(
     )))
 }
 
-/// Erase `number` (see `store::callers`): deleted content is zeroed
-/// (`secure_delete`), and the WAL checkpointed and truncated, so nothing of
-/// it is left in the database files when this returns.
+/// Erase `number` (see `store::callers`), deleted content zeroed
+/// (`secure_delete`); [`empty_wal`] then takes what the erasure changed out
+/// of the write-ahead log.
 pub(super) fn erase_caller(
     db: &mut Connection,
     number: &str,
@@ -61,25 +61,23 @@ pub(super) fn erase_caller(
     db.execute_batch("PRAGMA secure_delete = ON")?;
     let erased = erase_rows(db, number, hash, live_since);
     db.execute_batch("PRAGMA secure_delete = FAST")?;
-    let erased = erased?;
-    // Every page the erasure changed is still in the WAL, with the frames
-    // before it: copy them back and empty the log. Readers of other
-    // processes may hold it a moment; past that, fail rather than report
-    // an erasure the files do not show yet.
-    let mut tries = 0;
-    loop {
-        let busy: i64 = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        if busy == 0 {
-            return Ok(erased);
-        }
-        tries += 1;
-        if tries == 50 {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                Some("the erasure is committed, but another connection kept the write-ahead log from being emptied: the erased rows may remain in the -wal file until the next checkpoint; run the erasure again to check".into()),
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    erased
+}
+
+/// Copy every page of the write-ahead log into the database and empty the
+/// log, so no older copy of a page is left in the `-wal` file. Busy while
+/// another connection reads or writes the log: tried again, and an error
+/// once the wait is over (the erasure is committed, but may remain in the
+/// `-wal` file until the next checkpoint).
+pub(super) fn empty_wal(db: &mut Connection) -> rusqlite::Result<()> {
+    let busy: i64 = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy == 0 {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("the erasure is committed, but other connections kept the write-ahead log busy, so the erased rows may remain in the -wal file until the next checkpoint: run the erasure again (it finds nothing more to erase, and empties the log)".into()),
+        ))
     }
 }
 

@@ -162,20 +162,34 @@ impl SqliteStore {
         wait.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Run `work` on the writer's connection, between two batches.
+    /// Run `work` on the writer's connection, between two batches (again,
+    /// while another process holds the write lock).
     async fn maintain<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        mut work: impl FnMut(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let out = Arc::new(std::sync::Mutex::new(None));
+        let slot = out.clone();
         let (done, wait) = oneshot::channel();
-        let job: writer::Maintenance = Box::new(move |db| {
-            let _ = done.send(db.and_then(|db| work(db).map_err(sql::store_error)));
-        });
+        let job = writer::Maintenance {
+            work: Box::new(move |db| {
+                let value = work(db)?;
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(value);
+                }
+                Ok(())
+            }),
+            done: Box::new(move |r| {
+                let _ = done.send(r);
+            }),
+        };
         self.jobs
             .send(Job::Run(job))
             .await
             .map_err(|_| StoreError::Closed)?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        wait.await.map_err(|_| StoreError::Closed)??;
+        let value = out.lock().ok().and_then(|mut s| s.take());
+        value.ok_or(StoreError::Closed)
     }
 
     /// The rows `sql` selects for a caller's number.
@@ -370,8 +384,11 @@ impl Backend for SqliteStore {
     ) -> Result<Erasure, StoreError> {
         let (number, hash) = (number.to_owned(), hash.to_owned());
         let since = live_since.as_millisecond();
-        self.maintain(move |db| maintenance::erase_caller(db, &number, &hash, since))
-            .await
+        let erased = self
+            .maintain(move |db| maintenance::erase_caller(db, &number, &hash, since))
+            .await?;
+        self.maintain(maintenance::empty_wal).await?;
+        Ok(erased)
     }
 
     /// Write everything queued, stop the writer, close the readers.

@@ -36,8 +36,16 @@ pub(super) enum Job {
     Run(Maintenance),
 }
 
-/// Work for the writer's connection, or why the writer refuses it.
-pub(super) type Maintenance = Box<dyn FnOnce(Result<&mut rusqlite::Connection, StoreError>) + Send>;
+/// What maintenance does on the writer's connection.
+pub(super) type Work = dyn FnMut(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send;
+
+/// Work for the writer's connection: tried again while another process
+/// holds the write lock (as commits are, see [`Writer::waiting`]), so it
+/// must be safe to repeat; then its answer, or why the writer refused it.
+pub(super) struct Maintenance {
+    pub(super) work: Box<Work>,
+    pub(super) done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
 
 /// The writer's connection, used on whichever runtime thread runs the
 /// writer task, not on a connection thread of sqlx's.
@@ -277,8 +285,8 @@ pub(super) async fn write_loop(
                 for (_, done) in saving.drain(..) {
                     let _ = done.send(refused());
                 }
-                for f in running.drain(..) {
-                    f(Err(StoreError::Tripped(t.why.clone())));
+                for m in running.drain(..) {
+                    (m.done)(Err(StoreError::Tripped(t.why.clone())));
                 }
                 // Until every page is saved, each refused batch tries again.
                 if std::mem::take(&mut rescue) || (t.rescue && !rescued) {
@@ -290,8 +298,9 @@ pub(super) async fn write_loop(
                 for (v, done) in saving.drain(..) {
                     let _ = done.send(writer.save_version(&v).await);
                 }
-                for f in running.drain(..) {
-                    f(Ok(&mut writer.db));
+                for mut m in running.drain(..) {
+                    let result = writer.waiting(&mut m.work).await;
+                    (m.done)(result.map_err(super::sql::store_error));
                 }
                 // A write that failed for a reason of its own may be the
                 // first sign of the files changing: look now, not later.
