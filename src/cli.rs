@@ -1012,11 +1012,15 @@ fn purge(
 ) -> anyhow::Result<ExitCode> {
     use switchboard::store::retention;
     let removed = with_store(url, async |store| {
-        Ok(if dry_run {
-            store.purgeable(before).await?
+        let removed = if dry_run {
+            store.purgeable(before).await
         } else {
-            retention::purge(store, before, std::time::Duration::ZERO).await?
-        })
+            retention::purge(store, before, std::time::Duration::ZERO).await
+        };
+        anyhow::Context::context(
+            removed,
+            "cannot purge (the calls deleted before this stay deleted: run it again to finish)",
+        )
     })?;
     match format {
         CheckFormat::Json => outln!(
@@ -1067,7 +1071,8 @@ fn erase_caller(url: &str, number: &str, format: CheckFormat) -> anyhow::Result<
     let now = jiff::Timestamp::now();
     let erased = with_store(url, async |store| {
         let store = store.clone().with_keys(keys);
-        Ok(store.erase_caller(number, now).await?)
+        let erased = store.erase_caller(number, now).await;
+        anyhow::Context::with_context(erased, || format!("cannot erase {number}"))
     })?;
     if let CheckFormat::Json = format {
         outln!("{}", serde_json::to_string_pretty(&erased)?);
