@@ -1015,7 +1015,7 @@ fn purge(
         let removed = if dry_run {
             store.purgeable(before).await
         } else {
-            retention::purge(store, before, std::time::Duration::ZERO).await
+            retention::purge(store, before, retention::Pace::Gentle).await
         };
         anyhow::Context::context(
             removed,

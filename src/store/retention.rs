@@ -1,18 +1,28 @@
 //! How long stored calls are kept: the rows a purge removes ([`Removed`]),
-//! and the background task that purges calls older than the retention
-//! period in small batches, pausing between them so callbacks are never
-//! held up behind it ([`keep_for`]).
+//! how a purge paces its batches beside live calls ([`Pace`]), and the
+//! background task that purges calls older than the retention period
+//! ([`keep_for`]).
 
 use super::{Store, StoreError};
 use jiff::Timestamp;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Calls removed per batch: one short transaction each.
-pub const BATCH: u32 = 500;
+/// Most calls removed in one batch (one transaction).
+pub const MOST: u32 = 500;
 
-/// The pause between two batches of a background purge, for the callbacks'
-/// commits to go first.
-pub const PAUSE: Duration = Duration::from_millis(20);
+/// Fewest calls a paced batch shrinks to.
+pub const FEWEST: u32 = 10;
+
+/// Calls in a paced purge's first batch, before it has timed one.
+pub const FIRST: u32 = 50;
+
+/// How long a paced batch aims to hold the store's writer: a callback's
+/// commit that arrives meanwhile waits at most about this long.
+pub const TARGET: Duration = Duration::from_millis(4);
+
+/// The shortest rest between two paced batches, for the callbacks' commits
+/// to go first; a batch that took longer rests as long as it took.
+pub const REST: Duration = Duration::from_millis(20);
 
 /// How often the background task looks for calls past their retention.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -91,21 +101,69 @@ impl Removed {
     }
 }
 
-/// Remove every call that started before `before`, batch by batch with
-/// `pause` between batches, and remember that calls before it are gone.
-pub async fn purge(
-    store: &Store,
-    before: Timestamp,
-    pause: Duration,
-) -> Result<Removed, StoreError> {
+/// How a purge goes through its batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Beside live calls (the background task, and `switchboard purge`,
+    /// which may run beside a server): each batch sized from the last one's
+    /// time to take about [`TARGET`], and a rest after it of at least
+    /// [`REST`] and at least as long as it took, so a purge never has more
+    /// than half the writer's time and a callback's commit never waits
+    /// behind more than one short batch.
+    Gentle,
+    /// As fast as the store goes: [`MOST`] calls a batch, no rest (tests,
+    /// and a store nothing else writes to).
+    Full,
+}
+
+/// The size of a purge's next batch and the rest before it.
+#[derive(Clone, Copy, Debug)]
+struct Pacer {
+    pace: Pace,
+    limit: u32,
+}
+
+impl Pacer {
+    fn new(pace: Pace) -> Pacer {
+        let limit = match pace {
+            Pace::Gentle => FIRST,
+            Pace::Full => MOST,
+        };
+        Pacer { pace, limit }
+    }
+
+    /// After a batch of `calls` that took `took`: the rest before the
+    /// next, whose size becomes `self.limit` (scaled toward [`TARGET`], at
+    /// most doubled or halved at a time; a short last batch says nothing).
+    fn after(&mut self, calls: u64, took: Duration) -> Duration {
+        if self.pace == Pace::Full {
+            return Duration::ZERO;
+        }
+        if calls >= u64::from(self.limit) || took > TARGET {
+            let ratio = TARGET.as_secs_f64() / took.as_secs_f64().max(1e-6);
+            let next = (f64::from(self.limit) * ratio.clamp(0.5, 2.0)).round();
+            self.limit = (next as u32).clamp(FEWEST, MOST);
+        }
+        REST.max(took)
+    }
+}
+
+/// Remove every call that started before `before`, batch by batch at
+/// `pace`, and remember that calls before it are gone.
+pub async fn purge(store: &Store, before: Timestamp, pace: Pace) -> Result<Removed, StoreError> {
     let mut total = Removed::default();
+    let mut pacer = Pacer::new(pace);
     loop {
-        let removed = store.purge_batch(before, BATCH).await?;
+        let started = Instant::now();
+        let removed = store.purge_batch(before, pacer.limit).await?;
         total = total.plus(removed);
         if removed.calls == 0 {
             break;
         }
-        tokio::time::sleep(pause).await;
+        let rest = pacer.after(removed.calls, started.elapsed());
+        if !rest.is_zero() {
+            tokio::time::sleep(rest).await;
+        }
     }
     if !total.is_empty() {
         store
@@ -130,7 +188,7 @@ pub async fn keep_for(store: Store, retention: impl Fn() -> Option<Duration> + S
         tick.tick().await;
         let Some(keep) = retention() else { continue };
         let before = cutoff(Timestamp::now(), keep);
-        match purge(&store, before, PAUSE).await {
+        match purge(&store, before, Pace::Gentle).await {
             Ok(r) if r.is_empty() => {
                 tracing::debug!(%before, "no call is past its retention period")
             }
@@ -161,6 +219,40 @@ mod tests {
         let cut = cutoff(now, Duration::from_secs(90 * 86400));
         assert_eq!(cut.to_string(), "2026-09-03T00:00:00Z");
         assert_eq!(cutoff(now, Duration::MAX), Timestamp::MIN);
+    }
+
+    #[test]
+    fn a_gentle_purge_sizes_its_batches_toward_the_target_and_rests_at_least_as_long() {
+        let mut p = Pacer::new(Pace::Gentle);
+        assert_eq!(p.limit, FIRST);
+        // Quick batches grow, at most doubling.
+        assert_eq!(p.after(50, Duration::from_millis(1)), REST);
+        assert_eq!(p.limit, 100);
+        // A batch at twice the target halves the next.
+        assert_eq!(p.after(100, TARGET * 2), REST);
+        assert_eq!(p.limit, 50);
+        // A very slow batch halves it (no more), and the rest matches it.
+        let slow = Duration::from_millis(300);
+        assert_eq!(p.after(50, slow), slow);
+        assert_eq!(p.limit, 25);
+        for _ in 0..10 {
+            p.after(u64::from(p.limit), slow);
+        }
+        assert_eq!(p.limit, FEWEST);
+        for _ in 0..20 {
+            p.after(u64::from(p.limit), Duration::ZERO);
+        }
+        assert_eq!(p.limit, MOST);
+        // A short last batch that was quick says nothing about the size.
+        p.after(3, Duration::ZERO);
+        assert_eq!(p.limit, MOST);
+    }
+
+    #[test]
+    fn a_full_purge_takes_the_most_every_time_without_rest() {
+        let mut p = Pacer::new(Pace::Full);
+        assert_eq!(p.after(500, Duration::from_secs(1)), Duration::ZERO);
+        assert_eq!(p.limit, MOST);
     }
 
     #[test]
