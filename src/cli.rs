@@ -1039,7 +1039,7 @@ fn purge(
                 outln!("deleted, of calls started before {shown}:");
             }
             for (table, n) in removed.tables() {
-                outln!("  {table:<11} {n:>9} rows");
+                outln!("  {table:<12} {n:>9} rows");
             }
             if !dry_run && !removed.is_empty() {
                 outln!("reports now cover calls from {shown} on");

@@ -18,6 +18,7 @@ pub mod loadtest;
 pub mod privacy;
 pub mod program;
 pub mod provider;
+pub mod report;
 pub mod routing;
 pub mod scenario;
 pub mod schema;

@@ -433,6 +433,8 @@ pub struct Node {
     pub flow: FlowId,
     /// Behaviour and exits.
     pub kind: NodeKind,
+    /// The self-service answer it gives, for reports.
+    pub topic: Option<String>,
     /// Where its id was written.
     pub span: Span,
 }

@@ -68,7 +68,7 @@ fn parse_event(token: &str) -> Result<Event, String> {
             "canceled" => DialStatus::Canceled,
             _ => return Err(bad()),
         })),
-        "queue" => Ok(Event::Queue(match arg {
+        "queue" => Ok(Event::queue(match arg {
             "bridged" => QueueResult::Bridged,
             "full" => QueueResult::Full,
             "timeout" | "leave" => QueueResult::Timeout,
@@ -495,7 +495,7 @@ mod tests {
                     confidence: 0.9
                 },
                 Event::Dial(DialStatus::NoAnswer),
-                Event::Queue(QueueResult::Bridged),
+                Event::queue(QueueResult::Bridged),
                 Event::Recording {
                     url: "simulated://recording".into(),
                     seconds: 12

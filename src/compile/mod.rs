@@ -82,6 +82,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
             id: "<unresolved>".into(),
             flow: FlowId(0),
             kind: NodeKind::Hangup { prompt: None },
+            topic: None,
             span: Span::new(FileId(0), 0..0),
         });
     }

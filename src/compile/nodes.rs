@@ -65,10 +65,18 @@ impl<'a> Builder<'a> {
                     declared: &settings.languages,
                 };
                 let kind = self.node(settings, groups, schedules, &at, node);
+                let topic = match &node.kind {
+                    RawNodeKind::Say(s) => s.topic.as_ref(),
+                    RawNodeKind::Play(p) => p.topic.as_ref(),
+                    _ => None,
+                };
                 out.push(Node {
                     id: node.id.value.clone(),
                     flow: fid,
                     kind,
+                    topic: topic
+                        .map(|t| t.value.trim().to_owned())
+                        .filter(|t| !t.is_empty()),
                     span: Span::new(file.file, node.id.range()),
                 });
             }

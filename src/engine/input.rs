@@ -42,13 +42,17 @@ impl Walker<'_> {
                 NodeKind::Survey { .. },
                 e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
             ) => self.rating(e),
-            (Wait::Queue, NodeKind::Queue(_), Event::Queue(r)) => self.queue_result(r),
-            (Wait::Queue, NodeKind::Queue(_), Event::Dial(d)) if self.dialing_agents() => self
-                .queue_result(if d == DialStatus::Completed {
+            (Wait::Queue, NodeKind::Queue(_), Event::Queue { result, waited }) => {
+                self.queue_result(result, waited)
+            }
+            (Wait::Queue, NodeKind::Queue(_), Event::Dial(d)) if self.dialing_agents() => {
+                let result = if d == DialStatus::Completed {
                     QueueResult::Bridged
                 } else {
                     QueueResult::Timeout
-                }),
+                };
+                self.queue_result(result, None)
+            }
             (Wait::Dial, NodeKind::Transfer(t), Event::Dial(d)) => {
                 self.here(RecordKind::Result {
                     result: format!("dial: {}", d.word()),
@@ -85,7 +89,13 @@ impl Walker<'_> {
                 self.here(RecordKind::NoInput { attempt: 1 });
                 self.continue_or_end(*next, Exit::Next);
             }
-            (Wait::Fallback, _, e @ (Event::Queue(_) | Event::Dial(_))) => {
+            (Wait::Fallback, _, e @ (Event::Queue { .. } | Event::Dial(_))) => {
+                let (result, waited) = match &e {
+                    Event::Queue { result, waited } => (*result, *waited),
+                    Event::Dial(DialStatus::Completed) => (QueueResult::Bridged, None),
+                    _ => (QueueResult::Timeout, None),
+                };
+                self.s.tally.left(result, waited, self.now);
                 self.here(RecordKind::Result {
                     result: e.describe(),
                 });
@@ -114,6 +124,10 @@ impl Walker<'_> {
             result: format!("call: {}", status.word()),
         });
         if self.s.wait != Wait::Ended {
+            if matches!(self.s.wait, Wait::Queue | Wait::Fallback) {
+                // Hung up in the queue, before its result came.
+                self.s.tally.left(QueueResult::Hangup, None, self.now);
+            }
             self.advanced = true;
             self.s.wait = Wait::Ended;
             let outcome = *self.s.outcome.get_or_insert(Outcome::Abandoned);
@@ -355,11 +369,12 @@ impl Walker<'_> {
         self.continue_or_end(*next, Exit::Next);
     }
 
-    fn queue_result(&mut self, result: QueueResult) {
+    fn queue_result(&mut self, result: QueueResult, waited: Option<u32>) {
         let p = self.p;
         let NodeKind::Queue(q) = &p.graph[self.s.at].kind else {
             return;
         };
+        self.s.tally.left(result, waited, self.now);
         self.here(RecordKind::Result {
             result: format!("queue: {}", result.word()),
         });

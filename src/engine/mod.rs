@@ -16,10 +16,12 @@ mod conditions;
 mod fits;
 mod input;
 mod secrets;
+mod tally;
 mod walk;
 
 pub use fits::{Misfit, fits};
 pub use secrets::{Sealed, Secrets};
+pub use tally::{QueueWait, Tally, TopicHeard};
 
 use crate::action::Action;
 use crate::program::{FlowId, GroupId, Lang, Program};
@@ -156,6 +158,9 @@ pub struct CallState {
     pub history: Vec<PastCall>,
     /// How the call ended up, once known.
     pub outcome: Option<Outcome>,
+    /// Its queue waits and the answers it heard, for reports.
+    #[serde(default, skip_serializing_if = "Tally::is_empty")]
+    pub tally: Tally,
 }
 
 /// A menu in the back key's history.
@@ -219,7 +224,12 @@ pub enum Event {
     /// A transfer or agent dial finished.
     Dial(DialStatus),
     /// The caller left a queue.
-    Queue(QueueResult),
+    Queue {
+        /// How.
+        result: QueueResult,
+        /// Seconds spent waiting, where the provider says.
+        waited: Option<u32>,
+    },
     /// A recording is ready.
     Recording {
         /// Where the provider stored it.
@@ -246,6 +256,14 @@ words!(QueueResult { Bridged => "bridged", Full => "full", Timeout => "timeout",
 words!(CallStatus { Completed => "completed", Busy => "busy", NoAnswer => "no-answer", Failed => "failed", Canceled => "canceled" });
 
 impl Event {
+    /// The caller left a queue with `result`, its wait not reported.
+    pub fn queue(result: QueueResult) -> Event {
+        Event::Queue {
+            result,
+            waited: None,
+        }
+    }
+
     /// The event in words, for transcripts and logs.
     pub fn describe(&self) -> String {
         match self {
@@ -253,7 +271,7 @@ impl Event {
             Event::Speech { text, .. } => format!("speech \"{text}\""),
             Event::NoInput => "no input".into(),
             Event::Dial(d) => format!("dial result {}", d.word()),
-            Event::Queue(q) => format!("queue result {}", q.word()),
+            Event::Queue { result, .. } => format!("queue result {}", result.word()),
             Event::Recording { seconds, .. } => format!("a {seconds}s recording"),
             Event::Status(c) => format!("call status {}", c.word()),
         }
@@ -506,6 +524,7 @@ pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) ->
         tried: Vec::new(),
         history: call.history,
         outcome: None,
+        tally: Tally::default(),
     };
     let mut w = walk::Walker::new(program, state, now);
     w.record(

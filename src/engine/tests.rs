@@ -276,7 +276,7 @@ fn set_switches_language_and_variables() {
 fn queue_results_bridged_overflow_no_answer_full_hangup() {
     let p = program(MENU);
     let q = feed(&p, &begin(&p, "+15550001111"), digits("1"));
-    let done = feed(&p, &q, Event::Queue(QueueResult::Bridged));
+    let done = feed(&p, &q, Event::queue(QueueResult::Bridged));
     assert_eq!(at(&p, &done), "bye");
     assert_eq!(
         done.state.outcome,
@@ -284,25 +284,25 @@ fn queue_results_bridged_overflow_no_answer_full_hangup() {
     );
     assert_eq!(done.state.wait, Wait::Ended);
 
-    let over = feed(&p, &q, Event::Queue(QueueResult::Timeout));
+    let over = feed(&p, &q, Event::queue(QueueResult::Timeout));
     assert_eq!(at(&p, &over), "sales");
     assert!(matches!(&over.actions[..], [Action::Enqueue { queue, .. }] if queue == "backup"));
     assert_eq!(why(&over), ["no answer: overflow to backup"]);
-    let gone = feed(&p, &over, Event::Queue(QueueResult::Timeout));
+    let gone = feed(&p, &over, Event::queue(QueueResult::Timeout));
     assert_eq!(at(&p, &gone), "bye");
-    let bridged = feed(&p, &over, Event::Queue(QueueResult::Bridged));
+    let bridged = feed(&p, &over, Event::queue(QueueResult::Bridged));
     assert_eq!(
         bridged.state.outcome,
         Some(Outcome::Group(p.group_by_name("backup").unwrap()))
     );
 
     assert_eq!(
-        at(&p, &feed(&p, &q, Event::Queue(QueueResult::Full))),
+        at(&p, &feed(&p, &q, Event::queue(QueueResult::Full))),
         "bye"
     );
-    let hung = feed(&p, &q, Event::Queue(QueueResult::Hangup));
+    let hung = feed(&p, &q, Event::queue(QueueResult::Hangup));
     assert_eq!(hung.state.outcome, Some(Outcome::Abandoned));
-    let err = feed(&p, &q, Event::Queue(QueueResult::Error));
+    let err = feed(&p, &q, Event::queue(QueueResult::Error));
     assert_eq!(err.state.wait, Wait::Fallback);
     assert_eq!(err.state.outcome, Some(Outcome::Fallback));
 }
@@ -629,7 +629,7 @@ fn the_step_guard_ends_a_runaway_walk_on_the_fallback_route() {
         |r| matches!(&r.kind, RecordKind::Fallback { reason } if reason.contains("200 nodes"))
     ));
     assert!(matches!(s.actions.last(), Some(Action::Enqueue { queue, .. }) if queue == "desk"));
-    let over = feed(&p, &s, Event::Queue(QueueResult::Bridged));
+    let over = feed(&p, &s, Event::queue(QueueResult::Bridged));
     assert_eq!(
         (over.state.wait, over.actions.clone()),
         (Wait::Ended, vec![Action::Hangup])

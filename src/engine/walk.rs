@@ -127,6 +127,9 @@ impl<'p> Walker<'p> {
             self.s.attempts = 0;
             self.here(RecordKind::Entered);
             let node = &p.graph[ix];
+            if let Some(topic) = &node.topic {
+                self.s.tally.heard(topic);
+            }
             match &node.kind {
                 NodeKind::Say { prompt, next } => {
                     self.say(prompt);
@@ -434,6 +437,7 @@ impl<'p> Walker<'p> {
     /// Queue for a group, or dial its agents.
     fn group_action(&mut self, g: GroupId, priority: u32) -> Action {
         if let Some(group) = self.p.groups.get(g.index()) {
+            self.s.tally.joined(&group.name, self.now);
             self.here(RecordKind::Queued {
                 group: group.name.clone(),
             });

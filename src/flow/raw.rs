@@ -50,6 +50,10 @@ pub struct RawKeys {
 pub struct RawSay {
     /// What the caller hears.
     pub prompt: Sp<RawPrompt>,
+    /// The self-service answer this node gives, e.g. `"hub setup"`: reports
+    /// count the callers who heard it and how many went on to an agent
+    /// after it (self-service containment, support topics).
+    pub topic: Option<Sp<String>>,
     /// Node to continue at.
     pub next: Target,
 }
@@ -62,6 +66,10 @@ pub struct RawPlay {
     pub recording: Sp<String>,
     /// TTS text used where the recording is missing.
     pub text: Option<Sp<RawText>>,
+    /// The self-service answer this node gives, e.g. `"hub setup"`: reports
+    /// count the callers who heard it and how many went on to an agent
+    /// after it (self-service containment, support topics).
+    pub topic: Option<Sp<String>>,
     /// Node to continue at.
     pub next: Target,
 }

@@ -6,6 +6,7 @@
 //! ([`annotations`]). The backends bind these to their own SQL.
 
 use super::{Commit, StoreError};
+use crate::report::{CallFacts, QueueFact};
 use tokio::sync::oneshot;
 
 /// A commit queued for a writer, and where its answer goes.
@@ -71,6 +72,58 @@ pub(super) struct Summary<'r, 'a> {
     pub(super) final_status: Option<&'a str>,
     /// The end of any of them.
     pub(super) ended_at: Option<i64>,
+    /// What the call adds to reports, from the commit that ended it.
+    pub(super) facts: Option<&'a CallFacts>,
+}
+
+impl Summary<'_, '_> {
+    /// The report columns of the call's row: class, kind, group.
+    pub(super) fn report(&self) -> (Option<&'static str>, Option<&'static str>, Option<&str>) {
+        report_columns(self.facts)
+    }
+}
+
+/// The report columns of a call's row (class, kind, group) from its facts.
+pub(super) fn report_columns(
+    facts: Option<&CallFacts>,
+) -> (Option<&'static str>, Option<&'static str>, Option<&str>) {
+    facts.map_or((None, None, None), |f| {
+        (Some(f.class.code()), f.kind, f.group.as_deref())
+    })
+}
+
+/// Every queue wait of the calls that end in `rows`: the call, its number
+/// among the call's waits (from 1), and the wait.
+pub(super) fn queue_waits<'r>(rows: &'r [Row<'_>]) -> Vec<(&'r str, i64, &'r QueueFact)> {
+    rows.iter()
+        .filter_map(|r| r.c.facts.as_ref().map(|f| (r, f)))
+        .flat_map(|(r, f)| {
+            f.queues
+                .iter()
+                .zip(1..)
+                .map(move |(q, seq)| (r.c.state.call_id.as_str(), seq, q))
+        })
+        .collect()
+}
+
+/// Every self-service answer heard by the calls that end in `rows`: the
+/// call, its number among the call's answers (from 1), the topic, whether
+/// the caller went on to an agent after it, and when the call ended.
+pub(super) fn topics_heard<'r>(rows: &'r [Row<'_>]) -> Vec<(&'r str, i64, &'r str, bool, i64)> {
+    rows.iter()
+        .filter_map(|r| r.c.facts.as_ref().map(|f| (r, f)))
+        .flat_map(|(r, f)| {
+            f.topics.iter().zip(1..).map(move |((topic, agent), seq)| {
+                (
+                    r.c.state.call_id.as_str(),
+                    seq,
+                    topic.as_str(),
+                    *agent,
+                    r.at,
+                )
+            })
+        })
+        .collect()
 }
 
 /// The call rows a batch changes, one per call: an existing call's summary
@@ -97,11 +150,13 @@ pub(super) fn summaries<'r, 'a>(rows: &'r [Row<'a>]) -> Vec<Summary<'r, 'a>> {
                 }
                 o.final_status = o.final_status.or(status);
                 o.ended_at = o.ended_at.or(r.ended_at);
+                o.facts = o.facts.or(r.c.facts.as_ref());
             }
             None => out.push(Summary {
                 row: r,
                 final_status: status,
                 ended_at: r.ended_at,
+                facts: r.c.facts.as_ref(),
             }),
         }
     }

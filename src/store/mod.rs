@@ -20,6 +20,7 @@ use crate::engine::{CallState, PastCall, RecordKind, Step, Wait, outcome_code};
 use crate::flow::snapshot::Snapshot;
 use crate::privacy::DataKeys;
 use crate::program::Program;
+use crate::report::CallFacts;
 use callers::{CallerRows, Erasure};
 use jiff::Timestamp;
 use retention::Removed;
@@ -147,6 +148,8 @@ pub struct Commit {
     /// The call ended holding sensitive values: the sealed forms its earlier
     /// steps' states keep are removed with this write.
     pub erase_secrets: bool,
+    /// The step ended the call: what it adds to reports.
+    pub facts: Option<CallFacts>,
 }
 
 /// How a call ended up, as the store keeps it.
@@ -234,6 +237,7 @@ impl Commit {
         let mut surveys = Vec::new();
         let mut logged = Vec::with_capacity(step.records.len());
         let mut erase_secrets = false;
+        let mut ended = false;
         for r in &step.records {
             let node = r.node.map(|n| p.qualified_name(n));
             match &r.kind {
@@ -259,6 +263,7 @@ impl Commit {
                     scale: *scale,
                 }),
                 RecordKind::Erased { .. } => erase_secrets = true,
+                RecordKind::Ended { .. } => ended = true,
                 _ => {}
             }
             logged.push(Logged {
@@ -283,6 +288,7 @@ impl Commit {
             callbacks,
             surveys,
             erase_secrets,
+            facts: ended.then(|| crate::report::facts(p, &state)),
             state,
         }
     }

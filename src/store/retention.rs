@@ -34,7 +34,9 @@ pub(super) const PURGEABLE_SQL: &str = "SELECT
     (SELECT COUNT(*) FROM steps WHERE call_id IN (SELECT id FROM calls WHERE started_at < $1)),
     (SELECT COUNT(*) FROM voicemails WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < $1)),
     (SELECT COUNT(*) FROM callbacks WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < $1)),
-    (SELECT COUNT(*) FROM surveys WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < $1))";
+    (SELECT COUNT(*) FROM surveys WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < $1)),
+    (SELECT COUNT(*) FROM queue_waits WHERE call_id IN (SELECT id FROM calls WHERE started_at < $1)),
+    (SELECT COUNT(*) FROM topics_heard WHERE call_id IN (SELECT id FROM calls WHERE started_at < $1))";
 
 /// A finished purge: before, at, calls.
 pub(super) const RECORD_SQL: &str =
@@ -56,12 +58,19 @@ pub struct Removed {
     pub callbacks: u64,
     /// `surveys` rows.
     pub surveys: u64,
+    /// `queue_waits` rows (what reports count of each queue wait).
+    pub queue_waits: u64,
+    /// `topics_heard` rows (the self-service answers heard).
+    pub topics_heard: u64,
 }
+
+/// A backend's row of counts, in [`Removed`]'s field order.
+pub(super) type Counts = (i64, i64, i64, i64, i64, i64, i64);
 
 impl Removed {
     /// A backend's row of counts, in field order.
     pub(super) fn of_row(
-        (calls, steps, voicemails, callbacks, surveys): (i64, i64, i64, i64, i64),
+        (calls, steps, voicemails, callbacks, surveys, queue_waits, topics_heard): Counts,
     ) -> Removed {
         let n = |v: i64| v.max(0) as u64;
         Removed {
@@ -70,6 +79,8 @@ impl Removed {
             voicemails: n(voicemails),
             callbacks: n(callbacks),
             surveys: n(surveys),
+            queue_waits: n(queue_waits),
+            topics_heard: n(topics_heard),
         }
     }
 
@@ -81,6 +92,8 @@ impl Removed {
             voicemails: self.voicemails + o.voicemails,
             callbacks: self.callbacks + o.callbacks,
             surveys: self.surveys + o.surveys,
+            queue_waits: self.queue_waits + o.queue_waits,
+            topics_heard: self.topics_heard + o.topics_heard,
         }
     }
 
@@ -90,13 +103,15 @@ impl Removed {
     }
 
     /// Each table with its count, in the order the tables are listed.
-    pub fn tables(&self) -> [(&'static str, u64); 5] {
+    pub fn tables(&self) -> [(&'static str, u64); 7] {
         [
             ("calls", self.calls),
             ("steps", self.steps),
             ("voicemails", self.voicemails),
             ("callbacks", self.callbacks),
             ("surveys", self.surveys),
+            ("queue_waits", self.queue_waits),
+            ("topics_heard", self.topics_heard),
         ]
     }
 }
@@ -257,8 +272,8 @@ mod tests {
 
     #[test]
     fn removed_rows_add_up_table_by_table() {
-        let a = Removed::of_row((1, 5, 0, 1, 1));
-        let b = Removed::of_row((2, 9, 1, 0, 2));
+        let a = Removed::of_row((1, 5, 0, 1, 1, 2, 0));
+        let b = Removed::of_row((2, 9, 1, 0, 2, 1, 3));
         let sum = a.plus(b);
         assert_eq!(sum.tables()[0], ("calls", 3));
         assert_eq!(sum.tables()[1], ("steps", 14));

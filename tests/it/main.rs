@@ -23,6 +23,7 @@ mod postgres;
 mod properties;
 mod recordings;
 mod reload;
+mod report;
 mod retention;
 mod sensitive;
 mod server;

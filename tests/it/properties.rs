@@ -300,7 +300,7 @@ mod walks {
             2 => Just(Event::NoInput),
             1 => prop::sample::select(vec![
                 QueueResult::Bridged, QueueResult::Full, QueueResult::Timeout, QueueResult::Hangup, QueueResult::Error,
-            ]).prop_map(Event::Queue),
+            ]).prop_map(Event::queue),
             1 => prop::sample::select(vec![DialStatus::Completed, DialStatus::Busy, DialStatus::NoAnswer, DialStatus::Failed])
                 .prop_map(Event::Dial),
             1 => (0u32..200).prop_map(|s| Event::Recording { url: "https://x/r".into(), seconds: s }),

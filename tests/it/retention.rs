@@ -38,7 +38,7 @@ async fn billing_call(
         Event::Digits("1".into()),
         Event::Digits("2".into()),
         Event::Digits("12345678#".into()),
-        Event::Queue(QueueResult::Bridged),
+        Event::queue(QueueResult::Bridged),
         Event::Digits("5".into()),
     ] {
         let was = step.state.step;
@@ -76,7 +76,9 @@ async fn a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest(db: Te
             steps: 42,
             voicemails: 1,
             callbacks: 1,
-            surveys: 7
+            surveys: 7,
+            queue_waits: 7,
+            topics_heard: 0,
         },
         "the dry run counts each table"
     );
@@ -157,8 +159,8 @@ async fn purge_on_the_command_line_counts_deletes_and_refuses_recent_dates() {
         String::from_utf8_lossy(&dry.stderr)
     );
     assert!(text.contains("dry run: nothing deleted"), "{text}");
-    assert!(text.contains("calls               2 rows"), "{text}");
-    assert!(text.contains("steps              12 rows"), "{text}");
+    assert!(text.contains("calls                2 rows"), "{text}");
+    assert!(text.contains("steps               12 rows"), "{text}");
     assert_eq!(
         db.count("SELECT COUNT(*) FROM calls").await,
         2,

@@ -729,8 +729,8 @@ pub(crate) async fn play_demo_scenarios(db: &TestDb) -> Played {
                     Event::Dial(st) => {
                         (action(&doc), vec![cs, ("DialCallStatus", st.word().into())])
                     }
-                    Event::Queue(q) => {
-                        let word = match q {
+                    Event::Queue { result, .. } => {
+                        let word = match result {
                             QueueResult::Bridged => "bridged",
                             QueueResult::Full => "queue-full",
                             QueueResult::Timeout => "leave",

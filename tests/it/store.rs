@@ -159,7 +159,7 @@ async fn a_whole_call_is_stored_and_survives_a_restart(db: TestDb) {
     );
     // The call continues where it was: served by billing, rates the call 5.
     let events = vec![
-        Event::Queue(QueueResult::Bridged),
+        Event::queue(QueueResult::Bridged),
         Event::Digits("5".into()),
     ];
     records += play(&store, &p, &mut step, &render, events, now).await;
@@ -272,7 +272,7 @@ async fn history_lists_a_callers_earlier_calls(db: TestDb) {
     let step = engine::start(&p, start("CA1", "+15550002222"), t0);
     let step = engine::step(&p, &step.state, Event::Digits("1".into()), t0);
     let step = engine::step(&p, &step.state, Event::Digits("0".into()), t0);
-    let step = engine::step(&p, &step.state, Event::Queue(QueueResult::Bridged), t0);
+    let step = engine::step(&p, &step.state, Event::queue(QueueResult::Bridged), t0);
     store
         .commit(Commit::from_step(&p, None, &step, t0, None, None))
         .await
@@ -602,8 +602,8 @@ fn event(n: u8) -> Event {
         3 => Event::Digits("0".into()),
         4 => Event::Digits("12345678#".into()),
         5 => Event::NoInput,
-        6 => Event::Queue(QueueResult::Bridged),
-        7 => Event::Queue(QueueResult::Hangup),
+        6 => Event::queue(QueueResult::Bridged),
+        7 => Event::queue(QueueResult::Hangup),
         8 => Event::Dial(engine::DialStatus::NoAnswer),
         9 => Event::Recording {
             url: "https://api.twilio.com/r".into(),

@@ -216,7 +216,7 @@ fn demo_calls_as_twilio_receives_them() {
                 d("1"),
                 d("2"),
                 d("12345678#"),
-                Event::Queue(engine::QueueResult::Bridged),
+                Event::queue(engine::QueueResult::Bridged),
                 d("5")
             ]
         )

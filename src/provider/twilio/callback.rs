@@ -133,14 +133,22 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
         }));
     }
     if let Some(result) = param(params, "QueueResult") {
-        return Ok(Event::Queue(match result {
+        let result = match result {
             "bridged" | "bridging-in-process" => QueueResult::Bridged,
             "queue-full" => QueueResult::Full,
             "leave" | "redirected" => QueueResult::Timeout,
             "hangup" => QueueResult::Hangup,
             "error" | "system-error" => QueueResult::Error,
             other => return Err(BadCallback::Invalid("QueueResult", other.to_owned())),
-        }));
+        };
+        let waited = match param(params, "QueueTime").filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| BadCallback::Invalid("QueueTime", t.to_owned()))?,
+            ),
+            None => None,
+        };
+        return Ok(Event::Queue { result, waited });
     }
     if let Some(url) = param(params, "RecordingUrl").filter(|u| !u.is_empty()) {
         let d = param(params, "RecordingDuration").unwrap_or("0");
@@ -274,16 +282,24 @@ mod tests {
         );
         assert_eq!(
             step_event(&[("QueueResult", "queue-full")]),
-            Ok(Event::Queue(QueueResult::Full))
+            Ok(Event::queue(QueueResult::Full))
         );
         assert_eq!(
             step_event(&[("QueueResult", "leave")]),
-            Ok(Event::Queue(QueueResult::Timeout))
+            Ok(Event::queue(QueueResult::Timeout))
         );
         assert_eq!(
             step_event(&[("QueueResult", "bridged")]),
-            Ok(Event::Queue(QueueResult::Bridged))
+            Ok(Event::queue(QueueResult::Bridged))
         );
+        assert_eq!(
+            step_event(&[("QueueResult", "hangup"), ("QueueTime", "73")]),
+            Ok(Event::Queue {
+                result: QueueResult::Hangup,
+                waited: Some(73)
+            })
+        );
+        assert!(step_event(&[("QueueResult", "hangup"), ("QueueTime", "-1")]).is_err());
         assert_eq!(
             step_event(&[
                 ("RecordingUrl", "https://api.twilio.com/R1"),

@@ -272,9 +272,12 @@ s AS (DELETE FROM steps WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
 v AS (DELETE FROM voicemails WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
 b AS (DELETE FROM callbacks WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
 q AS (DELETE FROM surveys WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
+w AS (DELETE FROM queue_waits WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
+t AS (DELETE FROM topics_heard WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
 c AS (DELETE FROM calls WHERE id IN (SELECT id FROM doomed) RETURNING 1)
 SELECT (SELECT COUNT(*) FROM c), (SELECT COUNT(*) FROM s), (SELECT COUNT(*) FROM v),
-    (SELECT COUNT(*) FROM b), (SELECT COUNT(*) FROM q)";
+    (SELECT COUNT(*) FROM b), (SELECT COUNT(*) FROM q), (SELECT COUNT(*) FROM w),
+    (SELECT COUNT(*) FROM t)";
 
 /// A caller's erasure (see `store::callers`): `$1` the number, `$2` the
 /// start since which a call not ended is live, `$3` the hash.

@@ -16,7 +16,7 @@
 
 use super::Health;
 use super::conns::Conn;
-use crate::store::batch::{Row, Write, annotations, drop_abandoned, summaries};
+use crate::store::batch::{self, Row, Write, annotations, drop_abandoned, summaries};
 use crate::store::{Commit, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::sync::Arc;
@@ -225,13 +225,15 @@ async fn written(
 const BATCH_SQL: &str = "WITH
 new_calls AS (
     INSERT INTO calls (call_sid, flow, version, caller, called,
-        started_at, node, updated_at, ended_at, final_status, outcome, outcome_group)
+        started_at, node, updated_at, ended_at, final_status, outcome, outcome_group,
+        class, kind, grp)
     SELECT u.call_sid, u.flow, u.version, u.caller, u.called, u.at, u.node, u.at,
-        u.ended_at, u.final_status, u.outcome, u.outcome_group
+        u.ended_at, u.final_status, u.outcome, u.outcome_group, u.class, u.kind, u.grp
     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
-        $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])
+        $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[], $46::text[],
+        $47::text[], $48::text[])
         WITH ORDINALITY AS u(call_sid, flow, version, caller, called, at, node, ended_at,
-        final_status, outcome, outcome_group, n)
+        final_status, outcome, outcome_group, class, kind, grp, n)
     ORDER BY u.n
     RETURNING id, call_sid
 ),
@@ -249,10 +251,31 @@ summaries AS (
         node = u.node, updated_at = u.at,
         ended_at = COALESCE(calls.ended_at, u.ended_at),
         final_status = COALESCE(u.final_status, calls.final_status),
-        outcome = u.outcome, outcome_group = u.outcome_group
+        outcome = u.outcome, outcome_group = u.outcome_group,
+        class = COALESCE(u.class, calls.class), kind = COALESCE(u.kind, calls.kind),
+        grp = COALESCE(u.grp, calls.grp)
     FROM UNNEST($20::text[], $21::text[], $22::int8[], $23::int8[], $24::text[], $25::text[],
-        $26::text[]) AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group)
+        $26::text[], $49::text[], $50::text[], $51::text[])
+        AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group, class, kind, grp)
     WHERE calls.call_sid = u.call_sid
+),
+queue_waited AS (
+    INSERT INTO queue_waits (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp)
+    SELECT COALESCE(n.id, c.id), u.seq, u.grp, u.kind, u.tier, u.joined_at, u.result,
+        u.waited, u.next_grp
+    FROM UNNEST($52::text[], $53::int4[], $54::text[], $55::text[], $56::int4[], $57::int8[],
+        $58::text[], $59::int4[], $60::text[])
+        AS u(call_sid, seq, grp, kind, tier, joined_at, result, waited, next_grp)
+    LEFT JOIN new_calls n ON n.call_sid = u.call_sid
+    LEFT JOIN calls c ON c.call_sid = u.call_sid
+),
+topics AS (
+    INSERT INTO topics_heard (call_id, seq, topic, then_agent, at)
+    SELECT COALESCE(n.id, c.id), u.seq, u.topic, u.then_agent, u.at
+    FROM UNNEST($61::text[], $62::int4[], $63::text[], $64::bool[], $65::int8[])
+        AS u(call_sid, seq, topic, then_agent, at)
+    LEFT JOIN new_calls n ON n.call_sid = u.call_sid
+    LEFT JOIN calls c ON c.call_sid = u.call_sid
 ),
 voicemails_left AS (
     INSERT INTO voicemails (call_sid, grp, url, seconds, at)
@@ -308,7 +331,15 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .collect();
     let notes = annotations(&rows);
     let erased: Vec<&Row> = rows.iter().filter(|r| r.c.erase_secrets).collect();
+    let new_report: Vec<_> = new
+        .iter()
+        .map(|r| batch::report_columns(r.c.facts.as_ref()))
+        .collect();
+    let changed_report: Vec<_> = changed.iter().map(|s| s.report()).collect();
+    let waits = batch::queue_waits(&rows);
+    let topics = batch::topics_heard(&rows);
     let small = |n: u32| n.min(i32::MAX as u32) as i32;
+    let seq = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     sqlx::query(BATCH_SQL)
         .bind(column(&new, |r| r.c.state.call_id.as_str()))
         .bind(column(&new, |r| r.c.flow.as_str()))
@@ -355,6 +386,26 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .bind(column(&notes, |(_, step, _)| *step as i64))
         .bind(column(&notes, |(_, _, events)| events.as_str()))
         .bind(column(&erased, |r| r.c.state.call_id.as_str()))
+        .bind(column(&new_report, |r| r.0))
+        .bind(column(&new_report, |r| r.1))
+        .bind(column(&new_report, |r| r.2))
+        .bind(column(&changed_report, |r| r.0))
+        .bind(column(&changed_report, |r| r.1))
+        .bind(column(&changed_report, |r| r.2))
+        .bind(column(&waits, |(call, _, _)| *call))
+        .bind(column(&waits, |(_, n, _)| seq(*n)))
+        .bind(column(&waits, |(_, _, q)| q.group.as_str()))
+        .bind(column(&waits, |(_, _, q)| q.kind))
+        .bind(column(&waits, |(_, _, q)| q.tier.map(small)))
+        .bind(column(&waits, |(_, _, q)| q.joined))
+        .bind(column(&waits, |(_, _, q)| q.result))
+        .bind(column(&waits, |(_, _, q)| small(q.waited)))
+        .bind(column(&waits, |(_, _, q)| q.next.as_deref()))
+        .bind(column(&topics, |t| t.0))
+        .bind(column(&topics, |t| seq(t.1)))
+        .bind(column(&topics, |t| t.2))
+        .bind(column(&topics, |t| t.3))
+        .bind(column(&topics, |t| t.4))
         .execute(conn)
         .await?;
     Ok(())

@@ -24,10 +24,13 @@ pub(super) fn purge_batch(
         "INSERT INTO doomed SELECT id, call_sid FROM calls WHERE started_at < ?1 ORDER BY started_at LIMIT ?2",
         params![before, limit],
     )?;
-    let steps = tx.execute(
-        "DELETE FROM steps WHERE call_id IN (SELECT id FROM doomed)",
-        [],
-    )?;
+    let by_id = |table: &str| {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE call_id IN (SELECT id FROM doomed)"),
+            [],
+        )
+    };
+    let steps = by_id("steps")?;
     let by_call = |table: &str| {
         tx.execute(
             &format!("DELETE FROM {table} WHERE call_sid IN (SELECT call_sid FROM doomed)"),
@@ -37,6 +40,8 @@ pub(super) fn purge_batch(
     let voicemails = by_call("voicemails")?;
     let callbacks = by_call("callbacks")?;
     let surveys = by_call("surveys")?;
+    let queue_waits = by_id("queue_waits")?;
+    let topics_heard = by_id("topics_heard")?;
     tx.execute("DELETE FROM calls WHERE id IN (SELECT id FROM doomed)", [])?;
     tx.commit()?;
     let n = |v: usize| v as i64;
@@ -46,6 +51,8 @@ pub(super) fn purge_batch(
         n(voicemails),
         n(callbacks),
         n(surveys),
+        n(queue_waits),
+        n(topics_heard),
     )))
 }
 

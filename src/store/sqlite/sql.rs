@@ -6,7 +6,7 @@
 //! ([`super::readers`]).
 
 use super::writer::SavedVersion;
-use crate::store::batch::{Row, summaries};
+use crate::store::batch::{self, Row, summaries};
 use crate::store::{Commit, StoreError};
 
 /// Insert a version unless it is there; is what is stored now `v`'s snapshot?
@@ -44,8 +44,8 @@ pub(super) fn store_error(e: rusqlite::Error) -> StoreError {
 }
 
 const NEW_CALL: &str = "INSERT INTO calls (call_sid, flow, version, caller, called, started_at,
-        node, updated_at, ended_at, final_status, outcome, outcome_group)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        node, updated_at, ended_at, final_status, outcome, outcome_group, class, kind, grp)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 /// A step's call by its id: its row is new in this batch or older. A
 /// missing call gives a NULL id, which the table refuses.
@@ -56,8 +56,18 @@ const SUMMARY: &str = "UPDATE calls SET
         node = ?2, updated_at = ?3,
         ended_at = COALESCE(ended_at, ?4),
         final_status = COALESCE(?5, final_status),
-        outcome = ?6, outcome_group = ?7
+        outcome = ?6, outcome_group = ?7,
+        class = COALESCE(?8, class), kind = COALESCE(?9, kind), grp = COALESCE(?10, grp)
     WHERE call_sid = ?1";
+
+/// One queue wait of an ended call.
+const QUEUE_WAIT: &str = "INSERT INTO queue_waits
+        (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp)
+    VALUES ((SELECT id FROM calls WHERE call_sid = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// One self-service answer an ended call heard.
+const TOPIC: &str = "INSERT INTO topics_heard (call_id, seq, topic, then_agent, at)
+    VALUES ((SELECT id FROM calls WHERE call_sid = ?1), ?2, ?3, ?4, ?5)";
 
 const VOICEMAIL: &str =
     "INSERT INTO voicemails (call_sid, grp, url, seconds, at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -116,6 +126,7 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
     let mut new_call = db.prepare_cached(NEW_CALL)?;
     for r in rows.iter().filter(|r| r.new_call()) {
         let s = &r.c.state;
+        let (class, kind, grp) = batch::report_columns(r.c.facts.as_ref());
         new_call.execute(params![
             s.call_id,
             r.c.flow,
@@ -129,6 +140,9 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
             r.c.final_status,
             r.outcome,
             r.outcome_group,
+            class,
+            kind,
+            grp,
         ])?;
     }
     let mut step = db.prepare_cached(STEP)?;
@@ -148,6 +162,7 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
     let mut summary = db.prepare_cached(SUMMARY)?;
     for s in summaries(rows) {
         let r = s.row;
+        let (class, kind, grp) = s.report();
         summary.execute(params![
             r.c.state.call_id,
             r.c.node,
@@ -156,7 +171,19 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
             s.final_status,
             r.outcome,
             r.outcome_group,
+            class,
+            kind,
+            grp,
         ])?;
+    }
+    for (call, seq, q) in batch::queue_waits(rows) {
+        db.prepare_cached(QUEUE_WAIT)?.execute(params![
+            call, seq, q.group, q.kind, q.tier, q.joined, q.result, q.waited, q.next
+        ])?;
+    }
+    for (call, seq, topic, agent, at) in batch::topics_heard(rows) {
+        db.prepare_cached(TOPIC)?
+            .execute(params![call, seq, topic, agent, at])?;
     }
     for r in rows.iter().filter(|r| !r.c.voicemails.is_empty()) {
         let mut voicemail = db.prepare_cached(VOICEMAIL)?;
@@ -323,8 +350,8 @@ mod tests {
             3 => Event::Digits("0".into()),
             4 => Event::Digits("12345678#".into()),
             5 => Event::NoInput,
-            6 => Event::Queue(engine::QueueResult::Bridged),
-            7 => Event::Queue(engine::QueueResult::Hangup),
+            6 => Event::queue(engine::QueueResult::Bridged),
+            7 => Event::queue(engine::QueueResult::Hangup),
             8 => Event::Dial(engine::DialStatus::NoAnswer),
             9 => Event::Recording {
                 url: "https://api.twilio.com/r".into(),

@@ -136,7 +136,7 @@ impl TestDb {
     pub(crate) async fn contents(&self) -> Vec<serde_json::Value> {
         let tables = [
             (
-                "json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group)",
+                "json_array(call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, outcome, outcome_group, class, kind, grp)",
                 "calls ORDER BY call_sid",
             ),
             (
@@ -154,6 +154,14 @@ impl TestDb {
             (
                 "json_array(call_sid, node, grp, rating, scale, at)",
                 "surveys ORDER BY call_sid, at, node, rating",
+            ),
+            (
+                "json_array(c.call_sid, w.seq, w.grp, w.kind, w.tier, w.joined_at, w.result, w.waited, w.next_grp)",
+                "queue_waits w JOIN calls c ON c.id = w.call_id ORDER BY c.call_sid, w.seq",
+            ),
+            (
+                "json_array(c.call_sid, t.seq, t.topic, CASE WHEN t.then_agent THEN 1 ELSE 0 END, t.at)",
+                "topics_heard t JOIN calls c ON c.id = t.call_id ORDER BY c.call_sid, t.seq",
             ),
         ];
         let mut out = Vec::new();

@@ -1,0 +1,128 @@
+//! What reports count, as calls played through the server leave it in the
+//! store: each ended call's class, group and kind, its queue waits (with
+//! the provider's wait times, overflows and escalations) and the
+//! self-service answers it heard, the same on both backends.
+
+use crate::server::{Server, action, post};
+use crate::support::db::TestDb;
+use std::path::Path;
+
+fn demo() -> switchboard::program::Program {
+    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
+    switchboard::compile::compile(&set).program.unwrap()
+}
+
+/// Monday 10:00 in New York: the demo's groups are open.
+fn open_hours() -> switchboard::server::Clock {
+    let at: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    std::sync::Arc::new(move || at)
+}
+
+/// A call to the support line answering each document with `moves`
+/// (parameter, value), then ending with its status callback.
+async fn support_call(server: &Server, sid: &str, moves: &[(&str, &str)]) {
+    let base = format!("http://{}", server.addr);
+    let on = |url: String| format!("{base}{}", &url[url.find("/twilio").unwrap()..]);
+    let new = [
+        ("CallSid", sid),
+        ("From", "+15550007777"),
+        ("To", "+18005550199"),
+    ];
+    let (_, mut doc) = post(&server.url("/twilio/voice"), &new, None).await;
+    for (key, value) in moves {
+        let mut params = vec![("CallSid", sid)];
+        for (k, v) in key.split('&').zip(value.split('&')) {
+            params.push((k, v));
+        }
+        let (code, next) = post(&on(action(&doc)), &params, None).await;
+        assert_eq!(code, 200, "{sid} {key}={value}: {next}");
+        doc = next;
+    }
+    let status = [("CallSid", sid), ("CallStatus", "completed")];
+    assert_eq!(
+        post(&server.url("/twilio/status"), &status, None).await.0,
+        204
+    );
+}
+
+async fn calls_leave_the_figures_reports_count(db: TestDb) {
+    let server = Server::with(demo(), &db, Some(open_hours())).await;
+    // The power answer does not help: tier 1 answers after 42 s; rated 4.
+    support_call(
+        &server,
+        "CAR1",
+        &[
+            ("Digits", "2"),
+            ("Digits", "2"),
+            ("QueueResult&QueueTime", "bridged&42"),
+            ("Digits", "2"),
+            ("Digits", "4"),
+        ],
+    )
+    .await;
+    // The setup answer solves it; rated 5.
+    support_call(
+        &server,
+        "CAR2",
+        &[("Digits", "1"), ("Digits", "1"), ("Digits", "5")],
+    )
+    .await;
+    // Straight to tier 1, which leaves the caller waiting 60 s and
+    // overflows to tier 2, where the caller hangs up.
+    support_call(
+        &server,
+        "CAR3",
+        &[("Digits", "0"), ("QueueResult&QueueTime", "leave&60")],
+    )
+    .await;
+    let calls = db
+        .texts(
+            "SELECT call_sid || ' ' || class || ' ' || COALESCE(grp, '-') || ' ' || COALESCE(kind, '-') FROM calls ORDER BY call_sid",
+            "SELECT call_sid || ' ' || class || ' ' || COALESCE(grp, '-') || ' ' || COALESCE(kind, '-') FROM calls ORDER BY call_sid",
+        )
+        .await;
+    assert_eq!(
+        calls,
+        [
+            "CAR1 agent support_tier1 support",
+            "CAR2 self-service - -",
+            "CAR3 queue-abandon support_tier2 support",
+        ]
+    );
+    let row = "c.call_sid || ' ' || w.seq || ' ' || w.grp || ' ' || w.kind || ' ' || w.tier || ' ' || w.result || ' ' || w.waited || ' ' || COALESCE(w.next_grp, '-')";
+    let from = "FROM queue_waits w JOIN calls c ON c.id = w.call_id ORDER BY c.call_sid, w.seq";
+    let waits = db
+        .texts(
+            &format!("SELECT {row} {from}"),
+            &format!("SELECT {row} {from}"),
+        )
+        .await;
+    assert_eq!(
+        waits,
+        [
+            "CAR1 1 support_tier1 support 1 answered 42 -",
+            "CAR3 1 support_tier1 support 1 timeout 60 support_tier2",
+            // Hung up with no queue result: measured on the server's
+            // clock, which stands still in this test.
+            "CAR3 2 support_tier2 support 2 abandoned 0 -",
+        ]
+    );
+    let row = "c.call_sid || ' ' || t.topic || ' ' || CASE WHEN t.then_agent THEN 'then an agent' ELSE 'contained' END";
+    let from = "FROM topics_heard t JOIN calls c ON c.id = t.call_id ORDER BY c.call_sid, t.seq";
+    let topics = db
+        .texts(
+            &format!("SELECT {row} {from}"),
+            &format!("SELECT {row} {from}"),
+        )
+        .await;
+    assert_eq!(
+        topics,
+        [
+            "CAR1 power and Wi-Fi then an agent",
+            "CAR2 hub setup contained"
+        ]
+    );
+    server.stop().await;
+}
+
+crate::on_both!(calls_leave_the_figures_reports_count);
