@@ -111,6 +111,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// What the stored calls say: outcomes per group and kind, queues
+    /// (abandonment, speed of answer, service level, overflows),
+    /// escalations, self-service containment and topics, CSAT.
+    Report {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Calls started at or after this: a date (`2026-09-01`, UTC
+        /// midnight), a time (`2026-09-01T12:00:00Z`) or a time ago (`7d`,
+        /// `12h`). Default: every stored call.
+        #[arg(long, value_parser = moment)]
+        since: Option<jiff::Timestamp>,
+        /// Calls started before this (the same forms). Default: now.
+        #[arg(long, value_parser = moment)]
+        until: Option<jiff::Timestamp>,
+        /// Only this group's figures.
+        #[arg(long)]
+        group: Option<String>,
+        /// Only customer service or customer support groups.
+        #[arg(long, value_enum)]
+        kind: Option<ReportKind>,
+        /// Output format: a terminal report, JSON, or CSV (a table per section).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// What is stored about one caller's number: export it, or erase it.
     Caller {
         #[command(subcommand)]
@@ -294,6 +318,19 @@ enum CheckFormat {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportKind {
+    Service,
+    Support,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum GraphFormat {
     Mermaid,
@@ -342,6 +379,14 @@ pub(crate) fn main() -> ExitCode {
             dry_run,
             format,
         } => purge(&db.url, before, dry_run, format),
+        Command::Report {
+            db,
+            since,
+            until,
+            group,
+            kind,
+            format,
+        } => report(&db.url, since, until, group, kind, format),
         Command::Caller {
             action: CallerAction::Export { number, db },
         } => export_caller(&db.url, &number),
@@ -974,23 +1019,33 @@ fn versions(url: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A date (UTC midnight), a time, or a time ago (`7d`): `--since`,
+/// `--until`, `--before`.
+fn moment(s: &str) -> Result<jiff::Timestamp, String> {
+    let t = s.trim();
+    if let Ok(at) = t.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    if let Ok(d) = t.parse::<jiff::civil::Date>() {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|e| format!("`{s}`: {e}"));
+    }
+    match humantime::parse_duration(t) {
+        Ok(ago) => Ok(switchboard::store::retention::cutoff(
+            jiff::Timestamp::now(),
+            ago,
+        )),
+        Err(_) => Err(format!(
+            "`{s}` is not a date, a time or a time ago: give one like 2026-09-01, 2026-09-01T12:00:00Z or 7d"
+        )),
+    }
+}
+
 /// `purge --before`: a date (UTC midnight) or a time, at least a day ago,
 /// so a purge never reaches calls that may be in progress or unreported.
 fn purge_before(s: &str) -> Result<jiff::Timestamp, String> {
-    let t = s.trim();
-    let at = match t.parse::<jiff::Timestamp>() {
-        Ok(at) => at,
-        Err(_) => t
-            .parse::<jiff::civil::Date>()
-            .and_then(|d| {
-                jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-            })
-            .map_err(|_| {
-                format!(
-                    "`{s}` is not a date or time: give one like 2026-09-01 or 2026-09-01T12:00:00Z"
-                )
-            })?,
-    };
+    let at = moment(s)?;
     let latest = switchboard::store::retention::cutoff(
         jiff::Timestamp::now(),
         switchboard::privacy::MIN_RETENTION,
@@ -1002,6 +1057,59 @@ fn purge_before(s: &str) -> Result<jiff::Timestamp, String> {
         ));
     }
     Ok(at)
+}
+
+fn report(
+    url: &str,
+    since: Option<jiff::Timestamp>,
+    until: Option<jiff::Timestamp>,
+    group: Option<String>,
+    kind: Option<ReportKind>,
+    format: ReportFormat,
+) -> anyhow::Result<ExitCode> {
+    use switchboard::report::{Report, Scope, render};
+    let since = since.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let until = until.unwrap_or_else(jiff::Timestamp::now);
+    if since >= until {
+        anyhow::bail!(
+            "--since ({}) is not before --until ({}): give a period that starts before it ends",
+            since,
+            until
+        );
+    }
+    let kind = kind.map(|k| match k {
+        ReportKind::Service => "service".to_owned(),
+        ReportKind::Support => "support".to_owned(),
+    });
+    let (rows, purged_before) = with_store(url, async |store| {
+        let rows = store.report_rows(since, until).await?;
+        Ok((rows, store.purged_before().await?))
+    })?;
+    if let Some(g) = &group {
+        let known: Vec<&str> = rows
+            .classes
+            .iter()
+            .filter_map(|(_, g, _, _)| g.as_deref())
+            .chain(rows.waits.iter().map(|w| w.0.as_str()))
+            .collect();
+        if !known.contains(&g.as_str()) {
+            eprintln!("note: no call in this period reached or waited for a group `{g}`");
+        }
+    }
+    let scope = Scope {
+        since,
+        until,
+        group,
+        kind,
+        purged_before,
+    };
+    let r = Report::of(&rows, &scope);
+    match format {
+        ReportFormat::Text => out!("{}", render::text(&r)),
+        ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&r)?),
+        ReportFormat::Csv => out!("{}", render::csv(&r)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn purge(

@@ -12,6 +12,7 @@ mod batch;
 pub mod callers;
 pub mod live;
 pub mod postgres;
+pub mod reports;
 pub mod retention;
 pub mod sqlite;
 pub mod versions;
@@ -425,6 +426,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// The latest time before which calls have been purged.
     async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// The rows of a report on the calls started in `[since, until)`.
+    async fn report_rows(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<reports::ReportRows, StoreError>;
     /// Every row stored about a caller's number.
     async fn caller(&self, number: &str) -> Result<CallerRows, StoreError>;
     /// Erase a number (see [`callers`]): calls started since `live_since`
@@ -692,6 +699,15 @@ impl Store {
     /// only the time since.
     pub async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError> {
         self.db.purged_before().await
+    }
+
+    /// The rows of a report on the calls started in `[since, until)`.
+    pub async fn report_rows(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<reports::ReportRows, StoreError> {
+        self.db.report_rows(since, until).await
     }
 
     /// Everything stored about `number`, as one JSON document.

@@ -4,7 +4,7 @@
 //! self-service answers it heard, the same on both backends.
 
 use crate::server::{Server, action, post};
-use crate::support::db::TestDb;
+use crate::support::db::{Database, TestDb};
 use std::path::Path;
 
 fn demo() -> switchboard::program::Program {
@@ -123,6 +123,135 @@ async fn calls_leave_the_figures_reports_count(db: TestDb) {
         ]
     );
     server.stop().await;
+
+    // The report on them, the same on both backends.
+    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let classes = |o: &serde_json::Value| -> Vec<(String, u64)> {
+        o["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["outcome"].as_str().unwrap().to_owned(),
+                    c["calls"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(r["overall"]["calls"], 3);
+    assert_eq!(
+        classes(&r["overall"]),
+        [
+            ("agent".to_owned(), 1),
+            ("self-service".to_owned(), 1),
+            ("queue-abandon".to_owned(), 1)
+        ]
+    );
+    assert_eq!(r["kinds"][0]["name"], "support");
+    assert_eq!(
+        r["kinds"][0]["calls"], 2,
+        "the self-service call has no group"
+    );
+    let queues = r["queues"].as_array().unwrap();
+    let tier1 = &queues[0];
+    assert_eq!(
+        (
+            tier1["group"].as_str(),
+            tier1["entered"].as_u64(),
+            tier1["answered"].as_u64(),
+            tier1["timed_out"].as_u64()
+        ),
+        (Some("support_tier1"), Some(2), Some(1), Some(1))
+    );
+    assert_eq!(tier1["speed_of_answer_s"], 42.0);
+    assert_eq!(
+        tier1["service_level"], 0.0,
+        "answered after 42 s, over 20 s"
+    );
+    assert_eq!(tier1["overflowed_to"][0]["to"], "support_tier2");
+    let tier2 = &queues[1];
+    assert_eq!(
+        (tier2["abandoned"].as_u64(), tier2["abandonment"].as_f64()),
+        (Some(1), Some(1.0))
+    );
+    assert_eq!(r["containment"]["calls"], 2);
+    assert_eq!(r["containment"]["contained"], 1);
+    assert_eq!(
+        r["topics"][0]["topic"], "power and Wi-Fi",
+        "the answer that failed comes first"
+    );
+    assert_eq!(r["csat_by_group"][0]["name"], "support_tier1");
+    assert_eq!(r["csat_by_group"][0]["mean"], 4.0);
+    assert_eq!(r["csat_by_group"][0]["response_rate"], 1.0);
+    assert_eq!(
+        r["csat_by_kind"][0]["distribution"],
+        serde_json::json!([0, 0, 0, 1, 0])
+    );
+
+    // Only service groups: none of these calls.
+    let service = switchboard(&["report", "--database", &db.url(), "--kind", "service"]);
+    let text = String::from_utf8(service.stdout).unwrap();
+    assert!(text.contains("No calls in this period"), "{text}");
+
+    // CSV: a table per section, each row naming its section.
+    let csv = switchboard(&["report", "--database", &db.url(), "--format", "csv"]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let tables: Vec<&str> = csv.split("\n\n").collect();
+    assert_eq!(tables.len(), 6, "{csv}");
+    assert!(
+        tables[1]
+            .lines()
+            .any(|l| l == "outcomes,group,support_tier1,support,agent,1"),
+        "{csv}"
+    );
+    assert!(
+        tables[2].starts_with("section,group,kind,entered,answered"),
+        "{csv}"
+    );
+}
+
+fn switchboard(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_empty_store_reports_zeros_and_a_backwards_period_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let out = switchboard(&["report", "--database", &url]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("No calls in this period: every figure is zero"),
+        "{text}"
+    );
+    let out = switchboard(&[
+        "report",
+        "--database",
+        &url,
+        "--since",
+        "2026-09-02",
+        "--until",
+        "2026-09-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("is not before --until"), "{err}");
+    let out = switchboard(&["report", "--database", &url, "--since", "yesterdayish"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("is not a date, a time or a time ago"), "{err}");
 }
 
 crate::on_both!(calls_leave_the_figures_reports_count);

@@ -186,7 +186,7 @@ async fn purge_on_the_command_line_counts_deletes_and_refuses_recent_dates() {
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
     for (before, says) in [
         (today.as_str(), "less than a day ago"),
-        ("next tuesday", "is not a date or time"),
+        ("next tuesday", "is not a date, a time or a time ago"),
     ] {
         let out = switchboard(&["purge", "--before", before, "--database", &url]);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -15,6 +15,7 @@ mod conns;
 mod writer;
 
 use super::callers::{self, CallerRows, Erasure};
+use super::reports::{self, ReportRows};
 use super::retention::{self, Removed};
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
@@ -300,6 +301,25 @@ impl PgStore {
         self.reads.get(&self.health).await
     }
 
+    /// The rows `sql` selects for the period `[since, until)`.
+    async fn in_period<T>(
+        &self,
+        sql: &'static str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(sql)
+            .bind(since)
+            .bind(until)
+            .fetch_all(r.conn().await?)
+            .await;
+        r.done(rows)
+    }
+
     /// The rows `sql` selects for a caller's number.
     async fn by_number<T>(&self, sql: &'static str, number: &str) -> Result<Vec<T>, StoreError>
     where
@@ -359,6 +379,23 @@ impl Backend for PgStore {
             .await;
         let (ms,): (Option<i64>,) = r.done(row)?;
         Ok(ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+    }
+
+    async fn report_rows(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<ReportRows, StoreError> {
+        let (a, b) = (since.as_millisecond(), until.as_millisecond());
+        let containment: Vec<(i64, i64)> = self.in_period(reports::CONTAINMENT_SQL, a, b).await?;
+        Ok(ReportRows {
+            classes: self.in_period(reports::CLASSES_SQL, a, b).await?,
+            waits: self.in_period(reports::WAITS_SQL, a, b).await?,
+            moves: self.in_period(reports::MOVES_SQL, a, b).await?,
+            ratings: self.in_period(reports::RATINGS_SQL, a, b).await?,
+            topics: self.in_period(reports::TOPICS_SQL, a, b).await?,
+            containment: containment.first().copied().unwrap_or_default(),
+        })
     }
 
     async fn caller(&self, number: &str) -> Result<CallerRows, StoreError> {

@@ -1,0 +1,461 @@
+//! A report's figures, added up from the store's rows
+//! ([`crate::store::reports::ReportRows`]): calls by how they ended,
+//! overall, per group and per kind; each group's queue (answered,
+//! abandoned and the time to abandon, average speed of answer, service
+//! level, where it overflowed); escalations between tiers; self-service
+//! containment and the topics callers chose; CSAT per group and per kind.
+//! Pure: the same rows give the same report whichever backend they came
+//! from.
+
+use super::facts::Class;
+use crate::store::reports::ReportRows;
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Answered within this many seconds counts toward a group's service level.
+pub const SERVICE_LEVEL_SECS: u32 = 20;
+
+/// What a report covers and which calls it counts.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Calls started at or after this.
+    pub since: Timestamp,
+    /// Calls started before this.
+    pub until: Timestamp,
+    /// Only this group's figures.
+    pub group: Option<String>,
+    /// Only this kind's (`service` or `support`).
+    pub kind: Option<String>,
+    /// Calls started before this were purged.
+    pub purged_before: Option<Timestamp>,
+}
+
+/// Calls that ended one way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassCount {
+    /// The class's code (`agent`, `queue-abandon`, …).
+    pub outcome: &'static str,
+    /// In words.
+    pub words: &'static str,
+    /// Calls.
+    pub calls: u64,
+}
+
+/// Calls by how they ended, for the whole report, a group or a kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outcomes {
+    /// The group's or kind's name; `all` for everything.
+    pub name: String,
+    /// The group's kind, for a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Ended calls.
+    pub calls: u64,
+    /// Each class with any call, in [`Class::ALL`]'s order.
+    pub outcomes: Vec<ClassCount>,
+}
+
+/// One group's queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Queue {
+    /// The group.
+    pub group: String,
+    /// Its kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Waits that began in the period.
+    pub entered: u64,
+    /// Answered by an agent.
+    pub answered: u64,
+    /// The caller hung up waiting.
+    pub abandoned: u64,
+    /// Left for no agent within the group's longest wait.
+    pub timed_out: u64,
+    /// Refused: the queue was full.
+    pub full: u64,
+    /// The provider could not queue the call.
+    pub errors: u64,
+    /// Abandoned ÷ (answered + abandoned).
+    pub abandonment: Option<f64>,
+    /// Mean seconds waited by the answered (average speed of answer).
+    pub speed_of_answer_s: Option<f64>,
+    /// Mean seconds waited by those who hung up.
+    pub time_to_abandon_s: Option<f64>,
+    /// Answered within [`Queue::threshold_s`] ÷ (answered + abandoned).
+    pub service_level: Option<f64>,
+    /// The service level's threshold.
+    pub threshold_s: u32,
+    /// Where the waits that did not end in an answer went next.
+    pub overflowed_to: Vec<Moved>,
+}
+
+/// Waits followed by a wait for another group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    /// From.
+    pub from: String,
+    /// To.
+    pub to: String,
+    /// How many.
+    pub calls: u64,
+}
+
+/// CSAT for a group or a kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Csat {
+    /// The group's or kind's name.
+    pub name: String,
+    /// Answers.
+    pub answers: u64,
+    /// Mean rating, on a 1–5 scale.
+    pub mean: Option<f64>,
+    /// Answers per rating 1–5 (ratings on other scales scaled to 5).
+    pub distribution: [u64; 5],
+    /// Answers ÷ calls that reached an agent there.
+    pub response_rate: Option<f64>,
+}
+
+/// A self-service answer's figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Topic {
+    /// The node's `topic`.
+    pub topic: String,
+    /// Times heard.
+    pub heard: u64,
+    /// Times the caller went on to an agent after it: it did not solve it.
+    pub then_agent: u64,
+}
+
+/// Self-service containment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Containment {
+    /// Calls that heard at least one answer.
+    pub calls: u64,
+    /// Of them, calls that did not go on to an agent.
+    pub contained: u64,
+    /// Of them, calls that went on to an agent.
+    pub then_agent: u64,
+    /// Contained ÷ calls.
+    pub rate: Option<f64>,
+}
+
+/// Everything a report says.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Calls started at or after this…
+    pub since: Timestamp,
+    /// …and before this.
+    pub until: Timestamp,
+    /// Calls started before this were purged: the report covers only
+    /// from here on, if that is after `since`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covers_from: Option<Timestamp>,
+    /// Only this group, if asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Only this kind, if asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Calls in progress (not counted below).
+    pub in_progress: u64,
+    /// Every ended call.
+    pub overall: Outcomes,
+    /// Per kind: service, support.
+    pub kinds: Vec<Outcomes>,
+    /// Per group.
+    pub groups: Vec<Outcomes>,
+    /// Per group's queue.
+    pub queues: Vec<Queue>,
+    /// Tier to tier: calls answered at one tier that then waited for a
+    /// higher one.
+    pub escalations: Vec<Moved>,
+    /// Self-service containment.
+    pub containment: Containment,
+    /// The answers callers heard, the ones that failed them most first.
+    pub topics: Vec<Topic>,
+    /// CSAT per kind.
+    pub csat_by_kind: Vec<Csat>,
+    /// CSAT per group.
+    pub csat_by_group: Vec<Csat>,
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+fn n(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+/// A queue's running sums while rows are added up.
+#[derive(Default)]
+struct QueueSums {
+    kind: Option<String>,
+    entered: u64,
+    answered: u64,
+    abandoned: u64,
+    timed_out: u64,
+    full: u64,
+    errors: u64,
+    answered_secs: u64,
+    abandoned_secs: u64,
+    within: u64,
+}
+
+/// CSAT's running sums: answers per rating 1–5.
+type Ratings = [u64; 5];
+
+fn add_rating(r: &mut Ratings, rating: i64, scale: i64, count: u64) {
+    if scale <= 0 || rating <= 0 {
+        return;
+    }
+    let on5 = ((rating as f64) * 5.0 / scale as f64)
+        .round()
+        .clamp(1.0, 5.0) as usize;
+    r[on5 - 1] += count;
+}
+
+fn csat(name: String, r: &Ratings, reached: u64) -> Csat {
+    let answers: u64 = r.iter().sum();
+    let total: u64 = r.iter().zip(1..).map(|(c, v)| c * v).sum();
+    Csat {
+        name,
+        answers,
+        mean: ratio(total, answers),
+        distribution: *r,
+        response_rate: ratio(answers, reached),
+    }
+}
+
+impl Report {
+    /// Nothing at all in the period.
+    pub fn is_empty(&self) -> bool {
+        self.overall.calls == 0 && self.in_progress == 0
+    }
+
+    /// Add up `rows` for `scope`.
+    pub fn of(rows: &ReportRows, scope: &Scope) -> Report {
+        let wanted = |group: Option<&str>, kind: Option<&str>| {
+            scope.group.as_deref().is_none_or(|g| group == Some(g))
+                && scope.kind.as_deref().is_none_or(|k| kind == Some(k))
+        };
+        let mut in_progress = 0;
+        let mut overall = BTreeMap::new();
+        let mut kinds: BTreeMap<String, BTreeMap<Class, u64>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, (Option<String>, BTreeMap<Class, u64>)> = BTreeMap::new();
+        for (class, group, kind, calls) in &rows.classes {
+            let Some(class) = class.as_deref().and_then(Class::from_code) else {
+                if scope.group.is_none() && scope.kind.is_none() {
+                    in_progress += n(*calls);
+                }
+                continue;
+            };
+            if !wanted(group.as_deref(), kind.as_deref()) {
+                continue;
+            }
+            *overall.entry(class).or_default() += n(*calls);
+            if let Some(k) = kind {
+                *kinds
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(class)
+                    .or_default() += n(*calls);
+            }
+            if let Some(g) = group {
+                let e = groups.entry(g.clone()).or_default();
+                if e.0.is_none() {
+                    e.0.clone_from(kind);
+                }
+                *e.1.entry(class).or_default() += n(*calls);
+            }
+        }
+        let outcomes = |name: String, kind: Option<String>, by: &BTreeMap<Class, u64>| Outcomes {
+            name,
+            kind,
+            calls: by.values().sum(),
+            outcomes: Class::ALL
+                .into_iter()
+                .filter_map(|c| {
+                    by.get(&c).map(|&calls| ClassCount {
+                        outcome: c.code(),
+                        words: c.words(),
+                        calls,
+                    })
+                })
+                .collect(),
+        };
+        let reached = |by: &BTreeMap<Class, u64>| by.get(&Class::Agent).copied().unwrap_or(0);
+
+        let mut sums: BTreeMap<String, QueueSums> = BTreeMap::new();
+        for (group, kind, result, waited, count) in &rows.waits {
+            if !wanted(Some(group), kind.as_deref()) {
+                continue;
+            }
+            let q = sums.entry(group.clone()).or_default();
+            if q.kind.is_none() {
+                q.kind.clone_from(kind);
+            }
+            let (count, waited) = (n(*count), n(*waited));
+            q.entered += count;
+            match result.as_str() {
+                "answered" => {
+                    q.answered += count;
+                    q.answered_secs += waited * count;
+                    if waited <= u64::from(SERVICE_LEVEL_SECS) {
+                        q.within += count;
+                    }
+                }
+                "abandoned" => {
+                    q.abandoned += count;
+                    q.abandoned_secs += waited * count;
+                }
+                "timeout" => q.timed_out += count,
+                "full" => q.full += count,
+                _ => q.errors += count,
+            }
+        }
+        let mut overflows: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut escalations: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (group, result, next, tier, next_tier, count) in &rows.moves {
+            if scope
+                .group
+                .as_deref()
+                .is_some_and(|g| g != group && g != next)
+            {
+                continue;
+            }
+            let key = (group.clone(), next.clone());
+            if result == "answered" {
+                if matches!((tier, next_tier), (Some(a), Some(b)) if b > a) {
+                    *escalations.entry(key).or_default() += n(*count);
+                }
+            } else {
+                *overflows.entry(key).or_default() += n(*count);
+            }
+        }
+        let moved = |m: &BTreeMap<(String, String), u64>, from: Option<&str>| -> Vec<Moved> {
+            m.iter()
+                .filter(|((f, _), _)| from.is_none_or(|x| x == f))
+                .map(|((from, to), &calls)| Moved {
+                    from: from.clone(),
+                    to: to.clone(),
+                    calls,
+                })
+                .collect()
+        };
+        let queues = sums
+            .into_iter()
+            .map(|(group, q)| {
+                let offered = q.answered + q.abandoned;
+                Queue {
+                    overflowed_to: moved(&overflows, Some(&group)),
+                    kind: q.kind,
+                    entered: q.entered,
+                    answered: q.answered,
+                    abandoned: q.abandoned,
+                    timed_out: q.timed_out,
+                    full: q.full,
+                    errors: q.errors,
+                    abandonment: ratio(q.abandoned, offered),
+                    speed_of_answer_s: ratio(q.answered_secs, q.answered),
+                    time_to_abandon_s: ratio(q.abandoned_secs, q.abandoned),
+                    service_level: ratio(q.within, offered),
+                    threshold_s: SERVICE_LEVEL_SECS,
+                    group,
+                }
+            })
+            .collect();
+
+        let mut by_group: BTreeMap<String, Ratings> = BTreeMap::new();
+        let mut by_kind: BTreeMap<String, Ratings> = BTreeMap::new();
+        for (group, kind, rating, scale, count) in &rows.ratings {
+            if !wanted(group.as_deref(), kind.as_deref()) {
+                continue;
+            }
+            if let Some(g) = group {
+                add_rating(
+                    by_group.entry(g.clone()).or_default(),
+                    *rating,
+                    *scale,
+                    n(*count),
+                );
+            }
+            if let Some(k) = kind {
+                add_rating(
+                    by_kind.entry(k.clone()).or_default(),
+                    *rating,
+                    *scale,
+                    n(*count),
+                );
+            }
+        }
+        let csat_by_group = by_group
+            .iter()
+            .map(|(g, r)| {
+                let agent = groups.get(g).map_or(0, |(_, by)| reached(by));
+                csat(g.clone(), r, agent)
+            })
+            .collect();
+        let csat_by_kind = by_kind
+            .iter()
+            .map(|(k, r)| csat(k.clone(), r, kinds.get(k).map_or(0, reached)))
+            .collect();
+
+        // Answers belong to no group: a report for one group leaves them out.
+        let self_service = scope.group.is_none() && scope.kind.as_deref() != Some("service");
+        let mut topics: Vec<Topic> = if self_service {
+            rows.topics
+                .iter()
+                .map(|(topic, heard, agent)| Topic {
+                    topic: topic.clone(),
+                    heard: n(*heard),
+                    then_agent: n(*agent),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        topics.sort_by(|a, b| {
+            let failed = |t: &Topic| t.then_agent as f64 / t.heard.max(1) as f64;
+            failed(b)
+                .total_cmp(&failed(a))
+                .then(b.heard.cmp(&a.heard))
+                .then(a.topic.cmp(&b.topic))
+        });
+        let (heard, agent) = if self_service {
+            (n(rows.containment.0), n(rows.containment.1))
+        } else {
+            (0, 0)
+        };
+        let contained = heard.saturating_sub(agent);
+        Report {
+            since: scope.since,
+            until: scope.until,
+            covers_from: scope.purged_before.filter(|p| *p > scope.since),
+            group: scope.group.clone(),
+            kind: scope.kind.clone(),
+            in_progress,
+            overall: outcomes("all".into(), None, &overall),
+            kinds: kinds
+                .iter()
+                .map(|(k, by)| outcomes(k.clone(), None, by))
+                .collect(),
+            groups: groups
+                .iter()
+                .map(|(g, (kind, by))| outcomes(g.clone(), kind.clone(), by))
+                .collect(),
+            queues,
+            escalations: moved(&escalations, None),
+            containment: Containment {
+                calls: heard,
+                contained,
+                then_agent: agent,
+                rate: ratio(contained, heard),
+            },
+            topics,
+            csat_by_kind,
+            csat_by_group,
+        }
+    }
+}

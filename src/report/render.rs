@@ -1,0 +1,471 @@
+//! A [`Report`] for people and for tools: a terminal report ([`text`]),
+//! and CSV with one table per section, separated by a blank line, each
+//! row starting with its section's name ([`csv`]). JSON is the report's
+//! own serialization.
+
+use super::figures::{Csat, Outcomes, Report};
+use std::fmt::Write as _;
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.0} s"))
+}
+
+fn mean(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+}
+
+fn day(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn outcomes_block(out: &mut String, o: &Outcomes) {
+    let kind = o
+        .kind
+        .as_deref()
+        .map_or(String::new(), |k| format!(" ({k})"));
+    let _ = writeln!(out, "  {}{kind}: {} calls", o.name, o.calls);
+    for c in &o.outcomes {
+        let share = pct((o.calls > 0).then(|| c.calls as f64 / o.calls as f64));
+        let _ = writeln!(out, "    {:<24} {:>8}  {:>6}", c.words, c.calls, share);
+    }
+}
+
+fn csat_line(out: &mut String, c: &Csat) {
+    let dist = c
+        .distribution
+        .iter()
+        .zip(1..)
+        .map(|(n, r)| format!("{r}:{n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = writeln!(
+        out,
+        "  {:<16} mean {:>5} of 5, {:>6} answers, response rate {:>6}  [{dist}]",
+        c.name,
+        mean(c.mean),
+        c.answers,
+        pct(c.response_rate)
+    );
+}
+
+/// The report as a terminal reads it.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    let mut scope = String::new();
+    if let Some(g) = &r.group {
+        let _ = write!(scope, ", group {g}");
+    }
+    if let Some(k) = &r.kind {
+        let _ = write!(scope, ", {k} groups");
+    }
+    let _ = writeln!(
+        out,
+        "Calls started {} to {}{scope}",
+        day(r.since),
+        day(r.until)
+    );
+    if let Some(from) = r.covers_from {
+        let _ = writeln!(
+            out,
+            "Calls before {} were purged (retention): the figures cover {} on.",
+            day(from),
+            day(from)
+        );
+    }
+    if r.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo calls in this period: every figure is zero. (Calls are counted once they end.)"
+        );
+        return out;
+    }
+    let _ = writeln!(out, "\nOutcomes");
+    outcomes_block(&mut out, &r.overall);
+    if r.in_progress > 0 {
+        let _ = writeln!(out, "  in progress (not counted): {}", r.in_progress);
+    }
+    if !r.kinds.is_empty() {
+        let _ = writeln!(out, "\nBy kind");
+        for k in &r.kinds {
+            outcomes_block(&mut out, k);
+        }
+    }
+    if !r.groups.is_empty() {
+        let _ = writeln!(out, "\nBy group");
+        for g in &r.groups {
+            outcomes_block(&mut out, g);
+        }
+    }
+    if !r.queues.is_empty() {
+        let _ = writeln!(out, "\nQueues");
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>8} {:>8} {:>9} {:>8} {:>6} {:>10} {:>9} {:>8}",
+            "group",
+            "entered",
+            "answered",
+            "abandoned",
+            "timeout",
+            "full",
+            "abandon %",
+            "avg answer",
+            "SL"
+        );
+        for q in &r.queues {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:>8} {:>8} {:>9} {:>8} {:>6} {:>10} {:>9} {:>8}",
+                q.group,
+                q.entered,
+                q.answered,
+                q.abandoned,
+                q.timed_out,
+                q.full,
+                pct(q.abandonment),
+                secs(q.speed_of_answer_s),
+                pct(q.service_level)
+            );
+            if q.abandoned > 0 {
+                let _ = writeln!(
+                    out,
+                    "    callers who hung up waited {} on average",
+                    secs(q.time_to_abandon_s)
+                );
+            }
+            for m in &q.overflowed_to {
+                let _ = writeln!(out, "    overflowed to {}: {}", m.to, m.calls);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  SL: answered within {} s of all answered or abandoned.",
+            super::figures::SERVICE_LEVEL_SECS
+        );
+    }
+    if !r.escalations.is_empty() {
+        let _ = writeln!(out, "\nEscalations");
+        for e in &r.escalations {
+            let _ = writeln!(out, "  {} → {}: {}", e.from, e.to, e.calls);
+        }
+    }
+    if r.containment.calls > 0 {
+        let c = &r.containment;
+        let _ = writeln!(
+            out,
+            "\nSelf-service\n  {} calls heard an answer: {} solved there ({}), {} went on to an agent",
+            c.calls,
+            c.contained,
+            pct(c.rate),
+            c.then_agent
+        );
+        let _ = writeln!(out, "\nSupport topics (most often not solved first)");
+        for t in &r.topics {
+            let failed = (t.heard > 0).then(|| t.then_agent as f64 / t.heard as f64);
+            let _ = writeln!(
+                out,
+                "  {:<24} heard {:>7}, then an agent {:>7} ({})",
+                t.topic,
+                t.heard,
+                t.then_agent,
+                pct(failed)
+            );
+        }
+    }
+    if !r.csat_by_kind.is_empty() || !r.csat_by_group.is_empty() {
+        let _ = writeln!(out, "\nCSAT by kind");
+        for c in &r.csat_by_kind {
+            csat_line(&mut out, c);
+        }
+        let _ = writeln!(out, "CSAT by group");
+        for c in &r.csat_by_group {
+            csat_line(&mut out, c);
+        }
+    }
+    out
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.4}"))
+}
+
+/// The report as CSV: one table per section, a blank line between them.
+pub fn csv(r: &Report) -> Result<String, csv::Error> {
+    let mut tables: Vec<Vec<Vec<String>>> = Vec::new();
+    let covers = r.covers_from.unwrap_or(r.since).to_string();
+    tables.push(vec![
+        vec![
+            "section".into(),
+            "since".into(),
+            "until".into(),
+            "covers_from".into(),
+        ],
+        vec![
+            "period".into(),
+            r.since.to_string(),
+            r.until.to_string(),
+            covers,
+        ],
+    ]);
+    let mut outcomes = vec![vec![
+        "section".into(),
+        "scope".into(),
+        "name".into(),
+        "kind".into(),
+        "outcome".into(),
+        "calls".into(),
+    ]];
+    let rows = std::iter::once(("all", &r.overall))
+        .chain(r.kinds.iter().map(|k| ("kind", k)))
+        .chain(r.groups.iter().map(|g| ("group", g)));
+    for (scope, o) in rows {
+        for c in &o.outcomes {
+            outcomes.push(vec![
+                "outcomes".into(),
+                scope.into(),
+                o.name.clone(),
+                o.kind.clone().unwrap_or_default(),
+                c.outcome.into(),
+                c.calls.to_string(),
+            ]);
+        }
+    }
+    tables.push(outcomes);
+    let mut queues = vec![
+        [
+            "section",
+            "group",
+            "kind",
+            "entered",
+            "answered",
+            "abandoned",
+            "timed_out",
+            "full",
+            "errors",
+            "abandonment",
+            "speed_of_answer_s",
+            "time_to_abandon_s",
+            "service_level",
+            "threshold_s",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for q in &r.queues {
+        queues.push(vec![
+            "queues".into(),
+            q.group.clone(),
+            q.kind.clone().unwrap_or_default(),
+            q.entered.to_string(),
+            q.answered.to_string(),
+            q.abandoned.to_string(),
+            q.timed_out.to_string(),
+            q.full.to_string(),
+            q.errors.to_string(),
+            opt(q.abandonment),
+            opt(q.speed_of_answer_s),
+            opt(q.time_to_abandon_s),
+            opt(q.service_level),
+            q.threshold_s.to_string(),
+        ]);
+    }
+    tables.push(queues);
+    let mut moves = vec![
+        ["section", "kind", "from", "to", "calls"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for q in &r.queues {
+        for m in &q.overflowed_to {
+            moves.push(vec![
+                "moves".into(),
+                "overflow".into(),
+                m.from.clone(),
+                m.to.clone(),
+                m.calls.to_string(),
+            ]);
+        }
+    }
+    for m in &r.escalations {
+        moves.push(vec![
+            "moves".into(),
+            "escalation".into(),
+            m.from.clone(),
+            m.to.clone(),
+            m.calls.to_string(),
+        ]);
+    }
+    tables.push(moves);
+    let mut topics = vec![
+        ["section", "topic", "heard", "then_agent"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let c = &r.containment;
+    topics.push(vec![
+        "self_service".into(),
+        "(any answer)".into(),
+        c.calls.to_string(),
+        c.then_agent.to_string(),
+    ]);
+    for t in &r.topics {
+        topics.push(vec![
+            "self_service".into(),
+            t.topic.clone(),
+            t.heard.to_string(),
+            t.then_agent.to_string(),
+        ]);
+    }
+    tables.push(topics);
+    let mut csat = vec![
+        [
+            "section",
+            "scope",
+            "name",
+            "answers",
+            "mean",
+            "rated_1",
+            "rated_2",
+            "rated_3",
+            "rated_4",
+            "rated_5",
+            "response_rate",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let rated = r
+        .csat_by_kind
+        .iter()
+        .map(|c| ("kind", c))
+        .chain(r.csat_by_group.iter().map(|c| ("group", c)));
+    for (scope, c) in rated {
+        let mut row = vec![
+            "csat".into(),
+            scope.into(),
+            c.name.clone(),
+            c.answers.to_string(),
+            opt(c.mean),
+        ];
+        row.extend(c.distribution.iter().map(|d| d.to_string()));
+        row.push(opt(c.response_rate));
+        csat.push(row);
+    }
+    tables.push(csat);
+    let mut out = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in table {
+            w.write_record(row)?;
+        }
+        out.extend(w.into_inner().map_err(|e| e.into_error())?);
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Report, Scope};
+    use crate::store::reports::ReportRows;
+
+    fn s(v: &str) -> String {
+        v.to_owned()
+    }
+
+    /// A day of a small center: billing (service) and support tiers.
+    fn rows() -> ReportRows {
+        let some = |v: &str| Some(s(v));
+        ReportRows {
+            classes: vec![
+                (some("agent"), some("billing"), some("service"), 40),
+                (some("queue-abandon"), some("billing"), some("service"), 6),
+                (some("voicemail"), some("billing"), some("service"), 4),
+                (some("agent"), some("support_tier1"), some("support"), 20),
+                (some("self-service"), None, None, 15),
+                (some("menu-hangup"), None, None, 9),
+                (None, None, None, 3),
+            ],
+            waits: vec![
+                (s("billing"), some("service"), s("answered"), 12, 30),
+                (s("billing"), some("service"), s("answered"), 45, 10),
+                (s("billing"), some("service"), s("abandoned"), 80, 6),
+                (s("billing"), some("service"), s("timeout"), 600, 4),
+                (s("support_tier1"), some("support"), s("answered"), 5, 20),
+                (s("support_tier2"), some("support"), s("answered"), 30, 3),
+            ],
+            moves: vec![
+                (s("billing"), s("timeout"), s("general"), None, None, 4),
+                (
+                    s("support_tier1"),
+                    s("answered"),
+                    s("support_tier2"),
+                    Some(1),
+                    Some(2),
+                    3,
+                ),
+            ],
+            ratings: vec![
+                (some("billing"), some("service"), 5, 5, 10),
+                (some("billing"), some("service"), 2, 5, 2),
+                (some("support_tier1"), some("support"), 4, 5, 8),
+            ],
+            topics: vec![(s("hub setup"), 12, 2), (s("power and Wi-Fi"), 10, 6)],
+            containment: (20, 5),
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            since: "2026-03-02T00:00:00Z".parse().expect("a time"),
+            until: "2026-03-03T00:00:00Z".parse().expect("a time"),
+            purged_before: Some("2026-01-01T00:00:00Z".parse().expect("a time")),
+            ..Scope::default()
+        }
+    }
+
+    #[test]
+    fn a_day_as_a_terminal_reads_it() {
+        insta::assert_snapshot!(text(&Report::of(&rows(), &scope())));
+    }
+
+    #[test]
+    fn a_day_as_csv_tables() {
+        insta::assert_snapshot!(csv(&Report::of(&rows(), &scope())).expect("csv"));
+    }
+
+    #[test]
+    fn figures_add_up_and_filters_keep_their_group() {
+        let r = Report::of(&rows(), &scope());
+        assert_eq!(r.overall.calls, 94);
+        assert_eq!(r.in_progress, 3);
+        assert_eq!(r.covers_from, None, "the purge was before the period");
+        let billing = &r.queues[0];
+        assert_eq!((billing.answered, billing.abandoned), (40, 6));
+        assert_eq!(billing.service_level, Some(30.0 / 46.0));
+        assert_eq!(
+            billing.speed_of_answer_s,
+            Some((12.0 * 30.0 + 45.0 * 10.0) / 40.0)
+        );
+        assert_eq!(r.escalations.len(), 1);
+        assert_eq!(r.topics[0].topic, "power and Wi-Fi");
+        assert_eq!(r.csat_by_group[0].response_rate, Some(12.0 / 40.0));
+        let only = Report::of(
+            &rows(),
+            &Scope {
+                group: Some(s("billing")),
+                ..scope()
+            },
+        );
+        assert_eq!(only.overall.calls, 50);
+        assert_eq!(only.queues.len(), 1);
+        assert!(only.topics.is_empty() && only.containment.calls == 0);
+        assert!(only.escalations.is_empty());
+    }
+}
