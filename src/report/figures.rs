@@ -174,6 +174,8 @@ pub struct Report {
     pub containment: Containment,
     /// The answers callers heard, the ones that failed them most first.
     pub topics: Vec<Topic>,
+    /// CSAT over every answer (after self-service too).
+    pub csat_overall: Csat,
     /// CSAT per kind.
     pub csat_by_kind: Vec<Csat>,
     /// CSAT per group.
@@ -288,7 +290,7 @@ impl Report {
         let reached = |by: &BTreeMap<Class, u64>| by.get(&Class::Agent).copied().unwrap_or(0);
 
         let mut sums: BTreeMap<String, QueueSums> = BTreeMap::new();
-        for (group, kind, result, waited, count) in &rows.waits {
+        for (group, kind, result, count, waited, within) in &rows.waits {
             if !wanted(Some(group), kind.as_deref()) {
                 continue;
             }
@@ -301,14 +303,12 @@ impl Report {
             match result.as_str() {
                 "answered" => {
                     q.answered += count;
-                    q.answered_secs += waited * count;
-                    if waited <= u64::from(SERVICE_LEVEL_SECS) {
-                        q.within += count;
-                    }
+                    q.answered_secs += waited;
+                    q.within += n(*within);
                 }
                 "abandoned" => {
                     q.abandoned += count;
-                    q.abandoned_secs += waited * count;
+                    q.abandoned_secs += waited;
                 }
                 "timeout" => q.timed_out += count,
                 "full" => q.full += count,
@@ -367,29 +367,40 @@ impl Report {
             })
             .collect();
 
+        // A group's kind, from its calls and waits.
+        let kind_of: BTreeMap<&str, &str> = rows
+            .classes
+            .iter()
+            .filter_map(|(_, g, k, _)| Some((g.as_deref()?, k.as_deref()?)))
+            .chain(
+                rows.waits
+                    .iter()
+                    .filter_map(|(g, k, ..)| Some((g.as_str(), k.as_deref()?))),
+            )
+            .collect();
+        let mut all = Ratings::default();
         let mut by_group: BTreeMap<String, Ratings> = BTreeMap::new();
         let mut by_kind: BTreeMap<String, Ratings> = BTreeMap::new();
-        for (group, kind, rating, scale, count) in &rows.ratings {
-            if !wanted(group.as_deref(), kind.as_deref()) {
+        for (group, rating, scale, count) in &rows.ratings {
+            let kind = group.as_deref().and_then(|g| kind_of.get(g).copied());
+            if !wanted(group.as_deref(), kind) {
                 continue;
             }
+            let (rating, scale, count) = (*rating, *scale, n(*count));
+            add_rating(&mut all, rating, scale, count);
             if let Some(g) = group {
-                add_rating(
-                    by_group.entry(g.clone()).or_default(),
-                    *rating,
-                    *scale,
-                    n(*count),
-                );
+                add_rating(by_group.entry(g.clone()).or_default(), rating, scale, count);
             }
             if let Some(k) = kind {
                 add_rating(
-                    by_kind.entry(k.clone()).or_default(),
-                    *rating,
-                    *scale,
-                    n(*count),
+                    by_kind.entry(k.to_owned()).or_default(),
+                    rating,
+                    scale,
+                    count,
                 );
             }
         }
+        let csat_overall = csat("all".into(), &all, reached(&overall));
         let csat_by_group = by_group
             .iter()
             .map(|(g, r)| {
@@ -454,6 +465,7 @@ impl Report {
                 rate: ratio(contained, heard),
             },
             topics,
+            csat_overall,
             csat_by_kind,
             csat_by_group,
         }

@@ -175,14 +175,16 @@ pub fn text(r: &Report) -> String {
             );
         }
     }
-    if !r.csat_by_kind.is_empty() || !r.csat_by_group.is_empty() {
-        let _ = writeln!(out, "\nCSAT by kind");
-        for c in &r.csat_by_kind {
-            csat_line(&mut out, c);
-        }
-        let _ = writeln!(out, "CSAT by group");
-        for c in &r.csat_by_group {
-            csat_line(&mut out, c);
+    if r.csat_overall.answers > 0 {
+        let _ = writeln!(out, "\nCSAT");
+        csat_line(&mut out, &r.csat_overall);
+        for (title, rows) in [("kind", &r.csat_by_kind), ("group", &r.csat_by_group)] {
+            if !rows.is_empty() {
+                let _ = writeln!(out, "\nCSAT by {title}");
+                for c in rows {
+                    csat_line(&mut out, c);
+                }
+            }
         }
     }
     out
@@ -337,10 +339,8 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
         .map(String::from)
         .to_vec(),
     ];
-    let rated = r
-        .csat_by_kind
-        .iter()
-        .map(|c| ("kind", c))
+    let rated = std::iter::once(("all", &r.csat_overall))
+        .chain(r.csat_by_kind.iter().map(|c| ("kind", c)))
         .chain(r.csat_by_group.iter().map(|c| ("group", c)));
     for (scope, c) in rated {
         let mut row = vec![
@@ -393,12 +393,32 @@ mod tests {
                 (None, None, None, 3),
             ],
             waits: vec![
-                (s("billing"), some("service"), s("answered"), 12, 30),
-                (s("billing"), some("service"), s("answered"), 45, 10),
-                (s("billing"), some("service"), s("abandoned"), 80, 6),
-                (s("billing"), some("service"), s("timeout"), 600, 4),
-                (s("support_tier1"), some("support"), s("answered"), 5, 20),
-                (s("support_tier2"), some("support"), s("answered"), 30, 3),
+                (
+                    s("billing"),
+                    some("service"),
+                    s("answered"),
+                    40,
+                    12 * 30 + 45 * 10,
+                    30,
+                ),
+                (s("billing"), some("service"), s("abandoned"), 6, 80 * 6, 0),
+                (s("billing"), some("service"), s("timeout"), 4, 600 * 4, 0),
+                (
+                    s("support_tier1"),
+                    some("support"),
+                    s("answered"),
+                    20,
+                    5 * 20,
+                    20,
+                ),
+                (
+                    s("support_tier2"),
+                    some("support"),
+                    s("answered"),
+                    3,
+                    30 * 3,
+                    0,
+                ),
             ],
             moves: vec![
                 (s("billing"), s("timeout"), s("general"), None, None, 4),
@@ -412,9 +432,10 @@ mod tests {
                 ),
             ],
             ratings: vec![
-                (some("billing"), some("service"), 5, 5, 10),
-                (some("billing"), some("service"), 2, 5, 2),
-                (some("support_tier1"), some("support"), 4, 5, 8),
+                (some("billing"), 5, 5, 10),
+                (some("billing"), 2, 5, 2),
+                (some("support_tier1"), 4, 5, 8),
+                (None, 3, 5, 4),
             ],
             topics: vec![(s("hub setup"), 12, 2), (s("power and Wi-Fi"), 10, 6)],
             containment: (20, 5),

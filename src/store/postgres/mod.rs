@@ -387,13 +387,21 @@ impl Backend for PgStore {
         until: Timestamp,
     ) -> Result<ReportRows, StoreError> {
         let (a, b) = (since.as_millisecond(), until.as_millisecond());
-        let containment: Vec<(i64, i64)> = self.in_period(reports::CONTAINMENT_SQL, a, b).await?;
+        // One section per read connection, at once.
+        let (classes, waits, moves, ratings, topics, containment) = tokio::try_join!(
+            self.in_period(reports::CLASSES_SQL, a, b),
+            self.in_period(reports::WAITS_SQL, a, b),
+            self.in_period(reports::MOVES_SQL, a, b),
+            self.in_period(reports::RATINGS_SQL, a, b),
+            self.in_period(reports::TOPICS_SQL, a, b),
+            self.in_period::<(i64, i64)>(reports::CONTAINMENT_SQL, a, b),
+        )?;
         Ok(ReportRows {
-            classes: self.in_period(reports::CLASSES_SQL, a, b).await?,
-            waits: self.in_period(reports::WAITS_SQL, a, b).await?,
-            moves: self.in_period(reports::MOVES_SQL, a, b).await?,
-            ratings: self.in_period(reports::RATINGS_SQL, a, b).await?,
-            topics: self.in_period(reports::TOPICS_SQL, a, b).await?,
+            classes,
+            waits,
+            moves,
+            ratings,
+            topics,
             containment: containment.first().copied().unwrap_or_default(),
         })
     }
