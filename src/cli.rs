@@ -99,7 +99,8 @@ enum Command {
     /// Delete stored calls started before a date, with their steps, voicemails, callbacks and survey answers.
     Purge {
         /// Calls started before this are deleted: a date (`2026-09-01`, UTC
-        /// midnight) or a time (`2026-09-01T12:00:00Z`), at least a day ago.
+        /// midnight), a time (`2026-09-01T12:00:00Z`) or a time ago (`90d`),
+        /// at least a day ago.
         #[arg(long, value_parser = purge_before)]
         before: jiff::Timestamp,
         #[command(flatten)]

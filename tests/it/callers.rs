@@ -6,21 +6,10 @@
 
 use crate::server::{Server, TOKEN, action, post};
 use crate::support::db::{Database, TestDb};
-use std::path::Path;
+use crate::support::{demo, open_hours, switchboard};
 
 const CALLER: &str = "+15550003333";
 const OTHER: &str = "+15550004444";
-
-fn demo() -> switchboard::program::Program {
-    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
-    switchboard::compile::compile(&set).program.unwrap()
-}
-
-/// Monday 10:00 in New York: the demo's groups are open.
-fn open_hours() -> switchboard::server::Clock {
-    let at: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-    std::sync::Arc::new(move || at)
-}
 
 /// A whole billing call from `from` through the server, rated 4.
 async fn billing_call(server: &Server, sid: &str, from: &str) {
@@ -44,15 +33,6 @@ async fn billing_call(server: &Server, sid: &str, from: &str) {
         post(&server.url("/twilio/status"), &status, None).await.0,
         204
     );
-}
-
-fn switchboard(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("SWITCHBOARD_DATA_KEY", crate::support::DATA_KEY)
-        .output()
-        .unwrap()
 }
 
 fn bytes_contain(path: &str, needle: &str) -> bool {

@@ -5,18 +5,7 @@
 
 use crate::server::{Server, action, post};
 use crate::support::db::{Database, TestDb};
-use std::path::Path;
-
-fn demo() -> switchboard::program::Program {
-    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
-    switchboard::compile::compile(&set).program.unwrap()
-}
-
-/// Monday 10:00 in New York: the demo's groups are open.
-fn open_hours() -> switchboard::server::Clock {
-    let at: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-    std::sync::Arc::new(move || at)
-}
+use crate::support::{demo, open_hours, switchboard};
 
 /// A call to the support line answering each document with `moves`
 /// (parameter, value), then ending with its status callback.
@@ -215,14 +204,6 @@ async fn calls_leave_the_figures_reports_count(db: TestDb) {
         tables[2].starts_with("section,group,kind,entered,answered"),
         "{csv}"
     );
-}
-
-fn switchboard(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
 }
 
 #[test]

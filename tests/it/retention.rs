@@ -4,14 +4,10 @@
 //! untouched, and the cut-off remembered for reports.
 
 use crate::support::db::{Database, TestDb};
+use crate::support::{demo, switchboard};
 use switchboard::engine::{self, Event, QueueResult, Start};
 use switchboard::store::retention::{self, Removed};
 use switchboard::store::{Commit, Store};
-
-fn demo() -> switchboard::program::Program {
-    let set = switchboard::flow::load_dir(std::path::Path::new("flows")).unwrap();
-    switchboard::compile::compile(&set).program.unwrap()
-}
 
 /// A whole billing call at `at` (a Monday 10:00 in New York, or a day
 /// after), ending with a rating and a final status: six steps, a survey
@@ -124,14 +120,6 @@ async fn a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest(db: Te
 }
 
 crate::on_both!(a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest);
-
-fn switchboard(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_on_the_command_line_counts_deletes_and_refuses_recent_dates() {

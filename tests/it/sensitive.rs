@@ -7,21 +7,11 @@
 use crate::server::{Server, TOKEN, action, call, post};
 use crate::support::db::{Database, TestDb};
 use crate::support::serving::Serving;
+use crate::support::{demo, open_hours};
 use std::path::Path;
 
 const ACCOUNT: &str = "12345678";
 const OTHER_ACCOUNT: &str = "87654321";
-
-/// Monday 10:00 in New York: the demo's groups are open.
-fn open_hours() -> switchboard::server::Clock {
-    let at: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-    std::sync::Arc::new(move || at)
-}
-
-fn demo() -> switchboard::program::Program {
-    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
-    switchboard::compile::compile(&set).program.unwrap()
-}
 
 /// `path` of an action URL, on `base`.
 fn on(base: &str, url: &str) -> String {
