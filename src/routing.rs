@@ -5,12 +5,18 @@
 //! the one question the engine asks of a schedule: open, closed or holiday at
 //! a given instant, in the schedule's own time zone. Pure: the instant is
 //! passed in, never read from a clock. Knows nothing of providers.
+//!
+//! Also owns [`Closures`]: the groups an admin has closed by hand until a
+//! time (`switchboard close`, the admin page), which the engine treats like
+//! closing hours. They live in the store, not in flow files, and reach the
+//! engine with each step.
 
 pub use crate::flow::raw::GroupKind;
 use crate::program::{Lang, ScheduleId};
 use jiff::Timestamp;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -109,6 +115,51 @@ impl fmt::Display for GroupKind {
             GroupKind::Service => "service",
             GroupKind::Support => "support",
         })
+    }
+}
+
+/// A group an admin closed by hand, without editing flows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Closure {
+    /// The group's name.
+    pub group: String,
+    /// Closed until then (calls after it route normally again).
+    pub until: Timestamp,
+    /// What callers hear before the closed route, by language (empty: no
+    /// message). A caller whose language has none hears the default
+    /// language's, else any.
+    pub message: BTreeMap<Lang, String>,
+    /// When the admin closed it.
+    pub closed_at: Timestamp,
+}
+
+/// The groups closed by an admin, by group name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Closures(BTreeMap<String, Closure>);
+
+/// No group closed.
+pub static NO_CLOSURES: Closures = Closures(BTreeMap::new());
+
+impl Closures {
+    /// These closures (a later one for the same group replaces an earlier).
+    pub fn new(list: impl IntoIterator<Item = Closure>) -> Closures {
+        Closures(list.into_iter().map(|c| (c.group.clone(), c)).collect())
+    }
+
+    /// The closure keeping `group` closed at `now`, if any (one whose
+    /// `until` has passed no longer counts).
+    pub fn closing(&self, group: &str, now: Timestamp) -> Option<&Closure> {
+        self.0.get(group).filter(|c| c.until > now)
+    }
+
+    /// Every closure, by group name.
+    pub fn iter(&self) -> impl Iterator<Item = &Closure> {
+        self.0.values()
+    }
+
+    /// No closure at all?
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

@@ -387,11 +387,14 @@ impl Walker<'_> {
             QueueResult::Timeout => {
                 let overflow = p.groups.get(group.index()).and_then(|g| g.overflow);
                 let open = |g: crate::program::GroupId| {
-                    p.groups
-                        .get(g.index())
-                        .and_then(|g| g.schedule)
-                        .and_then(|s| p.schedules.get(s.index()))
-                        .is_none_or(|s| s.status_at(self.now) == crate::routing::HoursStatus::Open)
+                    p.groups.get(g.index()).is_some_and(|g| {
+                        self.closures.closing(&g.name, self.now).is_none()
+                            && g.schedule
+                                .and_then(|s| p.schedules.get(s.index()))
+                                .is_none_or(|s| {
+                                    s.status_at(self.now) == crate::routing::HoursStatus::Open
+                                })
+                    })
                 };
                 match overflow.filter(|o| !self.s.tried.contains(o) && open(*o)) {
                     Some(o) => {

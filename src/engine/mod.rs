@@ -25,10 +25,31 @@ pub use tally::{QueueWait, Tally, TopicHeard};
 
 use crate::action::Action;
 use crate::program::{FlowId, GroupId, Lang, Program};
+use crate::routing::{Closures, NO_CLOSURES};
 use jiff::Timestamp;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The world outside the call when a step happens: the time, and the
+/// groups an admin has closed. A bare [`Timestamp`] is a moment with no
+/// group closed (`simulate`, `test`, benches).
+#[derive(Clone, Copy, Debug)]
+pub struct Moment<'a> {
+    /// The caller's time.
+    pub now: Timestamp,
+    /// Groups closed by hand.
+    pub closures: &'a Closures,
+}
+
+impl From<Timestamp> for Moment<'static> {
+    fn from(now: Timestamp) -> Moment<'static> {
+        Moment {
+            now,
+            closures: &NO_CLOSURES,
+        }
+    }
+}
 
 /// Most nodes one step may pass through before the step guard ends the walk.
 pub const MAX_WALK: usize = 200;
@@ -496,13 +517,18 @@ pub struct Step {
 }
 
 /// Begin a call in the flow its dialled number maps to.
-pub fn start(program: &Program, call: Start, now: Timestamp) -> Step {
+pub fn start<'a>(program: &Program, call: Start, now: impl Into<Moment<'a>>) -> Step {
     let flow = program.flow_for_number(&call.called);
     start_in(program, flow, call, now)
 }
 
 /// Begin a call in a given flow (e.g. `simulate --flow`).
-pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) -> Step {
+pub fn start_in<'a>(
+    program: &Program,
+    flow: FlowId,
+    call: Start,
+    now: impl Into<Moment<'a>>,
+) -> Step {
     let start = program.flows[flow.index()].start;
     let state = CallState {
         call_id: call.call_id,
@@ -526,7 +552,7 @@ pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) ->
         outcome: None,
         tally: Tally::default(),
     };
-    let mut w = walk::Walker::new(program, state, now);
+    let mut w = walk::Walker::new(program, state, now.into());
     w.record(
         None,
         RecordKind::Started {
@@ -538,8 +564,13 @@ pub fn start_in(program: &Program, flow: FlowId, call: Start, now: Timestamp) ->
 }
 
 /// Advance a call by one event.
-pub fn step(program: &Program, state: &CallState, event: Event, now: Timestamp) -> Step {
-    let mut w = walk::Walker::new(program, state.clone(), now);
+pub fn step<'a>(
+    program: &Program,
+    state: &CallState,
+    event: Event,
+    now: impl Into<Moment<'a>>,
+) -> Step {
+    let mut w = walk::Walker::new(program, state.clone(), now.into());
     w.handle(event);
     w.finish()
 }
@@ -561,8 +592,8 @@ pub fn apology(program: &Program, language: &Lang) -> Vec<Action> {
 
 /// The actions of the step the call is at, again (for retried callbacks and
 /// events that do not fit).
-pub fn repeat(program: &Program, state: &CallState, now: Timestamp) -> Vec<Action> {
-    let mut w = walk::Walker::new(program, state.clone(), now);
+pub fn repeat<'a>(program: &Program, state: &CallState, now: impl Into<Moment<'a>>) -> Vec<Action> {
+    let mut w = walk::Walker::new(program, state.clone(), now.into());
     w.repeat();
     w.finish().actions
 }

@@ -783,3 +783,134 @@ fn a_back_history_stored_by_an_older_version_still_loads() {
         serde_json::from_str(&serde_json::to_string(&back.state).unwrap()).unwrap();
     assert_eq!(again, back.state, "a state stored now reads back the same");
 }
+
+fn closed(group: &str, until: &str, message: &[(&str, &str)]) -> Closures {
+    Closures::new([crate::routing::Closure {
+        group: group.into(),
+        until: until.parse().unwrap(),
+        message: message
+            .iter()
+            .map(|(l, t)| (Lang::parse(l).unwrap(), (*t).to_owned()))
+            .collect(),
+        closed_at: "2026-03-02T14:00:00Z".parse().unwrap(),
+    }])
+}
+
+fn moment(closures: &Closures) -> Moment<'_> {
+    Moment {
+        now: monday(),
+        closures,
+    }
+}
+
+const CLOSABLE: &str = r##"
+[flow]
+start = "main"
+
+[menu.main]
+prompt = "Press 1, 2 or 3."
+options = { 1 = "office_q", 2 = "agents_q", 3 = "desk_q" }
+
+[queue.office_q]
+group = "office"
+on_closed = "closed"
+
+[queue.agents_q]
+group = "agents"
+on_no_answer = "vm"
+
+[queue.desk_q]
+group = "desk"
+
+[say.closed]
+prompt = "We are closed."
+next = "vm"
+
+[voicemail.vm]
+group = "office"
+prompt = "Leave a message."
+next = "bye"
+
+[hangup.bye]
+"##;
+
+#[test]
+fn a_group_closed_by_an_admin_routes_like_closing_hours_with_its_message_first() {
+    let p = program(CLOSABLE);
+    let c = closed(
+        "office",
+        "2026-03-02T18:00:00Z",
+        &[("en-US", "Closed for training."), ("zh-CN", "培训中。")],
+    );
+    let menu = begin(&p, "+15550001111");
+    let s = step(&p, &menu.state, digits("1"), moment(&c));
+    assert_eq!(at(&p, &s), "vm");
+    assert_eq!(
+        said(&s),
+        ["Closed for training.", "We are closed.", "Leave a message."]
+    );
+    assert_eq!(
+        why(&s)[1],
+        "group office is closed by an admin until 2026-03-02 18:00 UTC"
+    );
+
+    let open = step(&p, &menu.state, digits("1"), monday());
+    assert_eq!(at(&p, &open), "office_q", "without the closure it is open");
+    let later = Moment {
+        now: "2026-03-02T18:00:00Z".parse().unwrap(),
+        closures: &c,
+    };
+    let expired = step(&p, &menu.state, digits("1"), later);
+    assert_eq!(at(&p, &expired), "office_q", "a closure ends at its time");
+    let other = step(&p, &menu.state, digits("3"), moment(&c));
+    assert_eq!(at(&p, &other), "desk_q", "other groups are untouched");
+}
+
+#[test]
+fn a_closure_message_is_spoken_in_the_callers_language() {
+    let p = program(CLOSABLE);
+    let c = closed(
+        "office",
+        "2026-03-02T18:00:00Z",
+        &[("en-US", "Closed for training."), ("zh-CN", "培训中。")],
+    );
+    let mut state = begin(&p, "+15550001111").state;
+    state.language = Lang::parse("zh-CN").unwrap();
+    let s = step(&p, &state, digits("1"), moment(&c));
+    assert_eq!(said(&s)[0], "培训中。");
+    let only_english = closed("office", "2026-03-02T18:00:00Z", &[("en-US", "Closed.")]);
+    let s = step(&p, &state, digits("1"), moment(&only_english));
+    assert_eq!(said(&s)[0], "Closed.", "the default language stands in");
+    let silent = closed("office", "2026-03-02T18:00:00Z", &[]);
+    let s = step(&p, &state, digits("1"), moment(&silent));
+    assert_eq!(said(&s)[0], "We are closed.", "no message, nothing extra");
+}
+
+#[test]
+fn a_closed_queue_without_on_closed_takes_on_no_answer_else_the_fallback() {
+    let p = program(CLOSABLE);
+    let menu = begin(&p, "+15550001111");
+    let c = closed("agents", "2026-03-02T18:00:00Z", &[]);
+    let s = step(&p, &menu.state, digits("2"), moment(&c));
+    assert_eq!(at(&p, &s), "vm");
+    let c = closed("desk", "2026-03-02T18:00:00Z", &[]);
+    let s = step(&p, &menu.state, digits("3"), moment(&c));
+    assert_eq!(s.state.wait, Wait::Fallback);
+}
+
+#[test]
+fn overflow_skips_a_group_an_admin_closed() {
+    let p = program(MENU);
+    let q = feed(&p, &begin(&p, "+15550001111"), digits("1"));
+    let c = closed("backup", "2026-03-02T18:00:00Z", &[]);
+    let over = step(&p, &q.state, Event::queue(QueueResult::Timeout), moment(&c));
+    assert!(
+        !over
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Enqueue { queue, .. } if queue == "backup")),
+        "{:?}",
+        over.actions
+    );
+    assert_ne!(at(&p, &over), "sales");
+}

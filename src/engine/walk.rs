@@ -1,10 +1,12 @@
 //! Walking the program: entering nodes until the call must wait for the
 //! caller or the provider, and emitting what the caller hears on the way.
 
-use super::{CallState, MAX_WALK, MenuVisit, Outcome, Record, RecordKind, Secrets, Step, Wait};
+use super::{
+    CallState, MAX_WALK, MenuVisit, Moment, Outcome, Record, RecordKind, Secrets, Step, Wait,
+};
 use crate::action::{Action, InputModes, Speech};
 use crate::program::{Exit, GroupId, NodeKind, Program, Prompt, Utterance};
-use crate::routing::{GroupTarget, HoursStatus};
+use crate::routing::{Closures, GroupTarget, HoursStatus};
 use jiff::Timestamp;
 use petgraph::graph::NodeIndex;
 use sha2::{Digest, Sha256};
@@ -14,6 +16,8 @@ pub(super) struct Walker<'p> {
     pub(super) p: &'p Program,
     pub(super) s: CallState,
     pub(super) now: Timestamp,
+    /// Groups an admin has closed.
+    pub(super) closures: &'p Closures,
     actions: Vec<Action>,
     records: Vec<Record>,
     visits: usize,
@@ -22,11 +26,12 @@ pub(super) struct Walker<'p> {
 }
 
 impl<'p> Walker<'p> {
-    pub(super) fn new(p: &'p Program, s: CallState, now: Timestamp) -> Self {
+    pub(super) fn new(p: &'p Program, s: CallState, at: Moment<'p>) -> Self {
         Walker {
             p,
             s,
-            now,
+            now: at.now,
+            closures: at.closures,
             actions: Vec::new(),
             records: Vec::new(),
             visits: 0,
@@ -209,6 +214,39 @@ impl<'p> Walker<'p> {
                         self.fallback("the node's group is missing".into());
                         return;
                     };
+                    if let Some(c) = self.closures.closing(&g.name, self.now) {
+                        self.decided(format!(
+                            "group {} is closed by an admin until {}",
+                            g.name,
+                            c.until.strftime("%Y-%m-%d %H:%M UTC")
+                        ));
+                        if !c.message.is_empty() {
+                            self.say(&Prompt {
+                                text: c.message.clone(),
+                                audio: Default::default(),
+                                audio_default: None,
+                            });
+                        }
+                        match (q.on_closed, q.on_no_answer) {
+                            (Some(t), _) => {
+                                self.took(Exit::Closed);
+                                ix = t;
+                                continue;
+                            }
+                            (None, Some(t)) => {
+                                self.took(Exit::NoAnswer);
+                                ix = t;
+                                continue;
+                            }
+                            (None, None) => {
+                                self.fallback(format!(
+                                    "group {} is closed by an admin and the queue has neither on_closed nor on_no_answer",
+                                    g.name
+                                ));
+                                return;
+                            }
+                        }
+                    }
                     if let Some(s) = g.schedule.and_then(|s| p.schedules.get(s.index())) {
                         let status = s.status_at(self.now);
                         if status != HoursStatus::Open {

@@ -8,6 +8,7 @@
 //! module. [`Commit`] is built purely from an engine step, so what is stored
 //! is exactly what the engine decided.
 
+pub mod admin;
 mod batch;
 pub mod callers;
 pub mod live;
@@ -22,6 +23,7 @@ use crate::flow::snapshot::Snapshot;
 use crate::privacy::DataKeys;
 use crate::program::Program;
 use crate::report::CallFacts;
+use crate::routing::{Closure, Closures};
 use callers::{CallerRows, Erasure};
 use jiff::Timestamp;
 use retention::Removed;
@@ -443,6 +445,31 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         hash: &str,
         live_since: Timestamp,
     ) -> Result<Erasure, StoreError>;
+    /// The group closures in force at `now`, by group.
+    async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError>;
+    /// Close a group (replacing its earlier closure).
+    async fn close_group(&self, c: &Closure) -> Result<(), StoreError>;
+    /// Reopen a group; `false` if it had no closure stored.
+    async fn open_group(&self, group: &str) -> Result<bool, StoreError>;
+    /// Voicemails not yet handled, oldest first (of `group`), at most `limit`.
+    async fn open_voicemails(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<admin::OpenVoicemail>, StoreError>;
+    /// Callback requests not yet done, oldest first (of `group`), at most `limit`.
+    async fn open_callbacks(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<admin::OpenCallback>, StoreError>;
+    /// Mark a voicemail handled or a callback request done, at `at`.
+    async fn mark(
+        &self,
+        tray: admin::Tray,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<admin::Marked, StoreError>;
     /// Why the store refuses writes, if it knows it does (for health checks).
     fn trouble(&self) -> Option<String>;
     /// Finish pending writes and close.
@@ -727,6 +754,49 @@ impl Store {
         let mut erased = self.db.erase_caller(number, &hash, since).await?;
         erased.hash = hash;
         Ok(erased)
+    }
+
+    /// The group closures in force at `now`.
+    pub async fn closures(&self, now: Timestamp) -> Result<Closures, StoreError> {
+        Ok(Closures::new(self.db.closures(now).await?))
+    }
+
+    /// Close a group until a time (see [`admin`]).
+    pub async fn close_group(&self, c: &Closure) -> Result<(), StoreError> {
+        self.db.close_group(c).await
+    }
+
+    /// Reopen a group; `false` if it had no closure stored.
+    pub async fn open_group(&self, group: &str) -> Result<bool, StoreError> {
+        self.db.open_group(group).await
+    }
+
+    /// Voicemails not yet handled, oldest first.
+    pub async fn open_voicemails(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<admin::OpenVoicemail>, StoreError> {
+        self.db.open_voicemails(group, limit).await
+    }
+
+    /// Callback requests not yet done, oldest first.
+    pub async fn open_callbacks(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<admin::OpenCallback>, StoreError> {
+        self.db.open_callbacks(group, limit).await
+    }
+
+    /// Mark a voicemail handled or a callback request done.
+    pub async fn mark(
+        &self,
+        tray: admin::Tray,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<admin::Marked, StoreError> {
+        self.db.mark(tray, id, at).await
     }
 
     /// Why the store refuses writes, if it does: what happened to its

@@ -6,6 +6,7 @@
 // Helpers outside #[test] functions may unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod callers;
 mod cli;
 mod connections;

@@ -172,7 +172,7 @@ fn every_verb_matches_what_the_official_sdk_builds() {
 
 /// A call through the demo as Twilio sees it: every document we answer with.
 fn call(p: &Program, caller: &str, at: &str, events: Vec<Event>) -> String {
-    let now = at.parse().unwrap();
+    let now: jiff::Timestamp = at.parse().unwrap();
     let urls = BaseUrls::new("https://ivr.example.com", "twilio");
     let start = Start {
         call_id: "CA123".into(),

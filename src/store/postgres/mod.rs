@@ -14,11 +14,13 @@
 mod conns;
 mod writer;
 
+use super::admin::{self, Marked, OpenCallback, OpenVoicemail, Tray};
 use super::callers::{self, CallerRows, Erasure};
 use super::reports::{self, ReportRows};
 use super::retention::{self, Removed};
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
+use crate::routing::Closure;
 use jiff::Timestamp;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -404,6 +406,91 @@ impl Backend for PgStore {
             topics,
             containment: containment.first().copied().unwrap_or_default(),
         })
+    }
+
+    async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(admin::CLOSURES_SQL)
+            .bind(now.as_millisecond())
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<admin::ClosureRow> = r.done(rows)?;
+        rows.into_iter().map(admin::closure).collect()
+    }
+
+    async fn close_group(&self, c: &Closure) -> Result<(), StoreError> {
+        let (group, until, message, at) = admin::closure_params(c)?;
+        let mut r = self.reader().await;
+        let done = sqlx::query(admin::CLOSE_SQL)
+            .bind(group)
+            .bind(until)
+            .bind(message)
+            .bind(at)
+            .execute(r.conn().await?)
+            .await;
+        r.done(done)?;
+        Ok(())
+    }
+
+    async fn open_group(&self, group: &str) -> Result<bool, StoreError> {
+        let mut r = self.reader().await;
+        let done = sqlx::query(admin::OPEN_SQL)
+            .bind(group)
+            .execute(r.conn().await?)
+            .await;
+        Ok(r.done(done)?.rows_affected() > 0)
+    }
+
+    async fn open_voicemails(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OpenVoicemail>, StoreError> {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(admin::VOICEMAILS_SQL)
+            .bind(group)
+            .bind(i64::from(limit))
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<admin::VoicemailRow> = r.done(rows)?;
+        Ok(rows.into_iter().map(admin::voicemail).collect())
+    }
+
+    async fn open_callbacks(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OpenCallback>, StoreError> {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(admin::CALLBACKS_SQL)
+            .bind(group)
+            .bind(i64::from(limit))
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<admin::CallbackRow> = r.done(rows)?;
+        Ok(rows.into_iter().map(admin::callback).collect())
+    }
+
+    async fn mark(&self, tray: Tray, id: i64, at: Timestamp) -> Result<Marked, StoreError> {
+        let mut r = self.reader().await;
+        let changed = sqlx::query(tray.mark_sql())
+            .bind(at.as_millisecond())
+            .bind(id)
+            .execute(r.conn().await?)
+            .await;
+        let changed = r.done(changed)?.rows_affected();
+        let before = if changed == 0 {
+            let mut r = self.reader().await;
+            let row = sqlx::query_as(tray.state_sql())
+                .bind(id)
+                .fetch_optional(r.conn().await?)
+                .await;
+            let row: Option<(Option<i64>,)> = r.done(row)?;
+            row.map(|(at,)| at)
+        } else {
+            Some(None)
+        };
+        Ok(Marked::of(changed, before))
     }
 
     async fn caller(&self, number: &str) -> Result<CallerRows, StoreError> {

@@ -18,11 +18,13 @@ mod sql;
 mod testing;
 mod writer;
 
+use super::admin::{self, Marked, OpenCallback, OpenVoicemail, Tray};
 use super::callers::{self, CallerRows, Erasure};
 use super::reports::{self, ReportRows};
 use super::retention::{self, Removed};
 use super::{Backend, Commit, StoreError, StoredVersion};
 use crate::engine::{CallState, PastCall};
+use crate::routing::Closure;
 use checkpointer::{
     Checkpointer, RESTART_AFTER, WAL_BACKSTOP, checkpoints, database_file, lower_priority,
 };
@@ -409,6 +411,81 @@ impl Backend for SqliteStore {
             topics,
             containment: containment.first().copied().unwrap_or_default(),
         })
+    }
+
+    async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(admin::CLOSURES_SQL)
+            .bind(now.as_millisecond())
+            .fetch_all(r.conn())
+            .await;
+        let rows: Vec<admin::ClosureRow> = r.done(rows).await?;
+        rows.into_iter().map(admin::closure).collect()
+    }
+
+    async fn close_group(&self, c: &Closure) -> Result<(), StoreError> {
+        let (group, until, message, at) = admin::closure_params(c)?;
+        self.maintain(move |db| {
+            db.execute(
+                admin::CLOSE_SQL,
+                rusqlite::params![group, until, message, at],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn open_group(&self, group: &str) -> Result<bool, StoreError> {
+        let group = group.to_owned();
+        self.maintain(move |db| db.execute(admin::OPEN_SQL, [&group]).map(|n| n > 0))
+            .await
+    }
+
+    async fn open_voicemails(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OpenVoicemail>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(admin::VOICEMAILS_SQL)
+            .bind(group)
+            .bind(i64::from(limit))
+            .fetch_all(r.conn())
+            .await;
+        let rows: Vec<admin::VoicemailRow> = r.done(rows).await?;
+        Ok(rows.into_iter().map(admin::voicemail).collect())
+    }
+
+    async fn open_callbacks(
+        &self,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OpenCallback>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(admin::CALLBACKS_SQL)
+            .bind(group)
+            .bind(i64::from(limit))
+            .fetch_all(r.conn())
+            .await;
+        let rows: Vec<admin::CallbackRow> = r.done(rows).await?;
+        Ok(rows.into_iter().map(admin::callback).collect())
+    }
+
+    async fn mark(&self, tray: Tray, id: i64, at: Timestamp) -> Result<Marked, StoreError> {
+        let at = at.as_millisecond();
+        self.maintain(move |db| {
+            let changed = db.execute(tray.mark_sql(), rusqlite::params![at, id])?;
+            let before = match changed {
+                0 => {
+                    use rusqlite::OptionalExtension;
+                    db.query_row(tray.state_sql(), [id], |r| r.get::<_, Option<i64>>(0))
+                        .optional()?
+                }
+                _ => Some(None),
+            };
+            Ok(Marked::of(changed as u64, before))
+        })
+        .await
     }
 
     async fn caller(&self, number: &str) -> Result<CallerRows, StoreError> {
