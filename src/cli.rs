@@ -20,6 +20,8 @@ macro_rules! outln {
     ($($t:tt)*) => { writeln!(std::io::stdout().lock(), $($t)*)? };
 }
 
+mod admin;
+
 /// Switchboard: IVR phone trees as reviewable, checked files.
 #[derive(Parser, Debug)]
 #[command(name = "switchboard", version, about, propagate_version = true)]
@@ -136,6 +138,29 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Close a group until a time, without editing flows: its queues take
+    /// their closed route (on_closed, else on_no_answer) on every instance
+    /// within a second, after an optional message.
+    Close(admin::CloseArgs),
+    /// Reopen a group closed with `switchboard close`.
+    Open {
+        /// The group.
+        group: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List the groups closed now, until when, and their messages.
+    Closures {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// List open callback requests, oldest first; `callbacks done ID` closes one.
+    Callbacks(admin::TrayArgs),
+    /// List voicemails not yet handled, oldest first; `voicemails done ID` marks one.
+    Voicemails(admin::TrayArgs),
     /// What is stored about one caller's number: export it, or erase it.
     Caller {
         #[command(subcommand)]
@@ -388,6 +413,11 @@ pub(crate) fn main() -> ExitCode {
             kind,
             format,
         } => report(&db.url, since, until, group, kind, format),
+        Command::Close(args) => admin::close(args),
+        Command::Open { group, db } => admin::open(&group, &db),
+        Command::Closures { db, format } => admin::closures(&db, format),
+        Command::Callbacks(args) => admin::tray(switchboard::store::admin::Tray::Callbacks, args),
+        Command::Voicemails(args) => admin::tray(switchboard::store::admin::Tray::Voicemails, args),
         Command::Caller {
             action: CallerAction::Export { number, db },
         } => export_caller(&db.url, &number),
@@ -531,6 +561,10 @@ struct SimulateArgs {
     /// The call id; it picks the route through `split` nodes.
     #[arg(long, default_value = "CA-simulated")]
     call_id: String,
+    /// A group closed by an admin for the whole call, as `switchboard
+    /// close` would (repeatable).
+    #[arg(long)]
+    closed: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
@@ -596,6 +630,10 @@ fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCod
         .map(|h| simulate::parse_history(&p, h, at))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    for g in &a.closed {
+        switchboard::routing::closure(&p, g, jiff::Timestamp::MAX, &[], at)
+            .map_err(anyhow::Error::msg)?;
+    }
     let setup = Setup {
         flow,
         from: a.from.clone(),
@@ -604,6 +642,7 @@ fn simulate(dir: &Path, a: SimulateArgs, style: Style) -> anyhow::Result<ExitCod
         language,
         history,
         call_id: a.call_id.clone(),
+        closed: a.closed.clone(),
     };
     let color = style == Style::Color && a.format == CheckFormat::Text;
     let mut session = Session::start(&p, &setup);
@@ -1007,7 +1046,7 @@ fn versions(url: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
                 outln!(
                     "{:<14} {:<20} {:>8} {:>6}",
                     v.version,
-                    v.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                    v.first_seen.strftime("%Y-%m-%d %H:%M:%S").to_string(),
                     v.calls,
                     v.live
                 );

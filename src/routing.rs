@@ -163,6 +163,90 @@ impl Closures {
     }
 }
 
+/// A closure an admin asked for, checked against the flows serving calls:
+/// the group exists, the time is ahead, each message is `LANG=TEXT` in one
+/// of the flows' languages or plain `TEXT` in the default one. Also returns
+/// the flows' languages left without a message when some have one (their
+/// callers hear the default language's). The error says what to fix.
+pub fn closure(
+    program: &crate::program::Program,
+    group: &str,
+    until: Timestamp,
+    messages: &[String],
+    now: Timestamp,
+) -> Result<(Closure, Vec<Lang>), String> {
+    if program.group_by_name(group).is_none() {
+        let names: Vec<&str> = program.groups.iter().map(|g| g.name.as_str()).collect();
+        let hint = crate::diagnostic::did_you_mean(group, names.iter().copied())
+            .map(|h| format!(" {h}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "the flows have no group `{group}`:{hint} (groups: {})",
+            names.join(", ")
+        ));
+    }
+    if until <= now {
+        return Err(format!(
+            "{} is not in the future: give the time the group opens again, e.g. `2h` (from now) or 2026-12-24T09:00:00-05:00",
+            until.strftime("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+    let languages = if program.languages.is_empty() {
+        std::slice::from_ref(&program.default_language)
+    } else {
+        &program.languages[..]
+    };
+    let mut message = BTreeMap::new();
+    for m in messages {
+        let tagged = m
+            .split_once('=')
+            .and_then(|(tag, text)| Lang::parse(tag.trim()).map(|l| (l, text)));
+        let (lang, text) = match tagged {
+            Some((lang, text)) => {
+                if !languages.contains(&lang) {
+                    let spoken: Vec<&str> = languages.iter().map(Lang::as_str).collect();
+                    return Err(format!(
+                        "the flows do not speak {lang}: give the message in one of {} (LANG=TEXT), or without a language for {}",
+                        spoken.join(", "),
+                        program.default_language
+                    ));
+                }
+                (lang, text.trim())
+            }
+            None => (program.default_language.clone(), m.trim()),
+        };
+        if text.is_empty() {
+            return Err(format!(
+                "the message for {lang} is empty: leave it out, or say something"
+            ));
+        }
+        if message.insert(lang.clone(), text.to_owned()).is_some() {
+            return Err(format!(
+                "two messages for {lang}: give one per language (a message without LANG= is {})",
+                program.default_language
+            ));
+        }
+    }
+    let missing = if message.is_empty() {
+        Vec::new()
+    } else {
+        languages
+            .iter()
+            .filter(|l| !message.contains_key(*l))
+            .cloned()
+            .collect()
+    };
+    Ok((
+        Closure {
+            group: group.to_owned(),
+            until,
+            message,
+            closed_at: now,
+        },
+        missing,
+    ))
+}
+
 /// Minutes since midnight, `0..=1440`.
 pub type Minute = u16;
 
@@ -466,6 +550,55 @@ pub fn time_zone(name: &str) -> Result<TimeZone, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn demo() -> crate::program::Program {
+        let set = crate::flow::load_dir(std::path::Path::new("flows")).unwrap();
+        crate::compile::compile(&set).program.unwrap()
+    }
+
+    #[test]
+    fn a_closure_is_checked_against_the_flows() {
+        let p = demo();
+        let now: Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+        let until: Timestamp = "2026-03-02T17:00:00Z".parse().unwrap();
+        let msgs = |m: &[&str]| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (c, missing) = closure(
+            &p,
+            "billing",
+            until,
+            &msgs(&["Closed for training = back at noon.", "zh-CN=培训中。"]),
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.message.len(), 2);
+        assert_eq!(
+            c.message.get(&p.default_language).map(String::as_str),
+            Some("Closed for training = back at noon."),
+            "text before `=` that is no language tag is part of the message"
+        );
+        assert!(missing.is_empty());
+        let (_, missing) = closure(&p, "billing", until, &msgs(&["Closed."]), now).unwrap();
+        assert_eq!(missing, [Lang::parse("zh-CN").unwrap()]);
+        let (c, missing) = closure(&p, "billing", until, &[], now).unwrap();
+        assert!(c.message.is_empty() && missing.is_empty());
+
+        let e = closure(&p, "biling", until, &[], now).unwrap_err();
+        assert!(
+            e.contains("did you mean `billing`?") && e.contains("support_tier1"),
+            "{e}"
+        );
+        let e = closure(&p, "billing", now, &[], now).unwrap_err();
+        assert!(e.contains("not in the future"), "{e}");
+        let e = closure(&p, "billing", until, &msgs(&["fr-FR=Fermé."]), now).unwrap_err();
+        assert!(
+            e.contains("do not speak fr-FR") && e.contains("en-US, zh-CN"),
+            "{e}"
+        );
+        let e = closure(&p, "billing", until, &msgs(&["A.", "en-US=B."]), now).unwrap_err();
+        assert!(e.contains("two messages for en-US"), "{e}");
+        let e = closure(&p, "billing", until, &msgs(&["zh-CN= "]), now).unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+    }
 
     fn schedule() -> Schedule {
         let mut weekly: [Ranges; 7] = Default::default();

@@ -39,6 +39,9 @@ struct RawScenario {
     #[serde(default)]
     history: Vec<Sp<String>>,
     call_id: Option<Sp<String>>,
+    /// Groups an admin has closed for the whole call.
+    #[serde(default)]
+    closed: Vec<Sp<String>>,
     expect: Sp<RawExpect>,
 }
 
@@ -246,6 +249,23 @@ fn check(
             }
         }
     }
+    let mut closed = Vec::new();
+    for g in &raw.closed {
+        if p.group_by_name(g).is_some() {
+            closed.push(g.value.clone());
+        } else {
+            let names: Vec<&str> = p.groups.iter().map(|g| g.name.as_str()).collect();
+            let hint = crate::diagnostic::did_you_mean(g, names.iter().copied())
+                .unwrap_or_else(|| format!("groups: {}", names.join(", ")));
+            diags.push(err(
+                file,
+                Code::UnknownReference,
+                format!("there is no group `{}` to close", g.value),
+                g.range(),
+                &hint,
+            ));
+        }
+    }
     let e = &raw.expect.value;
     if let Some(o) = &e.outcome {
         let valid = match o.split_once(':') {
@@ -304,6 +324,7 @@ fn check(
             call_id: raw
                 .call_id
                 .map_or_else(|| "CA-scenario".to_owned(), |c| c.value),
+            closed,
         },
         moves,
         outcome: e.outcome.as_ref().map(|o| o.value.clone()),

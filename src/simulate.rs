@@ -5,10 +5,11 @@
 
 pub use crate::engine::outcome_code;
 use crate::engine::{
-    self, CallState, CallStatus, DialStatus, Event, Outcome, PastCall, QueueResult, Record,
+    self, CallState, CallStatus, DialStatus, Event, Moment, Outcome, PastCall, QueueResult, Record,
     RecordKind, Secrets, Start, Wait,
 };
 use crate::program::{FlowId, Lang, NodeKind, Program};
+use crate::routing::{Closure, Closures};
 use anstyle::{AnsiColor, Style};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -154,6 +155,21 @@ pub struct Setup {
     pub history: Vec<PastCall>,
     /// The provider's call id; it also picks the route through `split` nodes.
     pub call_id: String,
+    /// Groups an admin has closed for the whole call (`switchboard close`),
+    /// by name; unknown names are refused before a session starts.
+    pub closed: Vec<String>,
+}
+
+impl Setup {
+    /// The closures of [`Setup::closed`]: until the end of time, no message.
+    fn closures(&self) -> Closures {
+        Closures::new(self.closed.iter().map(|g| Closure {
+            group: g.clone(),
+            until: Timestamp::MAX,
+            message: Default::default(),
+            closed_at: self.at,
+        }))
+    }
 }
 
 /// One step of a session: the move that caused it and what happened.
@@ -173,6 +189,8 @@ pub struct Session<'p> {
     /// The call's state now.
     pub state: CallState,
     now: Timestamp,
+    /// Groups closed by an admin.
+    closures: Closures,
     /// Every step so far.
     pub log: Vec<Entry>,
     /// Every sensitive value the call held, last values: for scenario
@@ -190,9 +208,14 @@ impl<'p> Session<'p> {
             history: setup.history.clone(),
             language: setup.language.clone(),
         };
+        let closures = setup.closures();
+        let at = Moment {
+            now: setup.at,
+            closures: &closures,
+        };
         let step = match setup.flow {
-            Some(f) => engine::start_in(program, f, start, setup.at),
-            None => engine::start(program, start, setup.at),
+            Some(f) => engine::start_in(program, f, start, at),
+            None => engine::start(program, start, at),
         };
         let log = vec![Entry {
             input: None,
@@ -205,6 +228,7 @@ impl<'p> Session<'p> {
             program,
             state: step.state,
             now: setup.at,
+            closures,
             log,
             secrets,
         }
@@ -231,7 +255,11 @@ impl<'p> Session<'p> {
             }
             _ => input,
         };
-        let step = engine::step(self.program, &self.state, event, self.now);
+        let at = Moment {
+            now: self.now,
+            closures: &self.closures,
+        };
+        let step = engine::step(self.program, &self.state, event, at);
         self.state = step.state;
         self.secrets.absorb(&self.state.secrets);
         self.secrets.absorb(&step.erased);

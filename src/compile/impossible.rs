@@ -3,9 +3,10 @@
 //! - an `hours` node's `holiday` exit when its schedule declares no holidays
 //!   (also the implicit one, which defaults to `closed`);
 //! - its `closed` exit when the schedule is open around the clock every day,
-//!   and its `open` exit when the schedule has no opening hours at all;
-//! - a queue's `on_closed` when its group keeps no hours, or keeps hours that
-//!   never close (open around the clock, no holidays).
+//!   and its `open` exit when the schedule has no opening hours at all.
+//!
+//! A queue's `on_closed` is never among them, even for a group that keeps
+//! no hours: an admin can close any group by hand (`switchboard close`).
 //!
 //! Only reasons the program itself proves count. A queue's `on_full`, for
 //! one, is not among them even without `max_queue`: the provider's queue has
@@ -19,7 +20,7 @@ use super::Builder;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::flow::raw::RawNodeKind;
 use crate::program::{Exit, FlowId, ImpossibleExit, Node, NodeKind};
-use crate::routing::{Group, HoursStatus, Schedule};
+use crate::routing::{HoursStatus, Schedule};
 use crate::source::Span;
 use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ pub(super) struct Found {
 }
 
 /// Every impossible exit of `nodes` (indexed by position), in node order.
-pub(super) fn find(nodes: &[Node], schedules: &[Schedule], groups: &[Group]) -> Vec<Found> {
+pub(super) fn find(nodes: &[Node], schedules: &[Schedule]) -> Vec<Found> {
     let mut out = Vec::new();
     let id = |ix: NodeIndex| nodes.get(ix.index()).map_or("", |n| n.id.as_str());
     for (i, node) in nodes.iter().enumerate() {
@@ -47,91 +48,55 @@ pub(super) fn find(nodes: &[Node], schedules: &[Schedule], groups: &[Group]) -> 
                 hint,
             })
         };
-        match &node.kind {
-            NodeKind::Hours { schedule, .. } => {
-                let Some(s) = schedules.get(schedule.index()) else {
-                    continue;
-                };
-                let exits = node.kind.exits();
-                let to = |want: Exit| {
-                    exits
-                        .iter()
-                        .find(|(e, _)| *e == want)
-                        .map_or("", |(_, t)| id(*t))
-                };
-                for (exit, target) in &exits {
-                    let (status, reason, hint) = match exit {
-                        Exit::Open => (
-                            HoursStatus::Open,
-                            format!("the schedule `{}` is never open", s.name),
-                            format!(
-                                "give the schedule `{}` opening hours, or send callers straight to `{}` instead of through this `hours` node",
-                                s.name,
-                                to(Exit::Closed)
-                            ),
-                        ),
-                        Exit::Closed => (
-                            HoursStatus::Closed,
-                            format!(
-                                "the schedule `{}` is open around the clock every day",
-                                s.name
-                            ),
-                            format!(
-                                "send callers straight to `{}` instead of through this `hours` node, or give the schedule `{}` closing hours",
-                                to(Exit::Open),
-                                s.name
-                            ),
-                        ),
-                        Exit::Holiday => (
-                            HoursStatus::Holiday,
-                            format!("the schedule `{}` declares no holidays", s.name),
-                            format!(
-                                "remove `holiday`, or declare the holidays in the schedule `{}`: `holidays = [{{ date = \"12-25\", name = \"Christmas Day\" }}]`",
-                                s.name
-                            ),
-                        ),
-                        _ => continue,
-                    };
-                    if !s.can_be(status) {
-                        found(exit.clone(), *target, reason, hint);
-                    }
-                }
-            }
-            NodeKind::Queue(q) => {
-                let (Some(target), Some(g)) = (q.on_closed, groups.get(q.group.index())) else {
-                    continue;
-                };
-                if g.can_close(schedules) {
-                    continue;
-                }
-                match g.schedule.and_then(|s| schedules.get(s.index())) {
-                    None => found(
-                        Exit::Closed,
-                        target,
-                        format!(
-                            "the group `{}` has no `schedule`, so it is never closed",
-                            g.name
-                        ),
-                        format!(
-                            "remove `on_closed`, or give the group `{}` a `schedule`",
-                            g.name
-                        ),
+        let NodeKind::Hours { schedule, .. } = &node.kind else {
+            continue;
+        };
+        let Some(s) = schedules.get(schedule.index()) else {
+            continue;
+        };
+        let exits = node.kind.exits();
+        let to = |want: Exit| {
+            exits
+                .iter()
+                .find(|(e, _)| *e == want)
+                .map_or("", |(_, t)| id(*t))
+        };
+        for (exit, target) in &exits {
+            let (status, reason, hint) = match exit {
+                Exit::Open => (
+                    HoursStatus::Open,
+                    format!("the schedule `{}` is never open", s.name),
+                    format!(
+                        "give the schedule `{}` opening hours, or send callers straight to `{}` instead of through this `hours` node",
+                        s.name,
+                        to(Exit::Closed)
                     ),
-                    Some(s) => found(
-                        Exit::Closed,
-                        target,
-                        format!(
-                            "the group `{}` keeps the hours of `{}`, which is open around the clock every day and declares no holidays",
-                            g.name, s.name
-                        ),
-                        format!(
-                            "remove `on_closed`, or give the schedule `{}` closing hours or holidays",
-                            s.name
-                        ),
+                ),
+                Exit::Closed => (
+                    HoursStatus::Closed,
+                    format!(
+                        "the schedule `{}` is open around the clock every day",
+                        s.name
                     ),
-                }
+                    format!(
+                        "send callers straight to `{}` instead of through this `hours` node, or give the schedule `{}` closing hours",
+                        to(Exit::Open),
+                        s.name
+                    ),
+                ),
+                Exit::Holiday => (
+                    HoursStatus::Holiday,
+                    format!("the schedule `{}` declares no holidays", s.name),
+                    format!(
+                        "remove `holiday`, or declare the holidays in the schedule `{}`: `holidays = [{{ date = \"12-25\", name = \"Christmas Day\" }}]`",
+                        s.name
+                    ),
+                ),
+                _ => continue,
+            };
+            if !s.can_be(status) {
+                found(exit.clone(), *target, reason, hint);
             }
-            _ => {}
         }
     }
     out
@@ -163,9 +128,6 @@ impl Builder<'_> {
                         (RawNodeKind::Hours(h), Exit::Closed) => Some(("closed", &h.closed)),
                         (RawNodeKind::Hours(h), Exit::Holiday) => {
                             h.holiday.as_ref().map(|t| ("holiday", t))
-                        }
-                        (RawNodeKind::Queue(q), Exit::Closed) => {
-                            q.on_closed.as_ref().map(|t| ("on_closed", t))
                         }
                         _ => None,
                     };
@@ -276,15 +238,13 @@ on_closed = "bye"
             [
                 "h closed: the schedule `s` is open around the clock every day",
                 "h holiday: the schedule `s` declares no holidays",
-                "q closed: the group `g` keeps the hours of `s`, which is open around the clock every day and declares no holidays",
             ]
         );
-        assert!(drawn(&p, "h", "open") && !drawn(&p, "q", "closed"));
-        assert_eq!(
-            warnings.len(),
-            2,
-            "`closed` and `on_closed` were written: {warnings:?}"
+        assert!(
+            drawn(&p, "h", "open") && drawn(&p, "q", "closed"),
+            "an admin may still close the group"
         );
+        assert_eq!(warnings.len(), 1, "`closed` was written: {warnings:?}");
 
         let (_, found, _) = compiled(
             FLOW,
@@ -319,22 +279,14 @@ on_closed = "bye"
     }
 
     #[test]
-    fn a_group_without_hours_is_never_closed() {
+    fn a_group_without_hours_can_still_be_closed_by_an_admin() {
         let flow = FLOW.replace("kind = \"service\"\nschedule = \"s\"", "kind = \"service\"");
         let (p, found, warnings) = compiled(
             &flow,
             "[schedules.s]\ntimezone = \"UTC\"\nweekly = { \"mon-fri\" = \"09:00-17:00\" }\nholidays = [{ date = \"12-25\" }]\n",
         );
-        assert_eq!(
-            found,
-            ["q closed: the group `g` has no `schedule`, so it is never closed"]
-        );
-        assert!(!drawn(&p, "q", "closed") && drawn(&p, "h", "holiday"));
-        assert_eq!(
-            warnings,
-            [
-                "the group `g` has no `schedule`, so it is never closed: the `on_closed` exit of queue `q` can never be taken"
-            ]
-        );
+        assert!(found.is_empty(), "{found:?}");
+        assert!(drawn(&p, "q", "closed") && drawn(&p, "h", "holiday"));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

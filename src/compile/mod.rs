@@ -66,7 +66,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
     let flows = b.flows(&settings);
     let nodes = b.nodes(&settings, &flows, &groups, &schedules);
     let (numbers, default_flow, fallback) = b.routing(&settings);
-    let impossible = impossible::find(&nodes, &schedules, &groups);
+    let impossible = impossible::find(&nodes, &schedules);
     b.impossible_exits(&impossible, &nodes);
     let impossible: Vec<_> = impossible.into_iter().map(|f| f.exit).collect();
 

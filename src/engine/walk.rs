@@ -215,11 +215,12 @@ impl<'p> Walker<'p> {
                         return;
                     };
                     if let Some(c) = self.closures.closing(&g.name, self.now) {
-                        self.decided(format!(
-                            "group {} is closed by an admin until {}",
-                            g.name,
-                            c.until.strftime("%Y-%m-%d %H:%M UTC")
-                        ));
+                        let until = if c.until == Timestamp::MAX {
+                            String::new()
+                        } else {
+                            format!(" until {}", c.until.strftime("%Y-%m-%d %H:%M UTC"))
+                        };
+                        self.decided(format!("group {} is closed by an admin{until}", g.name));
                         if !c.message.is_empty() {
                             self.say(&Prompt {
                                 text: c.message.clone(),

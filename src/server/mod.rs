@@ -6,6 +6,7 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod closures;
 pub mod connections;
 pub mod guard;
 mod recordings;
@@ -53,6 +54,7 @@ struct Inner {
     twilio_token: Option<String>,
     public_url: Option<String>,
     recordings: PathBuf,
+    closures: closures::Followed,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             twilio_token,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
+            closures: Default::default(),
         });
         AppState {
             inner,
@@ -149,9 +152,38 @@ impl AppState {
         self.inner.versions.save_current(set, self.now()).await
     }
 
+    /// The time now and the group closures as last read: what the engine
+    /// is given for a step.
+    pub fn moment(&self) -> Now {
+        Now {
+            now: self.now(),
+            closures: self.inner.closures.current(),
+        }
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+}
+
+/// The time a step happens at and the group closures then, owned (see
+/// [`AppState::moment`]); [`Now::at`] lends them to the engine.
+#[derive(Clone, Debug)]
+pub struct Now {
+    /// The time.
+    pub now: jiff::Timestamp,
+    /// Groups closed by an admin.
+    pub closures: Arc<crate::routing::Closures>,
+}
+
+impl Now {
+    /// As the engine takes it.
+    pub fn at(&self) -> crate::engine::Moment<'_> {
+        crate::engine::Moment {
+            now: self.now,
+            closures: &self.closures,
+        }
     }
 }
 
@@ -217,7 +249,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store().clone();
+    state.refresh_closures().await;
+    let following = tokio::spawn(state.clone().follow_closures());
     let result = connections::serve(listener, app(state), limits, shutdown).await;
+    following.abort();
     store.close().await;
     result
 }

@@ -7,7 +7,7 @@
 //! Internal failures still answer valid TwiML that apologises and routes the
 //! caller to the fallback group; details go to the log, never to Twilio.
 
-use super::{AppState, BODY_LIMIT};
+use super::{AppState, BODY_LIMIT, Now};
 use crate::action::{Action, Speech};
 use crate::engine::{self, Event, Start};
 use crate::program::{Lang, Program};
@@ -20,7 +20,6 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{error, warn};
@@ -246,7 +245,8 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
         "a new call"
     );
     let p = st.program();
-    let now = st.now();
+    let moment = st.moment();
+    let now = moment.now;
     let history = match now.checked_sub(HISTORY) {
         Ok(since) => st
             .store()
@@ -265,7 +265,7 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
         history,
         language: None,
     };
-    let step = engine::start(&p, start, now);
+    let step = engine::start(&p, start, moment.at());
     note(&p, &step.state);
     let body = tw::render(&step.actions, &p, &sid, step.state.step, &urls(&v.base));
     match st
@@ -338,7 +338,7 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
         Ok(p) => p,
         Err(why) => return apology(&current, &state.language, &v.base, &sid, &why.why),
     };
-    let now = st.now();
+    let moment = st.moment();
     let urls = urls(&v.base);
     if cb.step != state.step {
         // A retried or out-of-order callback: answer what that step was
@@ -348,10 +348,10 @@ async fn step(State(st): State<AppState>, v: Verified) -> Response {
         {
             return twiml(body);
         }
-        let actions = engine::repeat(&p, &state, now);
+        let actions = engine::repeat(&p, &state, moment.at());
         return twiml(tw::render(&actions, &p, &sid, state.step, &urls));
     }
-    advance(&st, &p, &state, cb.event, now, &v.base).await
+    advance(&st, &p, &state, cb.event, &moment, &v.base).await
 }
 
 /// Feed `event` to the call at `state`, render the answer, and commit the
@@ -361,11 +361,11 @@ async fn step_and_commit(
     p: &Program,
     state: &engine::CallState,
     event: Event,
-    now: Timestamp,
+    at: &Now,
     base: &str,
     final_status: Option<String>,
 ) -> (String, Result<(), StoreError>) {
-    let step = engine::step(p, state, event, now);
+    let step = engine::step(p, state, event, at.at());
     note(p, &step.state);
     let body = tw::render(
         &step.actions,
@@ -378,7 +378,7 @@ async fn step_and_commit(
         p,
         Some(state.step),
         &step,
-        now,
+        at.now,
         Some(body.clone()),
         final_status,
     );
@@ -391,17 +391,17 @@ async fn advance(
     p: &Program,
     state: &engine::CallState,
     event: Event,
-    now: Timestamp,
+    at: &Now,
     base: &str,
 ) -> Response {
     let sid = &state.call_id;
-    let (body, stored) = step_and_commit(st, p, state, event, now, base, None).await;
+    let (body, stored) = step_and_commit(st, p, state, event, at, base, None).await;
     match stored {
         Ok(()) => twiml(body),
         Err(StoreError::Conflict) => match st.store().response(sid, state.step + 1).await {
             Ok(Some(first)) => twiml(first),
             _ => twiml(tw::render(
-                &engine::repeat(p, state, now),
+                &engine::repeat(p, state, at.at()),
                 p,
                 sid,
                 state.step,
@@ -461,7 +461,7 @@ async fn status(State(st): State<AppState>, v: Verified) -> Response {
             &p,
             &state,
             event,
-            st.now(),
+            &st.moment(),
             &v.base,
             Some(word.clone()),
         )

@@ -152,8 +152,15 @@ pub struct OpenCallback {
     pub at: Timestamp,
 }
 
+/// A stored time; one beyond jiff's range is its end (a closure "until
+/// further notice" is stored as [`Timestamp::MAX`], whose milliseconds
+/// read back past it).
 fn time(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    Timestamp::from_millisecond(ms).unwrap_or(if ms > 0 {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    })
 }
 
 /// A closure as [`CLOSE_SQL`] binds it: group, until, message, closed at.
@@ -210,6 +217,12 @@ pub(super) fn callback((id, call, group, number, at): CallbackRow) -> OpenCallba
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_of_time_survives_the_database() {
+        assert_eq!(time(Timestamp::MAX.as_millisecond()), Timestamp::MAX);
+        assert_eq!(time(1_000).as_millisecond(), 1_000);
+    }
 
     #[test]
     fn marking_reads_what_the_backend_found() {

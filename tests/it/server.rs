@@ -687,7 +687,18 @@ pub(crate) async fn play_demo_scenarios(db: &TestDb) -> Played {
                 );
                 server.state.store().commit(commit).await.unwrap();
             }
+            // The groups an admin closed, as `switchboard close` stores them.
+            for g in &s.setup.closed {
+                let closure = switchboard::routing::Closure {
+                    group: g.clone(),
+                    until: jiff::Timestamp::MAX,
+                    message: Default::default(),
+                    closed_at: s.setup.at,
+                };
+                server.state.store().close_group(&closure).await.unwrap();
+            }
             *clock.lock().unwrap() = s.setup.at;
+            server.state.refresh_closures().await;
             played.callers.push(s.setup.from.clone());
             let new_call = [
                 ("CallSid", sid.as_str()),
