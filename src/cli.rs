@@ -292,6 +292,10 @@ struct ServeArgs {
     /// Accept unsigned requests on a non-loopback address (never in production).
     #[arg(long)]
     allow_unsigned: bool,
+    /// Serve Prometheus metrics (`/metrics`) on this address instead of the
+    /// server's port, e.g. a monitoring network's 10.0.0.5:9090.
+    #[arg(long, env = "SWITCHBOARD_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Answer every voice request within this long, e.g. `5s`: a step that
     /// could not be stored by then (a locked or slow database) gets the
     /// apology and the fallback route. Keep it well below the provider's
@@ -908,6 +912,10 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             a.public_url.clone(),
         )
         .answering_within(a.answer_within);
+        let state = match a.metrics_listen {
+            Some(_) => state.with_metrics_elsewhere(),
+            None => state,
+        };
         state
             .save_current(&set)
             .await
@@ -923,6 +931,22 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         );
         outln!("  database  {shown}");
         outln!("  data key  {key_line}");
+        match a.metrics_listen {
+            Some(at) => {
+                let metrics = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {at}"))?;
+                let shown = metrics.local_addr()?;
+                outln!("  metrics   http://{shown}/metrics (not on the server's port)");
+                let app = server::metrics_app(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics, app).await {
+                        tracing::error!("the metrics listener stopped: {e}");
+                    }
+                });
+            }
+            None => outln!("  metrics   http://{addr}/metrics"),
+        }
         let flag = a.retention;
         let kept = flag.or(state.program().retention);
         match kept {

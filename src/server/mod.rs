@@ -9,6 +9,7 @@
 pub mod closures;
 pub mod connections;
 pub mod guard;
+pub mod metrics;
 mod recordings;
 pub mod reload;
 pub mod twilio;
@@ -38,6 +39,9 @@ pub struct AppState {
     clock: Clock,
     answer_within: Duration,
     fault: Option<FaultHook>,
+    /// `/metrics` on the server's own port (not when `--metrics-listen`
+    /// serves it elsewhere).
+    metrics_here: bool,
 }
 
 /// A test's hook into the handlers: called with the route's name (`voice`,
@@ -81,6 +85,7 @@ impl AppState {
             clock: Arc::new(jiff::Timestamp::now),
             answer_within: guard::ANSWER_WITHIN,
             fault: None,
+            metrics_here: true,
         }
     }
 
@@ -96,6 +101,15 @@ impl AppState {
     /// How long a voice request may take before the caller gets the apology.
     pub fn answer_within(&self) -> Duration {
         self.answer_within
+    }
+
+    /// The same state without `/metrics` on the server's port: it is served
+    /// by [`metrics_app`] on another address instead.
+    pub fn with_metrics_elsewhere(self) -> Self {
+        AppState {
+            metrics_here: false,
+            ..self
+        }
     }
 
     /// The same state with a test's [`FaultHook`].
@@ -139,11 +153,13 @@ impl AppState {
     /// Store `set` (compiled into `program`) under its version, then serve
     /// new calls with it; calls in progress keep theirs.
     pub async fn install(&self, set: &FlowSet, program: Program) -> Result<(), StoreError> {
-        self.inner
+        let installed = self
+            .inner
             .versions
             .install(set, program, self.now())
-            .await
-            .map(|_| ())
+            .await?;
+        metrics::serving(&installed.version);
+        Ok(())
     }
 
     /// Store the flow set of the program serving new calls (at start, before
@@ -189,8 +205,14 @@ impl Now {
 
 /// The whole application: provider routes, recordings, health.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health))
+    let metrics_here = state.metrics_here;
+    let router = Router::new().route("/healthz", get(health));
+    let router = if metrics_here {
+        router.route("/metrics", get(metrics::scrape))
+    } else {
+        router
+    };
+    router
         .nest_service(
             "/recordings",
             recordings::Recordings::new(&state.inner.recordings),
@@ -210,6 +232,14 @@ pub fn app(state: AppState) -> Router {
                 )
             },
         ))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `--metrics-listen`: a monitoring network reaches
+/// it there, and the provider-facing port does not serve it.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::scrape))
         .with_state(state)
 }
 
@@ -249,6 +279,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store().clone();
+    metrics::handle();
+    metrics::serving(&state.program().version);
     state.refresh_closures().await;
     let following = tokio::spawn(state.clone().follow_closures());
     let result = connections::serve(listener, app(state), limits, shutdown).await;

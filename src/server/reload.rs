@@ -129,6 +129,12 @@ impl Reloader {
     /// [`Reloader::reload`], logged: `why` says what asked for it.
     pub async fn reload_logged(&self, why: &str) -> Reloaded {
         let outcome = self.reload().await;
+        super::metrics::reloaded(match &outcome {
+            Reloaded::Installed(_) => "installed",
+            Reloaded::Unchanged(_) => "unchanged",
+            Reloaded::Refused { .. } => "refused",
+            Reloaded::Failed(_) => "failed",
+        });
         let dir = self.dir.display();
         match &outcome {
             Reloaded::Installed(version) => info!(

@@ -41,7 +41,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
     let status_route = Router::new()
         .route("/twilio/status", post(status))
         .route_layer(from_fn_with_state((state.clone(), Answer::Status), guard));
-    voice_routes.merge(wait_route).merge(status_route)
+    voice_routes
+        .merge(wait_route)
+        .merge(status_route)
+        .route_layer(axum::middleware::from_fn(super::metrics::track))
 }
 
 /// A pause in a queue's hold music, for a wait URL that could not be
@@ -138,6 +141,7 @@ impl FromRequest<AppState> for Verified {
                 header("x-twilio-signature"),
             ) {
                 warn!(%url, "refused a request: {e}");
+                super::metrics::signature_failed("twilio");
                 return Err((StatusCode::FORBIDDEN, "signature check failed\n").into_response());
             }
         }
@@ -188,7 +192,11 @@ fn apology(p: &Program, language: &Lang, base: &str, call: &str, why: &str) -> R
 fn apology_twiml(p: &Program, language: &Lang, base: &str, call: &str) -> Response {
     let urls = BaseUrls::new(base, "twilio");
     let done = DoneUrls(&urls, format!("{base}/twilio/done"));
-    twiml(tw::render(&engine::apology(p, language), p, call, 0, &done))
+    let mut response = twiml(tw::render(&engine::apology(p, language), p, call, 0, &done));
+    response
+        .extensions_mut()
+        .insert(super::metrics::Answered("apology"));
+    response
 }
 
 /// Put the call, its flow and its node on the request's span.
@@ -280,7 +288,10 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
         ))
         .await
     {
-        Ok(()) => twiml(body),
+        Ok(()) => {
+            super::metrics::stepped(&p, None, &step.state);
+            twiml(body)
+        }
         // Twilio retried the new-call request: answer what the first one got.
         Err(StoreError::Conflict) => match st.store().response(&sid, 1).await {
             Ok(Some(first)) => twiml(first),
@@ -383,6 +394,9 @@ async fn step_and_commit(
         final_status,
     );
     let stored = st.store().commit(commit).await;
+    if stored.is_ok() {
+        super::metrics::stepped(p, Some(state), &step.state);
+    }
     (body, stored)
 }
 

@@ -116,6 +116,20 @@ impl LiveCalls {
         }
     }
 
+    /// The states of the calls live here (not ended, touched within [`IDLE`]).
+    pub fn live_states(&self) -> Vec<CallState> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        inner
+            .calls
+            .values()
+            .filter(|e| {
+                e.state.wait != Wait::Ended && now.saturating_duration_since(e.touched) < IDLE
+            })
+            .map(|e| e.state.clone())
+            .collect()
+    }
+
     /// How many calls are live (known here and not ended).
     pub fn len(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

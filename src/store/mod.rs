@@ -470,6 +470,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         id: i64,
         at: Timestamp,
     ) -> Result<admin::Marked, StoreError>;
+    /// `sqlite` or `postgres` (for metrics).
+    fn kind(&self) -> &'static str;
     /// Why the store refuses writes, if it knows it does (for health checks).
     fn trouble(&self) -> Option<String>;
     /// Finish pending writes and close.
@@ -585,7 +587,14 @@ impl Store {
     pub async fn commit(&self, mut c: Commit) -> Result<(), StoreError> {
         self.keys.seal(&c.state.call_id, &mut c.state.secrets);
         let state = c.state.clone();
+        let started = std::time::Instant::now();
         let result = self.db.commit(c).await;
+        let word = match &result {
+            Ok(()) => "ok",
+            Err(StoreError::Conflict) => "conflict",
+            Err(_) => "error",
+        };
+        crate::server::metrics::committed(self.db.kind(), started.elapsed(), word);
         match &result {
             Ok(()) => self.live.put_owned(state),
             Err(_) => self.live.forget(&state.call_id),
@@ -610,6 +619,11 @@ impl Store {
             Some(s) if s.step >= step => Ok(Some(s)),
             _ => self.load_stored(call_sid).await,
         }
+    }
+
+    /// The calls live in this process's memory (for metrics).
+    pub fn live_states(&self) -> Vec<CallState> {
+        self.live.live_states()
     }
 
     /// A call's state if it is in memory (no read): for the apology's language.

@@ -20,6 +20,7 @@ mod instances;
 mod large;
 mod lints;
 mod logs;
+mod metrics;
 mod postgres;
 mod properties;
 mod recordings;

@@ -408,6 +408,10 @@ impl Backend for PgStore {
         })
     }
 
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {
         let mut r = self.reader().await;
         let rows = sqlx::query_as(admin::CLOSURES_SQL)

@@ -128,6 +128,7 @@ async fn write_batch(conn: &mut Conn, mut batch: Vec<Write>, health: &Arc<Health
         return;
     }
     tracing::trace!(commits = batch.len(), "writing a batch");
+    crate::server::metrics::batch("postgres", batch.len());
     let commits: Vec<&Commit> = batch.iter().map(|(c, _)| c.as_ref()).collect();
     let failed = match written(conn, &commits, health).await {
         Ok(()) => {

@@ -413,6 +413,10 @@ impl Backend for SqliteStore {
         })
     }
 
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {
         let mut r = self.readers.get().await?;
         let rows = sqlx::query_as(admin::CLOSURES_SQL)

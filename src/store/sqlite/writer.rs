@@ -328,6 +328,7 @@ async fn write_batch(writer: &mut Writer<'_>, mut batch: Vec<Write>) -> bool {
         return false;
     }
     tracing::trace!(commits = batch.len(), "writing a batch");
+    crate::server::metrics::batch("sqlite", batch.len());
     let busy = match writer.write_wanted(&mut batch).await {
         Ok(()) => {
             for (_, done) in batch {

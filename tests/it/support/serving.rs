@@ -64,6 +64,13 @@ impl Serving {
         }
     }
 
+    /// The next line of its banner (after the first, which gave its address).
+    pub(crate) fn banner_line(&mut self) -> String {
+        let mut line = String::new();
+        self._stdout.read_line(&mut line).unwrap();
+        line
+    }
+
     /// `http://ADDR` and `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
