@@ -166,6 +166,9 @@ enum Command {
         #[command(subcommand)]
         action: CallerAction,
     },
+    /// Print an argon2 hash of the admin password read from standard input,
+    /// to set as SWITCHBOARD_ADMIN_PASSWORD instead of the password itself.
+    AdminPassword,
     /// Data keys for sensitive entries (SWITCHBOARD_DATA_KEY).
     DataKey {
         #[command(subcommand)]
@@ -292,6 +295,11 @@ struct ServeArgs {
     /// Accept unsigned requests on a non-loopback address (never in production).
     #[arg(long)]
     allow_unsigned: bool,
+    /// The admin page's password (12 characters or more), or its argon2
+    /// hash from `switchboard admin-password`; without it there is no
+    /// admin page.
+    #[arg(long, env = "SWITCHBOARD_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
     /// Serve Prometheus metrics (`/metrics`) on this address instead of the
     /// server's port, e.g. a monitoring network's 10.0.0.5:9090.
     #[arg(long, env = "SWITCHBOARD_METRICS_LISTEN")]
@@ -428,6 +436,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Caller {
             action: CallerAction::Erase { number, db, format },
         } => erase_caller(&db.url, &number, format),
+        Command::AdminPassword => admin::hash_password(),
         Command::DataKey {
             action: DataKeyAction::New,
         } => (|| -> anyhow::Result<ExitCode> {
@@ -916,6 +925,13 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             Some(_) => state.with_metrics_elsewhere(),
             None => state,
         };
+        let admin = a.admin_password.as_deref().filter(|p| !p.is_empty());
+        let state = match admin {
+            Some(p) => state.with_admin(
+                server::admin::auth::AdminAuth::from_setting(p).map_err(anyhow::Error::msg)?,
+            ),
+            None => state,
+        };
         state
             .save_current(&set)
             .await
@@ -946,6 +962,10 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
                 });
             }
             None => outln!("  metrics   http://{addr}/metrics"),
+        }
+        match admin {
+            Some(_) => outln!("  admin     {base_shown}/admin", base_shown = a.public_url.clone().unwrap_or_else(|| format!("http://{addr}"))),
+            None => outln!("  admin     off (set SWITCHBOARD_ADMIN_PASSWORD for the admin page)"),
         }
         let flag = a.retention;
         let kept = flag.or(state.program().retention);

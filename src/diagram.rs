@@ -387,3 +387,151 @@ pub fn dot(p: &Program, only: Option<FlowId>) -> String {
     out.push_str("}\n");
     out
 }
+
+/// What callers did at a node in a period, for [`traffic_svg`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeTraffic {
+    /// Calls that reached it.
+    pub reached: u64,
+    /// Calls that ended there by hanging up or abandoning (drop-off).
+    pub left: u64,
+}
+
+/// Drop-off above which a node is marked (with enough callers to matter).
+pub const HIGH_DROP_OFF: f64 = 0.2;
+
+/// An SVG of the program (or one flow) laid out here, by `layout-rs`, each
+/// node shaded by its share of the busiest node's traffic and labelled with
+/// its figures, and nodes callers leave from often drawn with a thick
+/// border and marked "high drop-off": readable without colour. `traffic`
+/// is by qualified node name (`flow.node`).
+pub fn traffic_svg(
+    p: &Program,
+    only: Option<FlowId>,
+    traffic: &std::collections::BTreeMap<String, NodeTraffic>,
+) -> Result<String, String> {
+    let d = build(p, only);
+    let busiest = traffic
+        .values()
+        .map(|t| t.reached)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut out = String::from("digraph traffic {\n");
+    for n in d.nodes.iter().filter(|n| n.shape != Shape::Note) {
+        let name =
+            n.id.strip_prefix('n')
+                .and_then(|i| i.parse::<usize>().ok())
+                .filter(|i| *i < p.graph.node_count())
+                .map(|i| p.qualified_name(NodeIndex::new(i)));
+        let t = name
+            .as_ref()
+            .and_then(|q| traffic.get(q))
+            .copied()
+            .unwrap_or_default();
+        let title = n
+            .label
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("▶ ");
+        let mut label = match &name {
+            Some(q) if n.shape != Shape::External => q.clone(),
+            _ => title.to_owned(),
+        };
+        let mut attrs = String::from("shape=box");
+        if name.is_some() && n.shape != Shape::External {
+            let _ = write!(label, "\n{} reached", t.reached);
+            let drop = (t.reached > 0).then(|| t.left as f64 / t.reached as f64);
+            if t.left > 0 {
+                let _ = write!(
+                    label,
+                    "\n{} left here ({:.0}%)",
+                    t.left,
+                    drop.unwrap_or(0.0) * 100.0
+                );
+            }
+            let share = t.reached as f64 / busiest as f64;
+            let grey = ["#ffffff", "#eeeeee", "#d9d9d9", "#bdbdbd", "#9e9e9e"]
+                [((share * 4.0).round() as usize).min(4)];
+            let _ = write!(attrs, ", style=filled, fillcolor=\"{grey}\"");
+            if drop.is_some_and(|d| d >= HIGH_DROP_OFF) && t.reached >= 5 {
+                label.push_str("\nhigh drop-off");
+                attrs.push_str(", penwidth=4");
+            }
+        } else if n.shape == Shape::External {
+            attrs.push_str(", style=dashed");
+        }
+        let _ = writeln!(out, "  {} [label=\"{}\", {attrs}];", n.id, dq(&label));
+    }
+    for e in &d.edges {
+        if e.from.starts_with("keys") || e.to.starts_with("keys") {
+            continue;
+        }
+        let label: String = e.label.chars().take(24).collect();
+        let style = if e.line == Line::Dotted {
+            ", style=dashed"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label=\"{}\"{style}];",
+            e.from,
+            e.to,
+            dq(&label)
+        );
+    }
+    out.push_str("}\n");
+    let rendered = std::panic::catch_unwind(|| {
+        let mut parser = layout::gv::DotParser::new(&out);
+        let graph = parser.process().map_err(|e| e.to_string())?;
+        let mut builder = layout::gv::GraphBuilder::new();
+        builder.visit_graph(&graph);
+        let mut visual = builder.get();
+        let mut svg = layout::backends::svg::SVGWriter::new();
+        visual.do_it(false, false, false, &mut svg);
+        Ok::<_, String>(svg.finalize())
+    });
+    rendered.unwrap_or_else(|_| Err("the layout failed".to_owned()))
+}
+
+#[cfg(test)]
+mod traffic_tests {
+    use super::*;
+
+    #[test]
+    fn the_traffic_diagram_labels_figures_and_marks_drop_off_without_colour() {
+        let set = crate::flow::load_dir(std::path::Path::new("flows")).unwrap();
+        let p = crate::compile::compile(&set).program.unwrap();
+        let service = p.flow_by_name("service");
+        let mut t = std::collections::BTreeMap::new();
+        t.insert(
+            "service.orders".to_owned(),
+            NodeTraffic {
+                reached: 40,
+                left: 12,
+            },
+        );
+        t.insert(
+            "service.billing".to_owned(),
+            NodeTraffic {
+                reached: 10,
+                left: 0,
+            },
+        );
+        let svg = traffic_svg(&p, service, &t).unwrap();
+        if let Ok(out) = std::env::var("TRAFFIC_SVG") {
+            std::fs::write(out, &svg).unwrap();
+        }
+        assert!(svg.contains("<svg"), "{}", &svg[..200.min(svg.len())]);
+        assert!(
+            svg.contains("40 reached") && svg.contains("12 left here (30%)"),
+            "figures in text"
+        );
+        assert!(svg.contains("high drop-off"));
+        assert!(svg.contains("10 reached"));
+        let all = traffic_svg(&p, None, &t).unwrap();
+        assert!(all.contains("main.menu"));
+    }
+}

@@ -163,6 +163,34 @@ impl Closures {
     }
 }
 
+/// When a closure ends, as an admin writes it: a time with its offset
+/// (`2026-12-24T09:00:00-05:00`), a zoned time
+/// (`2026-12-24T09:00[America/New_York]`), a date (UTC midnight), or a span
+/// from `now` (`2h`, `1d 4h`).
+pub fn parse_until(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let t = s.trim();
+    if let Ok(at) = t.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    if let Ok(z) = t.parse::<jiff::ZonedDateTime>() {
+        return Ok(z.timestamp());
+    }
+    if let Ok(d) = t.parse::<Date>() {
+        return TimeZone::UTC
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|e| format!("`{s}`: {e}"));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) => jiff::SignedDuration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .ok_or_else(|| format!("`{s}` is too far ahead")),
+        Err(_) => Err(format!(
+            "`{s}` is not a time: give one like 2026-12-24T09:00:00-05:00, 2026-12-24T09:00[America/New_York], 2026-12-24 or 2h (from now)"
+        )),
+    }
+}
+
 /// A closure an admin asked for, checked against the flows serving calls:
 /// the group exists, the time is ahead, each message is `LANG=TEXT` in one
 /// of the flows' languages or plain `TEXT` in the default one. Also returns

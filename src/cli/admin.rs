@@ -63,29 +63,9 @@ enum TrayAction {
     },
 }
 
-/// `--until`: a time, a zoned time, a date (UTC midnight) or a time from now.
+/// `--until`: see [`switchboard::routing::parse_until`].
 fn until(s: &str) -> Result<jiff::Timestamp, String> {
-    let t = s.trim();
-    if let Ok(at) = t.parse::<jiff::Timestamp>() {
-        return Ok(at);
-    }
-    if let Ok(z) = t.parse::<jiff::ZonedDateTime>() {
-        return Ok(z.timestamp());
-    }
-    if let Ok(d) = t.parse::<jiff::civil::Date>() {
-        return jiff::tz::TimeZone::UTC
-            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| format!("`{s}`: {e}"));
-    }
-    match humantime::parse_duration(t) {
-        Ok(d) => jiff::SignedDuration::try_from(d)
-            .ok()
-            .and_then(|d| jiff::Timestamp::now().checked_add(d).ok())
-            .ok_or_else(|| format!("`{s}` is too far ahead")),
-        Err(_) => Err(format!(
-            "`{s}` is not a time: give one like 2026-12-24T09:00:00-05:00, 2026-12-24T09:00[America/New_York], 2026-12-24 or 2h (from now)"
-        )),
-    }
+    switchboard::routing::parse_until(s, jiff::Timestamp::now())
 }
 
 pub(super) fn close(a: CloseArgs) -> anyhow::Result<ExitCode> {
@@ -304,6 +284,23 @@ fn ago(d: jiff::SignedDuration, suffix: &str) -> String {
     } else {
         format!("{span} {suffix}")
     }
+}
+
+/// `switchboard admin-password`: the hash of the password on standard input.
+pub(super) fn hash_password() -> anyhow::Result<ExitCode> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprintln!("type the admin password (12 characters or more), then Enter:");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.chars().count() < 12 {
+        anyhow::bail!("the password is shorter than 12 characters: choose a longer one");
+    }
+    let hash = switchboard::server::admin::auth::hash(password).map_err(anyhow::Error::msg)?;
+    outln!("{hash}");
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -262,7 +262,8 @@ fn associated(call: &str, name: &str) -> Vec<u8> {
     format!("switchboard secret v1\0{call}\0{name}").into_bytes()
 }
 
-fn random() -> [u8; 32] {
+/// 32 bytes from the operating system's random source (keys, nonces, session tokens).
+pub fn random() -> [u8; 32] {
     <[u8; 32]>::generate()
 }
 

@@ -9,7 +9,7 @@
 
 mod data_key;
 
-pub use data_key::{DATA_KEY_VAR, DataKeys, KeyError};
+pub use data_key::{DATA_KEY_VAR, DataKeys, KeyError, random};
 
 use std::time::Duration;
 

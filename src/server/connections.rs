@@ -190,8 +190,8 @@ pub(super) async fn serve(
             }
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             // The client gave up before we took its connection.
             Err(e) if is_the_clients(&e) => {
                 debug!("a connection was lost before it was accepted: {e}");
@@ -232,6 +232,7 @@ pub(super) async fn serve(
         told.admitted(now, shed, limits.max_connections);
         let conn = connection(
             tcp,
+            peer,
             router.clone(),
             http.clone(),
             record,
@@ -286,6 +287,7 @@ fn wants_descriptors(_: &io::Error) -> bool {
 /// server shuts down; then close it without cutting a request in flight.
 async fn connection(
     tcp: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     http: hyper::server::conn::http1::Builder,
     record: Arc<Record>,
@@ -303,6 +305,7 @@ async fn connection(
     let service = Tracked {
         router,
         record: record.clone(),
+        peer,
     };
     let mut conn = pin!(http.serve_connection(io, service));
     let mut expiry = Expiry::new(record.clone(), limits);
@@ -340,6 +343,9 @@ fn ended(done: hyper::Result<()>) {
 struct Tracked {
     router: Router,
     record: Arc<Record>,
+    /// The client's address, given to handlers as `ConnectInfo` (the
+    /// admin login's slowdown is per client).
+    peer: std::net::SocketAddr,
 }
 
 type Answer = Pin<Box<dyn Future<Output = Result<hyper::Response<Counted>, Infallible>> + Send>>;
@@ -349,7 +355,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     type Error = Infallible;
     type Future = Answer;
 
-    fn call(&self, req: hyper::Request<Incoming>) -> Answer {
+    fn call(&self, mut req: hyper::Request<Incoming>) -> Answer {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let in_flight = InFlight::begin(&self.record);
         let answer = tower::Service::call(&mut self.router.clone(), req);
         Box::pin(async move {

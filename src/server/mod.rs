@@ -6,6 +6,7 @@
 //! so no handler can skip them. Programs are kept per version, so a call
 //! keeps the flow version it started with while new calls get the latest.
 
+pub mod admin;
 pub mod closures;
 pub mod connections;
 pub mod guard;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// `/metrics` on the server's own port (not when `--metrics-listen`
     /// serves it elsewhere).
     metrics_here: bool,
+    /// The admin page's password and sessions; `None`: no admin page.
+    admin: Option<Arc<admin::auth::AdminAuth>>,
 }
 
 /// A test's hook into the handlers: called with the route's name (`voice`,
@@ -59,6 +62,18 @@ struct Inner {
     public_url: Option<String>,
     recordings: PathBuf,
     closures: closures::Followed,
+    last_reload: std::sync::Mutex<Option<LastReload>>,
+}
+
+/// The last reload this instance tried, for the admin page.
+#[derive(Clone, Debug)]
+pub struct LastReload {
+    /// When.
+    pub at: jiff::Timestamp,
+    /// What asked for it (`SIGHUP`, a file change).
+    pub why: String,
+    /// What it did.
+    pub outcome: reload::Reloaded,
 }
 
 impl AppState {
@@ -79,6 +94,7 @@ impl AppState {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
             closures: Default::default(),
+            last_reload: std::sync::Mutex::new(None),
         });
         AppState {
             inner,
@@ -86,6 +102,7 @@ impl AppState {
             answer_within: guard::ANSWER_WITHIN,
             fault: None,
             metrics_here: true,
+            admin: None,
         }
     }
 
@@ -110,6 +127,37 @@ impl AppState {
             metrics_here: false,
             ..self
         }
+    }
+
+    /// The same state with the admin page at `/admin`, behind `auth`.
+    pub fn with_admin(self, auth: admin::auth::AdminAuth) -> Self {
+        AppState {
+            admin: Some(Arc::new(auth)),
+            ..self
+        }
+    }
+
+    /// Remember a reload for the admin page.
+    pub fn note_reload(&self, why: &str, outcome: &reload::Reloaded) {
+        let mut last = self
+            .inner
+            .last_reload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *last = Some(LastReload {
+            at: self.now(),
+            why: why.to_owned(),
+            outcome: outcome.clone(),
+        });
+    }
+
+    /// The last reload this instance tried, if any.
+    pub fn last_reload(&self) -> Option<LastReload> {
+        self.inner
+            .last_reload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The same state with a test's [`FaultHook`].
@@ -218,6 +266,7 @@ pub fn app(state: AppState) -> Router {
             recordings::Recordings::new(&state.inner.recordings),
         )
         .merge(twilio::routes(&state))
+        .merge(admin::routes(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {

@@ -129,6 +129,7 @@ impl Reloader {
     /// [`Reloader::reload`], logged: `why` says what asked for it.
     pub async fn reload_logged(&self, why: &str) -> Reloaded {
         let outcome = self.reload().await;
+        self.state.note_reload(why, &outcome);
         super::metrics::reloaded(match &outcome {
             Reloaded::Installed(_) => "installed",
             Reloaded::Unchanged(_) => "unchanged",

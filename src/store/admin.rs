@@ -57,6 +57,36 @@ pub(super) const CALLBACK_DONE_SQL: &str =
 /// When callback request `$1` was done (as [`VOICEMAIL_STATE_SQL`]).
 pub(super) const CALLBACK_STATE_SQL: &str = "SELECT done_at FROM callbacks WHERE id = $1";
 
+/// Calls started in `[$1, $2)` that reached each node (waited there for
+/// the caller or the provider), by qualified node name.
+pub(super) const NODE_REACHED_SQL: &str = "SELECT s.node, COUNT(DISTINCT s.call_id)
+    FROM steps s JOIN calls c ON c.id = s.call_id
+    WHERE c.started_at >= $1 AND c.started_at < $2 GROUP BY s.node";
+
+/// Calls started in `[$1, $2)` that ended at each node by the caller
+/// hanging up in a menu or abandoning a queue.
+pub(super) const NODE_LEFT_SQL: &str = "SELECT node, COUNT(*) FROM calls
+    WHERE started_at >= $1 AND started_at < $2 AND class IN ('menu-hangup', 'queue-abandon')
+    GROUP BY node";
+
+/// Reached and left rows merged, by node.
+pub(super) fn node_traffic(
+    reached: Vec<(String, i64)>,
+    left: Vec<(String, i64)>,
+) -> BTreeMap<String, crate::diagram::NodeTraffic> {
+    let mut out: BTreeMap<String, crate::diagram::NodeTraffic> = BTreeMap::new();
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    for (node, calls) in reached {
+        out.entry(node).or_default().reached = n(calls);
+    }
+    for (node, calls) in left {
+        let t = out.entry(node).or_default();
+        t.left = n(calls);
+        t.reached = t.reached.max(t.left);
+    }
+    out
+}
+
 /// A [`CLOSURES_SQL`] row: group, until, message (JSON), closed at.
 pub(super) type ClosureRow = (String, i64, String, i64);
 
@@ -237,6 +267,8 @@ mod tests {
     #[test]
     fn parameters_appear_in_order_for_sqlites_positional_binding() {
         for sql in [
+            NODE_REACHED_SQL,
+            NODE_LEFT_SQL,
             CLOSURES_SQL,
             CLOSE_SQL,
             OPEN_SQL,

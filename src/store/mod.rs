@@ -470,6 +470,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         id: i64,
         at: Timestamp,
     ) -> Result<admin::Marked, StoreError>;
+    /// Calls started in `[since, until)` that reached and that left from
+    /// each node.
+    async fn node_traffic(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError>;
     /// `sqlite` or `postgres` (for metrics).
     fn kind(&self) -> &'static str;
     /// Why the store refuses writes, if it knows it does (for health checks).
@@ -801,6 +808,21 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<admin::OpenCallback>, StoreError> {
         self.db.open_callbacks(group, limit).await
+    }
+
+    /// Calls started in `[since, until)` that reached and left each node.
+    pub async fn node_traffic(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError> {
+        self.db.node_traffic(since, until).await
+    }
+
+    /// Calls live now on any instance sharing the database: not ended, and
+    /// started less than a call's longest life ago.
+    pub async fn live_calls(&self, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(self.versions(now).await?.iter().map(|v| v.live).sum())
     }
 
     /// Mark a voicemail handled or a callback request done.

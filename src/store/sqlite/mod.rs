@@ -417,6 +417,19 @@ impl Backend for SqliteStore {
         "sqlite"
     }
 
+    async fn node_traffic(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError> {
+        let (a, b) = (since.as_millisecond(), until.as_millisecond());
+        let (reached, left) = tokio::try_join!(
+            self.in_period(admin::NODE_REACHED_SQL, a, b),
+            self.in_period(admin::NODE_LEFT_SQL, a, b),
+        )?;
+        Ok(admin::node_traffic(reached, left))
+    }
+
     async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {
         let mut r = self.readers.get().await?;
         let rows = sqlx::query_as(admin::CLOSURES_SQL)
