@@ -8,6 +8,7 @@
 
 mod admin;
 mod admin_page;
+mod browser;
 mod callers;
 mod cli;
 mod connections;

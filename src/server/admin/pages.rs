@@ -36,7 +36,7 @@ button.danger { border-style: double; border-width: 4px; }
 .notice { border: 2px solid #111; padding: 0.5rem; font-weight: 600; }
 .notice::before { content: "Note: "; }
 .error::before { content: "Problem: "; }
-.diagram img { max-width: 100%; height: auto; border: 1px solid #999; }
+.diagram img { width: 100%; height: auto; border: 1px solid #999; }
 audio { max-width: 100%; }
 @media (max-width: 40rem) { input[type=text], input[type=password], input[type=tel], select { width: 100%; } th, td { padding: 0.25rem; } }
 "#;
@@ -438,6 +438,7 @@ pub(super) async fn flow(
         }
         p { "Calls started in the " (words) ". Darker nodes had more callers; a thick border and the words " em { "high drop-off" } " mark nodes where at least a fifth of the callers who reached them hung up or abandoned." }
         div.diagram { img src=(svg) alt=(format!("The {flow_name} flow, each node labelled with the callers who reached it and who left there; the table below has the same figures.")); }
+        p { a href=(svg) { "Open the diagram at full size" } " (zoom in to read each node's figures)." }
         h2 { "Where callers stumble, worst first" }
         @if rows.is_empty() { p { "No call reached this flow in the period." } }
         @else {
