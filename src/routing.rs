@@ -95,6 +95,8 @@ pub struct Group {
     pub schedule: Option<ScheduleId>,
     /// Longest wait before overflow / no answer.
     pub max_wait: Option<Duration>,
+    /// Answered within this counts toward the group's service level.
+    pub service_level: Duration,
     /// Most waiting callers.
     pub max_queue: Option<u32>,
     /// Hold music file, relative to the recordings folder.

@@ -379,6 +379,13 @@ impl<'a> Builder<'a> {
                         .hint("add `max_wait = \"5m\"` (how long callers wait before they go to the overflow group)"),
                     );
                 }
+                let service_level = self.duration(
+                    file,
+                    g.service_level.as_ref(),
+                    Duration::from_secs(u64::from(crate::report::figures::SERVICE_LEVEL_SECS)),
+                    Duration::from_secs(1),
+                    60 * MINUTE,
+                );
                 let announce_every = self.duration(
                     file,
                     g.announce_every.as_ref(),
@@ -425,6 +432,7 @@ impl<'a> Builder<'a> {
                     target,
                     schedule,
                     max_wait,
+                    service_level,
                     max_queue,
                     hold_music,
                     announce_position: g.announce_position.unwrap_or(true),

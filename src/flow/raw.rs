@@ -377,6 +377,9 @@ pub struct RawGroup {
     pub schedule: Option<Sp<String>>,
     /// Longest wait before overflow or `on_no_answer`, e.g. `"10m"`.
     pub max_wait: Option<Sp<String>>,
+    /// Callers answered within this count toward the group's service level
+    /// in reports, e.g. `"30s"`. Default 20s.
+    pub service_level: Option<Sp<String>>,
     /// Most callers waiting; more get `on_full`.
     pub max_queue: Option<Sp<u32>>,
     /// Recording played while waiting.

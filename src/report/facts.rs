@@ -135,6 +135,8 @@ pub struct QueueFact {
     /// The group the call waited for next, if any (an overflow, or an
     /// escalation to a higher tier).
     pub next: Option<String>,
+    /// The group's service-level threshold then, in seconds.
+    pub sl_secs: u32,
 }
 
 /// The figures of a call whose state is `s` as it ended, on `p` (the
@@ -156,6 +158,9 @@ pub fn facts(p: &Program, s: &CallState) -> CallFacts {
                 result: q.result.map_or("abandoned", result_code),
                 waited: q.waited.unwrap_or(0),
                 next: s.tally.queues.get(i + 1).map(|n| n.group.clone()),
+                sl_secs: g.map_or(super::figures::SERVICE_LEVEL_SECS, |g| {
+                    u32::try_from(g.service_level.as_secs()).unwrap_or(u32::MAX)
+                }),
             }
         })
         .collect();

@@ -203,6 +203,7 @@ struct QueueSums {
     answered_secs: u64,
     abandoned_secs: u64,
     within: u64,
+    threshold: u32,
 }
 
 /// CSAT's running sums: answers per rating 1–5.
@@ -290,7 +291,7 @@ impl Report {
         let reached = |by: &BTreeMap<Class, u64>| by.get(&Class::Agent).copied().unwrap_or(0);
 
         let mut sums: BTreeMap<String, QueueSums> = BTreeMap::new();
-        for (group, kind, result, count, waited, within) in &rows.waits {
+        for (group, kind, result, count, waited, within, threshold) in &rows.waits {
             if !wanted(Some(group), kind.as_deref()) {
                 continue;
             }
@@ -300,6 +301,9 @@ impl Report {
             }
             let (count, waited) = (n(*count), n(*waited));
             q.entered += count;
+            q.threshold = q
+                .threshold
+                .max(u32::try_from(*threshold).unwrap_or(SERVICE_LEVEL_SECS));
             match result.as_str() {
                 "answered" => {
                     q.answered += count;
@@ -361,7 +365,11 @@ impl Report {
                     speed_of_answer_s: ratio(q.answered_secs, q.answered),
                     time_to_abandon_s: ratio(q.abandoned_secs, q.abandoned),
                     service_level: ratio(q.within, offered),
-                    threshold_s: SERVICE_LEVEL_SECS,
+                    threshold_s: if q.threshold == 0 {
+                        SERVICE_LEVEL_SECS
+                    } else {
+                        q.threshold
+                    },
                     group,
                 }
             })

@@ -140,10 +140,15 @@ pub fn text(r: &Report) -> String {
                 let _ = writeln!(out, "    overflowed to {}: {}", m.to, m.calls);
             }
         }
+        let thresholds: Vec<String> = r
+            .queues
+            .iter()
+            .map(|q| format!("{} {} s", q.group, q.threshold_s))
+            .collect();
         let _ = writeln!(
             out,
-            "  SL: answered within {} s of all answered or abandoned.",
-            super::figures::SERVICE_LEVEL_SECS
+            "  SL: answered within the group's threshold ({}) of all answered or abandoned.",
+            thresholds.join(", ")
         );
     }
     if !r.escalations.is_empty() {
@@ -400,15 +405,33 @@ mod tests {
                     40,
                     12 * 30 + 45 * 10,
                     30,
+                    30,
                 ),
-                (s("billing"), some("service"), s("abandoned"), 6, 80 * 6, 0),
-                (s("billing"), some("service"), s("timeout"), 4, 600 * 4, 0),
+                (
+                    s("billing"),
+                    some("service"),
+                    s("abandoned"),
+                    6,
+                    80 * 6,
+                    0,
+                    30,
+                ),
+                (
+                    s("billing"),
+                    some("service"),
+                    s("timeout"),
+                    4,
+                    600 * 4,
+                    0,
+                    30,
+                ),
                 (
                     s("support_tier1"),
                     some("support"),
                     s("answered"),
                     20,
                     5 * 20,
+                    20,
                     20,
                 ),
                 (
@@ -418,6 +441,7 @@ mod tests {
                     3,
                     30 * 3,
                     0,
+                    20,
                 ),
             ],
             moves: vec![

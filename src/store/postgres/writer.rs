@@ -261,12 +261,13 @@ summaries AS (
     WHERE calls.call_sid = u.call_sid
 ),
 queue_waited AS (
-    INSERT INTO queue_waits (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp)
+    INSERT INTO queue_waits
+        (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp, sl_secs)
     SELECT COALESCE(n.id, c.id), u.seq, u.grp, u.kind, u.tier, u.joined_at, u.result,
-        u.waited, u.next_grp
+        u.waited, u.next_grp, u.sl_secs
     FROM UNNEST($52::text[], $53::int4[], $54::text[], $55::text[], $56::int4[], $57::int8[],
-        $58::text[], $59::int4[], $60::text[])
-        AS u(call_sid, seq, grp, kind, tier, joined_at, result, waited, next_grp)
+        $58::text[], $59::int4[], $60::text[], $66::int4[])
+        AS u(call_sid, seq, grp, kind, tier, joined_at, result, waited, next_grp, sl_secs)
     LEFT JOIN new_calls n ON n.call_sid = u.call_sid
     LEFT JOIN calls c ON c.call_sid = u.call_sid
 ),
@@ -407,6 +408,7 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .bind(column(&topics, |t| t.2))
         .bind(column(&topics, |t| t.3))
         .bind(column(&topics, |t| t.4))
+        .bind(column(&waits, |(_, _, q)| small(q.sl_secs)))
         .execute(conn)
         .await?;
     Ok(())

@@ -62,8 +62,8 @@ const SUMMARY: &str = "UPDATE calls SET
 
 /// One queue wait of an ended call.
 const QUEUE_WAIT: &str = "INSERT INTO queue_waits
-        (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp)
-    VALUES ((SELECT id FROM calls WHERE call_sid = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+        (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp, sl_secs)
+    VALUES ((SELECT id FROM calls WHERE call_sid = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 /// One self-service answer an ended call heard.
 const TOPIC: &str = "INSERT INTO topics_heard (call_id, seq, topic, then_agent, at)
@@ -178,7 +178,7 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
     }
     for (call, seq, q) in batch::queue_waits(rows) {
         db.prepare_cached(QUEUE_WAIT)?.execute(params![
-            call, seq, q.group, q.kind, q.tier, q.joined, q.result, q.waited, q.next
+            call, seq, q.group, q.kind, q.tier, q.joined, q.result, q.waited, q.next, q.sl_secs
         ])?;
     }
     for (call, seq, topic, agent, at) in batch::topics_heard(rows) {
