@@ -214,8 +214,15 @@ pub(crate) fn batch(backend: &'static str, commits: usize) {
 }
 
 /// A committed step of a call, from `before` (`None`: a new call) to
-/// `after`: calls started and ended, queue entries, waits and abandons.
-pub(super) fn stepped(p: &Program, before: Option<&CallState>, after: &CallState) {
+/// `after`: calls started and ended (`ended`: the class the commit's report
+/// facts gave, when the step ended the call), queue entries, waits and
+/// abandons.
+pub(super) fn stepped(
+    p: &Program,
+    before: Option<&CallState>,
+    after: &CallState,
+    ended: Option<crate::report::Class>,
+) {
     let flow = || {
         p.flows
             .get(after.flow.index())
@@ -240,9 +247,7 @@ pub(super) fn stepped(p: &Program, before: Option<&CallState>, after: &CallState
             metrics::counter!(QUEUE_ABANDONS, "group" => wait.group.clone()).increment(1);
         }
     }
-    let ended = |s: &CallState| s.wait == crate::engine::Wait::Ended;
-    if ended(after) && !before.is_some_and(ended) {
-        let class = crate::report::facts(p, after).class;
+    if let Some(class) = ended {
         metrics::counter!(CALLS_ENDED, "flow" => flow(), "class" => class.code()).increment(1);
     }
 }

@@ -276,20 +276,11 @@ async fn voice(State(st): State<AppState>, v: Verified) -> Response {
     let step = engine::start(&p, start, moment.at());
     note(&p, &step.state);
     let body = tw::render(&step.actions, &p, &sid, step.state.step, &urls(&v.base));
-    match st
-        .store()
-        .commit(Commit::from_step(
-            &p,
-            None,
-            &step,
-            now,
-            Some(body.clone()),
-            None,
-        ))
-        .await
-    {
+    let commit = Commit::from_step(&p, None, &step, now, Some(body.clone()), None);
+    let ended = commit.facts.as_ref().map(|f| f.class);
+    match st.store().commit(commit).await {
         Ok(()) => {
-            super::metrics::stepped(&p, None, &step.state);
+            super::metrics::stepped(&p, None, &step.state, ended);
             twiml(body)
         }
         // Twilio retried the new-call request: answer what the first one got.
@@ -393,9 +384,10 @@ async fn step_and_commit(
         Some(body.clone()),
         final_status,
     );
+    let ended = commit.facts.as_ref().map(|f| f.class);
     let stored = st.store().commit(commit).await;
     if stored.is_ok() {
-        super::metrics::stepped(p, Some(state), &step.state);
+        super::metrics::stepped(p, Some(state), &step.state, ended);
     }
     (body, stored)
 }
