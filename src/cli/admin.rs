@@ -269,16 +269,9 @@ fn of_group(group: Option<&str>) -> String {
     group.map(|g| format!(" for {g}")).unwrap_or_default()
 }
 
-/// A span as an admin reads it: `3d 4h`, `2h 5m`, `40s`, then `suffix`.
+/// [`switchboard::report::render::span`], then `suffix`.
 fn ago(d: jiff::SignedDuration, suffix: &str) -> String {
-    let s = d.as_secs().max(0);
-    let (days, hours, minutes) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
-    let span = match (days, hours, minutes) {
-        (1.., h, _) => format!("{days}d {h}h"),
-        (0, 1.., m) => format!("{hours}h {m}m"),
-        (0, 0, 1..) => format!("{minutes}m"),
-        _ => format!("{s}s"),
-    };
+    let span = switchboard::report::render::span(d);
     if suffix.is_empty() {
         span
     } else {

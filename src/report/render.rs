@@ -6,6 +6,20 @@
 use super::figures::{Csat, Outcomes, Report};
 use std::fmt::Write as _;
 
+/// A span as an admin reads it: `3d 4h`, `2h 5m`, `2m`, `40s` (a negative
+/// one is `0s`). How long a callback request or voicemail has waited, or
+/// a closure has left, in the CLI and on the admin page alike.
+pub fn span(d: jiff::SignedDuration) -> String {
+    let s = d.as_secs().max(0);
+    let (days, hours, minutes) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
+    match (days, hours, minutes) {
+        (1.., h, _) => format!("{days}d {h}h"),
+        (0, 1.., m) => format!("{hours}h {m}m"),
+        (0, 0, 1..) => format!("{minutes}m"),
+        _ => format!("{s}s"),
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0))
 }

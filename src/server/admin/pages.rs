@@ -162,12 +162,7 @@ fn when(t: jiff::Timestamp) -> String {
 }
 
 fn ago(now: jiff::Timestamp, t: jiff::Timestamp) -> String {
-    let s = now.duration_since(t).as_secs().max(0);
-    match (s / 86_400, s / 3600 % 24, s / 60 % 60) {
-        (d @ 1.., h, _) => format!("{d} d {h} h"),
-        (_, h @ 1.., m) => format!("{h} h {m} min"),
-        (_, _, m) => format!("{m} min"),
-    }
+    crate::report::render::span(now.duration_since(t))
 }
 
 /// Now, as the end of a period: calls that started this very moment count.
