@@ -170,16 +170,9 @@ crate::on_both! {
 
 /// Press 0 (the operator) at the main menu of a new call `sid`: the document answered.
 async fn ask_for_the_operator(base: &str, sid: &str) -> String {
-    use crate::server::{action, post, to_the_menu};
+    use crate::server::{answer, to_the_menu};
     let menu = to_the_menu(base, sid).await;
-    let url = action(&menu);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let (code, doc) = post(
-        &format!("{base}{path}"),
-        &[("CallSid", sid), ("Digits", "0")],
-        None,
-    )
-    .await;
+    let (code, doc) = answer(base, sid, &menu, &[("Digits", "0")]).await;
     assert_eq!(code, 200, "{doc}");
     doc
 }

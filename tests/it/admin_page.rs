@@ -5,7 +5,7 @@
 //! confirmation, and pages that hold nothing from the internet and no
 //! sensitive value.
 
-use crate::server::{Server, action, post, to_the_menu};
+use crate::server::{Server, answer, to_the_menu};
 use crate::support::db::TestDb;
 use crate::support::open_hours;
 use std::collections::BTreeMap;
@@ -270,52 +270,24 @@ async fn signing_in_takes_the_forms_token_the_password_and_slows_down_guessing()
 
 /// A demo call that leaves a voicemail and asks for a callback, after
 /// entering an account number (a sensitive entry): the number entered.
-async fn leave_work(server: &Server, sid: &str) -> &'static str {
+pub(crate) async fn leave_work(server: &Server, sid: &str) -> &'static str {
     let base = format!("http://{}", server.addr);
-    let menu = to_the_menu(&base, sid).await;
-    let mut doc = menu;
-    // Billing: 2, account number, then the queue reports no answer.
-    for (k, v) in [("Digits", "2"), ("Digits", "48213377#")] {
-        let url = action(&doc);
-        let path = &url[url.find("/twilio").unwrap()..];
-        doc = post(&format!("{base}{path}"), &[("CallSid", sid), (k, v)], None)
-            .await
-            .1;
-    }
-    // No answer in billing, then none in general, where it overflowed.
-    for _ in 0..2 {
-        let url = action(&doc);
-        let path = &url[url.find("/twilio").unwrap()..];
-        doc = post(
-            &format!("{base}{path}"),
-            &[("CallSid", sid), ("QueueResult", "leave")],
-            None,
-        )
-        .await
-        .1;
-    }
-    // The busy menu: 1 leaves a voicemail.
-    let url = action(&doc);
-    let path = &url[url.find("/twilio").unwrap()..];
-    doc = post(
-        &format!("{base}{path}"),
-        &[("CallSid", sid), ("Digits", "1")],
-        None,
-    )
-    .await
-    .1;
-    let url = action(&doc);
-    let path = &url[url.find("/twilio").unwrap()..];
-    post(
-        &format!("{base}{path}"),
+    let mut doc = to_the_menu(&base, sid).await;
+    // Billing: 2, the account number; no answer in billing, then none in
+    // general, where it overflowed; the busy menu's 1 leaves a voicemail.
+    for params in [
+        &[("Digits", "2")][..],
+        &[("Digits", "48213377#")],
+        &[("QueueResult", "leave")],
+        &[("QueueResult", "leave")],
+        &[("Digits", "1")],
         &[
-            ("CallSid", sid),
             ("RecordingUrl", "https://api.twilio.com/rec/RE1"),
             ("RecordingDuration", "9"),
         ],
-        None,
-    )
-    .await;
+    ] {
+        doc = answer(&base, sid, &doc, params).await.1;
+    }
     "48213377"
 }
 
@@ -433,15 +405,9 @@ async fn an_admin_works_through_voicemails_callbacks_closures_and_callers() {
     // The page refreshed this instance's closures at once.
     let base = format!("http://{}", server.addr);
     let menu = to_the_menu(&base, "CA-admin-3").await;
-    let url = action(&menu);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let doc = post(
-        &format!("{base}{path}"),
-        &[("CallSid", "CA-admin-3"), ("Digits", "0")],
-        None,
-    )
-    .await
-    .1;
+    let doc = answer(&base, "CA-admin-3", &menu, &[("Digits", "0")])
+        .await
+        .1;
     assert!(
         doc.contains("Closed for a fire drill.") && !doc.contains("<Enqueue"),
         "{doc}"

@@ -8,8 +8,7 @@
 //! `chromium` and `chromium-driver`). Without them the test says so and
 //! passes, except with `CI=true`, where it fails.
 
-use crate::admin_page::{PASSWORD, with_admin};
-use crate::server::{Server, action, post, to_the_menu};
+use crate::admin_page::{PASSWORD, leave_work, with_admin};
 use crate::support::db::TestDb;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
@@ -162,30 +161,6 @@ async fn fits(c: &Client) -> bool {
         == serde_json::Value::Bool(true)
 }
 
-/// A call that leaves a voicemail and one that asks for a callback.
-async fn callers_leave_work(server: &Server) {
-    let base = format!("http://{}", server.addr);
-    let sid = "CA-browser-1";
-    let mut doc = to_the_menu(&base, sid).await;
-    for params in [
-        vec![("Digits", "2")],
-        vec![("Digits", "48213377#")],
-        vec![("QueueResult", "leave")],
-        vec![("QueueResult", "leave")],
-        vec![("Digits", "1")],
-        vec![
-            ("RecordingUrl", "https://api.twilio.com/rec/RE-browser"),
-            ("RecordingDuration", "7"),
-        ],
-    ] {
-        let url = action(&doc);
-        let path = &url[url.find("/twilio").unwrap()..];
-        let mut all = vec![("CallSid", sid)];
-        all.extend(params);
-        doc = post(&format!("{base}{path}"), &all, None).await.1;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_uses_the_admin_page_in_a_real_browser() {
     let Some((chromium, chromedriver)) = tools() else {
@@ -193,7 +168,7 @@ async fn a_supervisor_uses_the_admin_page_in_a_real_browser() {
     };
     let db = TestDb::sqlite();
     let server = with_admin(&db).await;
-    callers_leave_work(&server).await;
+    leave_work(&server, "CA-browser-1").await;
     server
         .state
         .store()
@@ -254,11 +229,9 @@ async fn a_supervisor_uses_the_admin_page_in_a_real_browser() {
 
             // The voicemail inbox: a player, then mark it handled.
             assert!(
-                c.find(Locator::Css(
-                    "audio[src='https://api.twilio.com/rec/RE-browser']"
-                ))
-                .await
-                .is_ok()
+                c.find(Locator::Css("audio[src='https://api.twilio.com/rec/RE1']"))
+                    .await
+                    .is_ok()
             );
             assert!(fits(&c).await, "the inbox fits a phone");
             shot(&c, "voicemails-phone").await;

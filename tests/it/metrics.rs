@@ -4,7 +4,7 @@
 //! or a call id; on another address with `--metrics-listen`; and the Grafana
 //! dashboard in docs/ queries only metrics the server exports.
 
-use crate::server::{Server, TOKEN, action, call, post, to_the_menu};
+use crate::server::{Server, TOKEN, answer, call, post, to_the_menu};
 use crate::support::db::TestDb;
 use crate::support::open_hours;
 
@@ -18,25 +18,13 @@ async fn scrape(url: &str) -> (u16, String) {
 async fn queue_then(server: &Server, sid: &str, result: &str, seconds: &str) {
     let base = format!("http://{}", server.addr);
     let menu = to_the_menu(&base, sid).await;
-    let url = action(&menu);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let (code, queued) = post(
-        &format!("{base}{path}"),
-        &[("CallSid", sid), ("Digits", "0")],
-        None,
-    )
-    .await;
+    let (code, queued) = answer(&base, sid, &menu, &[("Digits", "0")]).await;
     assert!(code == 200 && queued.contains("<Enqueue"), "{queued}");
-    let url = action(&queued);
-    let path = &url[url.find("/twilio").unwrap()..];
-    let (code, _) = post(
-        &format!("{base}{path}"),
-        &[
-            ("CallSid", sid),
-            ("QueueResult", result),
-            ("QueueTime", seconds),
-        ],
-        None,
+    let (code, _) = answer(
+        &base,
+        sid,
+        &queued,
+        &[("QueueResult", result), ("QueueTime", seconds)],
     )
     .await;
     assert_eq!(code, 200);

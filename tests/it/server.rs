@@ -200,6 +200,21 @@ pub(crate) fn call(sid: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// Answer `doc` as Twilio does: post the call's sid and `params` to the
+/// action it names, on the server at `base`; the status and the next document.
+pub(crate) async fn answer(
+    base: &str,
+    sid: &str,
+    doc: &str,
+    params: &[(&str, &str)],
+) -> (u16, String) {
+    let url = action(doc);
+    let path = &url[url.find("/twilio").unwrap()..];
+    let mut all = vec![("CallSid", sid)];
+    all.extend_from_slice(params);
+    post(&format!("{base}{path}"), &all, None).await
+}
+
 /// A new call answered in English, up to the main menu, on the server at
 /// `base` (`http://host:port`): the menu's document.
 pub(crate) async fn to_the_menu(base: &str, sid: &str) -> String {
