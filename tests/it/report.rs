@@ -236,3 +236,82 @@ fn an_empty_store_reports_zeros_and_a_backwards_period_is_refused() {
 }
 
 crate::on_both!(calls_leave_the_figures_reports_count);
+
+/// The demo with `service_level = "45s"` on support tier 1, in `dir/flows`
+/// beside the demo's recordings.
+fn demo_with_tier1_service_level(root: &std::path::Path) -> switchboard::program::Program {
+    let dir = root.join("flows");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize("recordings").unwrap(),
+        root.join("recordings"),
+    )
+    .unwrap();
+    for entry in std::fs::read_dir("flows").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if path.file_name().is_some_and(|n| n == "groups.toml") {
+                text = text.replacen(
+                    "[groups.support_tier1]\n",
+                    "[groups.support_tier1]\nservice_level = \"45s\"\n",
+                    1,
+                );
+            }
+            std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let set = switchboard::flow::load_dir(&dir).unwrap();
+    let c = switchboard::compile::compile(&set);
+    c.program.expect("the edited demo compiles")
+}
+
+async fn a_wait_counts_against_its_groups_declared_threshold(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with(
+        demo_with_tier1_service_level(dir.path()),
+        &db,
+        Some(open_hours()),
+    )
+    .await;
+    support_call(
+        &server,
+        "CAS1",
+        &[
+            ("Digits", "2"),
+            ("Digits", "2"),
+            ("QueueResult&QueueTime", "bridged&42"),
+            ("Digits", "2"),
+            ("Digits", "4"),
+        ],
+    )
+    .await;
+    server.stop().await;
+    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
+    assert!(report.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let tier1 = &r["queues"][0];
+    assert_eq!(tier1["group"], "support_tier1");
+    assert_eq!(tier1["threshold_s"], 45);
+    assert_eq!(
+        tier1["service_level"], 1.0,
+        "answered after 42 s, within 45 s"
+    );
+}
+
+crate::on_both!(a_wait_counts_against_its_groups_declared_threshold);
+
+#[test]
+fn a_service_level_outside_its_range_is_an_error() {
+    let (_, c) = switchboard::compile::compile_texts([(
+        "main",
+        "[flow]\nstart = \"q\"\n\n[queue.q]\ngroup = \"g\"\n\n[groups.g]\nkind = \"service\"\nservice_level = \"0s\"\n",
+    )]);
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("service_level") || d.message.contains("0s")),
+        "{:?}",
+        c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+}
