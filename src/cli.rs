@@ -134,6 +134,11 @@ enum Command {
         /// Only customer service or customer support groups.
         #[arg(long, value_enum)]
         kind: Option<ReportKind>,
+        /// A call its caller calls again about (the same group, from the
+        /// same number) within this long was not resolved at the first
+        /// contact, e.g. `7d`, `48h`.
+        #[arg(long, value_parser = repeat_window, default_value = "7d")]
+        repeat_window: Duration,
         /// Output format: a terminal report, JSON, or CSV (a table per section).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
@@ -423,8 +428,9 @@ pub(crate) fn main() -> ExitCode {
             until,
             group,
             kind,
+            repeat_window,
             format,
-        } => report(&db.url, since, until, group, kind, format),
+        } => report(&db.url, (since, until), group, kind, repeat_window, format),
         Command::Close(args) => admin::close(args),
         Command::Open { group, db } => admin::open(&group, &db),
         Command::Closures { db, format } => admin::closures(&db, format),
@@ -1145,13 +1151,14 @@ fn purge_before(s: &str) -> Result<jiff::Timestamp, String> {
 
 fn report(
     url: &str,
-    since: Option<jiff::Timestamp>,
-    until: Option<jiff::Timestamp>,
+    (since, until): (Option<jiff::Timestamp>, Option<jiff::Timestamp>),
     group: Option<String>,
     kind: Option<ReportKind>,
+    repeat_window: Duration,
     format: ReportFormat,
 ) -> anyhow::Result<ExitCode> {
     use switchboard::report::{Report, Scope, render};
+    use switchboard::store::reports::Period;
     let since = since.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let until = until.unwrap_or_else(jiff::Timestamp::now);
     if since >= until {
@@ -1165,8 +1172,12 @@ fn report(
         ReportKind::Service => "service".to_owned(),
         ReportKind::Support => "support".to_owned(),
     });
+    let period = Period {
+        repeat_window: jiff::SignedDuration::try_from(repeat_window)?,
+        ..Period::new(since, until)
+    };
     let (rows, purged_before) = with_store(url, async |store| {
-        let rows = store.report_rows(since, until).await?;
+        let rows = store.report_rows(&period).await?;
         Ok((rows, store.purged_before().await?))
     })?;
     if let Some(g) = &group {
@@ -1181,11 +1192,11 @@ fn report(
         }
     }
     let scope = Scope {
-        since,
-        until,
         group,
         kind,
         purged_before,
+        repeat_window: period.repeat_window,
+        ..Scope::new(since, until)
     };
     let r = Report::of(&rows, &scope);
     match format {
@@ -1301,6 +1312,18 @@ fn erase_caller(url: &str, number: &str, format: CheckFormat) -> anyhow::Result<
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--repeat-window`: an hour to a year.
+fn repeat_window(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}): write e.g. 7d or 48h"))?;
+    if d < Duration::from_secs(3600) || d > Duration::from_secs(366 * 86_400) {
+        return Err(format!(
+            "{s} is out of range: give a window from 1h to 366d (the default is 7d)"
+        ));
+    }
+    Ok(d)
 }
 
 /// A duration longer than zero, e.g. `30s` or `1m 30s`.

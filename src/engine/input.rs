@@ -3,14 +3,9 @@
 //! survey ratings, and queue, dial and recording results.
 
 use super::walk::Walker;
-use super::{CallStatus, DialStatus, Event, Outcome, QueueResult, RecordKind, Wait};
+use super::{CallStatus, DialStatus, Event, Missed, Outcome, QueueResult, RecordKind, Wait};
 use crate::program::{Exit, Key, NodeKind, Prompt};
 use crate::routing::GroupTarget;
-
-enum Miss {
-    NoInput,
-    Invalid,
-}
 
 impl Walker<'_> {
     /// Apply one event.
@@ -86,7 +81,7 @@ impl Walker<'_> {
                 self.continue_or_end(*next, Exit::Next);
             }
             (Wait::Recording, NodeKind::Voicemail { next, .. }, Event::NoInput) => {
-                self.here(RecordKind::NoInput { attempt: 1 });
+                self.missed(Missed::Timeout, 1, false);
                 self.continue_or_end(*next, Exit::Next);
             }
             (Wait::Fallback, _, e @ (Event::Queue { .. } | Event::Dial(_))) => {
@@ -135,15 +130,29 @@ impl Walker<'_> {
         }
     }
 
+    /// Record a miss at the current node (try `attempt`; the last one if
+    /// `gave_up`), in the call's records and its tally.
+    fn missed(&mut self, how: Missed, attempt: u32, gave_up: bool) {
+        self.here(match how {
+            Missed::Timeout => RecordKind::NoInput { attempt },
+            Missed::Invalid => RecordKind::Invalid { attempt },
+        });
+        let at = self.s.at.index() as u32;
+        self.s.tally.missed(at, how, gave_up);
+    }
+
+    /// The caller chose `what` at the current node (for the funnel).
+    fn chose(&mut self, what: &str) {
+        let at = self.s.at.index() as u32;
+        self.s.tally.chose(at, what);
+    }
+
     /// A wrong or missing answer: try again, or take the failure route.
-    fn miss(&mut self, miss: Miss, max: u32, reprompt: Option<&Prompt>) {
+    fn miss(&mut self, miss: Missed, max: u32, reprompt: Option<&Prompt>) {
         self.advanced = true;
         self.s.attempts += 1;
         let attempt = self.s.attempts;
-        self.here(match miss {
-            Miss::NoInput => RecordKind::NoInput { attempt },
-            Miss::Invalid => RecordKind::Invalid { attempt },
-        });
+        self.missed(miss, attempt, attempt >= max);
         if attempt >= max {
             let target = self.p.failure_route(self.s.at);
             // Only the node's own `on_failure` is one of its exits; the operator is a global key.
@@ -186,13 +195,16 @@ impl Walker<'_> {
                             };
                             Some((format!("pressed {k}"), o.target, Some(exit)))
                         } else if let Some((_, op)) = keys.operator.filter(|(ok, _)| *ok == k) {
+                            self.chose("operator");
                             Some((format!("pressed {k}: operator"), op, None))
                         } else if keys.repeat == Some(k) {
+                            self.chose("repeat");
                             self.advanced = true;
                             self.decided(format!("pressed {k}: repeat"));
                             self.emit_wait();
                             return;
                         } else if keys.back == Some(k) {
+                            self.chose("back");
                             let here = self.s.menus.pop();
                             match self.s.menus.pop() {
                                 Some(prev) => {
@@ -213,6 +225,7 @@ impl Walker<'_> {
                                 }
                             }
                         } else if keys.top == Some(k) {
+                            self.chose("top");
                             self.s.menus.clear();
                             Some((
                                 format!("pressed {k}: top"),
@@ -242,7 +255,7 @@ impl Walker<'_> {
                     })
             }
             _ => {
-                self.miss(Miss::NoInput, m.attempts, m.no_input_prompt.as_ref());
+                self.miss(Missed::Timeout, m.attempts, m.no_input_prompt.as_ref());
                 return;
             }
         };
@@ -251,11 +264,14 @@ impl Walker<'_> {
                 let name = p.graph[target].id.clone();
                 self.decided(format!("{why} → {name}"));
                 if let Some(e) = exit {
+                    if let Exit::Option { key, .. } = &e {
+                        self.chose(&key.to_string());
+                    }
                     self.took(e);
                 }
                 self.go(target);
             }
-            None => self.miss(Miss::Invalid, m.attempts, m.invalid_prompt.as_ref()),
+            None => self.miss(Missed::Invalid, m.attempts, m.invalid_prompt.as_ref()),
         }
     }
 
@@ -278,7 +294,7 @@ impl Walker<'_> {
                 text.chars().filter(char::is_ascii_digit).collect()
             }
             _ => {
-                self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
+                self.miss(Missed::Timeout, i.attempts, i.no_input_prompt.as_ref());
                 return;
             }
         };
@@ -295,13 +311,13 @@ impl Walker<'_> {
             self.here(RecordKind::Entry { digits: len, valid });
         }
         if entered.is_empty() {
-            self.miss(Miss::NoInput, i.attempts, i.no_input_prompt.as_ref());
+            self.miss(Missed::Timeout, i.attempts, i.no_input_prompt.as_ref());
         } else if valid {
             self.set_var(&i.variable, &entered);
             self.took(Exit::Entered);
             self.go(i.next);
         } else {
-            self.miss(Miss::Invalid, i.attempts, i.invalid_prompt.as_ref());
+            self.miss(Missed::Invalid, i.attempts, i.invalid_prompt.as_ref());
         }
     }
 
@@ -313,13 +329,13 @@ impl Walker<'_> {
                 if (7..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()) {
                     format!("+{d}")
                 } else {
-                    self.here(RecordKind::Invalid { attempt: 1 });
+                    self.missed(Missed::Invalid, 1, false);
                     self.decided("not a phone number: using the caller's number");
                     self.s.caller.clone()
                 }
             }
             _ => {
-                self.here(RecordKind::NoInput { attempt: 1 });
+                self.missed(Missed::Timeout, 1, false);
                 self.decided("no number entered: using the caller's number");
                 self.s.caller.clone()
             }
@@ -349,7 +365,7 @@ impl Walker<'_> {
                 digits.parse::<u32>().ok()
             }
             _ => {
-                self.here(RecordKind::NoInput { attempt: 1 });
+                self.missed(Missed::Timeout, 1, false);
                 None
             }
         };
@@ -363,7 +379,7 @@ impl Walker<'_> {
                     self.say(t);
                 }
             }
-            None if event != Event::NoInput => self.here(RecordKind::Invalid { attempt: 1 }),
+            None if event != Event::NoInput => self.missed(Missed::Invalid, 1, false),
             None => {}
         }
         self.continue_or_end(*next, Exit::Next);

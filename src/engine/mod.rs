@@ -21,7 +21,7 @@ mod walk;
 
 pub use fits::{Misfit, fits};
 pub use secrets::{Sealed, Secrets};
-pub use tally::{QueueWait, Tally, TopicHeard};
+pub use tally::{AtNode, Missed, QueueWait, Tally, TopicHeard};
 
 use crate::action::Action;
 use crate::program::{FlowId, GroupId, Lang, Program};

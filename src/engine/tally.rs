@@ -1,12 +1,15 @@
 //! What a call did that reports add up, kept in its state as it goes: the
-//! queues it waited in (for how long, how each wait ended) and the
+//! queues it waited in (for how long, how each wait ended), the
 //! self-service answers (nodes with a `topic`) it heard, with whether the
-//! caller went on to an agent after each. The store keeps an ended call's
-//! tally as rows that reports aggregate without reading event logs.
+//! caller went on to an agent after each, and what the caller did at each
+//! node reached (the options chosen, the timeouts and invalid answers, the
+//! tries given up), for the per-node funnel. The store keeps an ended
+//! call's tally as rows that reports aggregate without reading event logs.
 
 use super::QueueResult;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A call's queue waits and answers heard, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +20,42 @@ pub struct Tally {
     /// Every self-service answer heard, by topic.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<TopicHeard>,
+    /// Every node reached, by its index in the call's program, with what
+    /// the caller did there (a node reached twice counts once as reached).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<u32, AtNode>,
+}
+
+/// What a caller did at one node, over all their visits to it. Short
+/// field names: the tally is stored with every step of the call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtNode {
+    /// Prompts that timed out with nothing entered.
+    #[serde(rename = "t", default, skip_serializing_if = "is_zero")]
+    pub timeouts: u32,
+    /// Answers that were not valid there.
+    #[serde(rename = "i", default, skip_serializing_if = "is_zero")]
+    pub invalid: u32,
+    /// Visits that ran out of tries (and took the failure route).
+    #[serde(rename = "g", default, skip_serializing_if = "is_zero")]
+    pub gave_up: u32,
+    /// Choices made there, by what was chosen: an option's key, or
+    /// `operator`, `repeat`, `back`, `top`.
+    #[serde(rename = "o", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chose: BTreeMap<String, u32>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How a caller missed at a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missed {
+    /// Nothing entered in time.
+    Timeout,
+    /// Something not valid there.
+    Invalid,
 }
 
 /// One wait in one group's queue.
@@ -49,7 +88,36 @@ pub struct TopicHeard {
 impl Tally {
     /// Nothing counted yet?
     pub fn is_empty(&self) -> bool {
-        self.queues.is_empty() && self.topics.is_empty()
+        self.queues.is_empty() && self.topics.is_empty() && self.nodes.is_empty()
+    }
+
+    /// The call reached node `node`.
+    pub fn reached(&mut self, node: u32) {
+        self.nodes.entry(node).or_default();
+    }
+
+    /// The caller chose `what` at `node`.
+    pub fn chose(&mut self, node: u32, what: &str) {
+        let at = self.nodes.entry(node).or_default();
+        match at.chose.get_mut(what) {
+            Some(n) => *n = n.saturating_add(1),
+            None => {
+                at.chose.insert(what.to_owned(), 1);
+            }
+        }
+    }
+
+    /// The caller missed at `node`; `gave_up` if that was the last try.
+    pub fn missed(&mut self, node: u32, how: Missed, gave_up: bool) {
+        let at = self.nodes.entry(node).or_default();
+        let n = match how {
+            Missed::Timeout => &mut at.timeouts,
+            Missed::Invalid => &mut at.invalid,
+        };
+        *n = n.saturating_add(1);
+        if gave_up {
+            at.gave_up = at.gave_up.saturating_add(1);
+        }
     }
 
     /// The call heard the answer on `topic` (twice in a row counts once).
@@ -147,5 +215,27 @@ mod tests {
             serde_json::to_string(&Tally::default()).expect("json"),
             "{}"
         );
+    }
+
+    #[test]
+    fn what_callers_did_at_a_node_adds_up_and_stays_short() {
+        let mut tally = Tally::default();
+        tally.reached(3);
+        tally.reached(3);
+        tally.missed(3, Missed::Timeout, false);
+        tally.missed(3, Missed::Invalid, true);
+        tally.chose(3, "2");
+        tally.chose(3, "2");
+        tally.chose(3, "operator");
+        tally.reached(7);
+        let at = &tally.nodes[&3];
+        assert_eq!((at.timeouts, at.invalid, at.gave_up), (1, 1, 1));
+        assert_eq!(at.chose["2"], 2);
+        let json = serde_json::to_string(&tally).expect("json");
+        assert_eq!(
+            json,
+            r#"{"nodes":{"3":{"t":1,"i":1,"g":1,"o":{"2":2,"operator":1}},"7":{}}}"#
+        );
+        assert_eq!(serde_json::from_str::<Tally>(&json).expect("back"), tally);
     }
 }

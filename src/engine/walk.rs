@@ -131,6 +131,7 @@ impl<'p> Walker<'p> {
             self.s.at = ix;
             self.s.attempts = 0;
             self.here(RecordKind::Entered);
+            self.s.tally.reached(ix.index() as u32);
             let node = &p.graph[ix];
             if let Some(topic) = &node.topic {
                 self.s.tally.heard(topic);

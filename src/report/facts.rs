@@ -1,11 +1,14 @@
 //! What an ended call adds to reports, worked out once from its final state
 //! and written with its end: how it ended as reports class it, the kind of
 //! group it reached, each queue wait (with where the call went next: an
-//! overflow or an escalation), and each self-service answer it heard.
+//! overflow or an escalation), each self-service answer it heard, what the
+//! caller did at each node it reached (the funnel's [`Mark`]s), and whether
+//! its caller is known (a withheld number never counts as calling again).
 
 use crate::engine::{CallState, Outcome, QueueResult, QueueWait};
 use crate::flow::raw::GroupKind;
-use crate::program::Program;
+use crate::program::{Exit, NodeKind, Program};
+use petgraph::graph::NodeIndex;
 
 /// How a call ended, as reports count it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,6 +117,106 @@ pub struct CallFacts {
     /// The answers it heard, in order: topic, and whether the caller went
     /// on to an agent after it.
     pub topics: Vec<(String, bool)>,
+    /// What the caller did at each node the call reached, node by node.
+    pub funnel: Vec<Mark>,
+    /// The caller's number is known (not withheld): a later call from it
+    /// about the same group counts as calling again.
+    pub caller_known: bool,
+}
+
+/// One of the funnel's counts for one call: at `node` (qualified name),
+/// `what` happened `n` times. `what` is [`REACHED`], [`TIMEOUT`],
+/// [`INVALID`], [`GAVE_UP`], [`HUNG_UP`], or [`CHOSE`] followed by what was
+/// chosen (an option as diagrams label it, e.g. `press 2: billing`, or
+/// `operator`, `repeat`, `back`, `top`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark {
+    /// The node.
+    pub node: String,
+    /// What happened there.
+    pub what: String,
+    /// How often.
+    pub n: u32,
+}
+
+/// The call reached the node (once per call).
+pub const REACHED: &str = "reached";
+/// A prompt there timed out with nothing entered.
+pub const TIMEOUT: &str = "timeout";
+/// The caller entered something not valid there.
+pub const INVALID: &str = "invalid";
+/// The caller ran out of tries there.
+pub const GAVE_UP: &str = "gave-up";
+/// The caller hung up there (in a menu, or waiting in a queue).
+pub const HUNG_UP: &str = "hung-up";
+/// The prefix of a choice made there.
+pub const CHOSE: &str = "chose:";
+
+/// Caller IDs that stand for a withheld number rather than a caller
+/// (compared without case).
+const WITHHELD: [&str; 8] = [
+    "",
+    "anonymous",
+    "restricted",
+    "unknown",
+    "unavailable",
+    "private",
+    "blocked",
+    "withheld",
+];
+
+/// Is `caller` a withheld number (so its calls cannot be told apart)?
+/// The same rule as the migrations' `lower(caller) IN (…)`.
+pub fn withheld(caller: &str) -> bool {
+    let c = caller.trim().to_lowercase();
+    WITHHELD.contains(&c.as_str())
+}
+
+/// The funnel counts of a call on `p` from its tally, with where it hung up.
+fn funnel(p: &Program, s: &CallState, hung_up: bool) -> Vec<Mark> {
+    let mut marks = Vec::new();
+    for (&node, at) in &s.tally.nodes {
+        let ix = NodeIndex::new(node as usize);
+        let Some(n) = p.graph.node_weight(ix) else {
+            continue;
+        };
+        let name = p.qualified_name(ix);
+        let mut mark = |what: String, n: u32| {
+            if n > 0 {
+                marks.push(Mark {
+                    node: name.clone(),
+                    what,
+                    n,
+                });
+            }
+        };
+        mark(REACHED.into(), 1);
+        mark(TIMEOUT.into(), at.timeouts);
+        mark(INVALID.into(), at.invalid);
+        mark(GAVE_UP.into(), at.gave_up);
+        for (what, count) in &at.chose {
+            let option = match &n.kind {
+                NodeKind::Menu(m) => m.options.iter().find(|o| o.key.to_string() == *what),
+                _ => None,
+            };
+            let label = option.map_or_else(
+                || what.clone(),
+                |o| {
+                    Exit::Option {
+                        key: o.key,
+                        words: o.words.clone(),
+                        label: o.label.clone(),
+                    }
+                    .label()
+                },
+            );
+            mark(format!("{CHOSE}{label}"), *count);
+        }
+        if hung_up && ix == s.at {
+            mark(HUNG_UP.into(), 1);
+        }
+    }
+    marks
 }
 
 /// One queue wait.
@@ -190,12 +293,15 @@ pub fn facts(p: &Program, s: &CallState) -> CallFacts {
         .as_deref()
         .and_then(group_of)
         .map(|g| kind_code(g.kind));
+    let hung_up = matches!(class, Class::MenuHangup | Class::QueueAbandon);
     CallFacts {
         class,
         group,
         kind,
         queues,
         topics,
+        funnel: funnel(p, s, hung_up),
+        caller_known: !withheld(&s.caller),
     }
 }
 
@@ -209,5 +315,27 @@ mod tests {
             assert_eq!(Class::from_code(c.code()), Some(c));
         }
         assert_eq!(Class::from_code("nonsense"), None);
+    }
+
+    #[test]
+    fn withheld_numbers_are_told_from_callers() {
+        for c in [
+            "anonymous",
+            "Anonymous",
+            " RESTRICTED ",
+            "",
+            "unknown",
+            "Private",
+        ] {
+            assert!(withheld(c), "{c:?}");
+        }
+        for c in [
+            "+15551234567",
+            "client:alice",
+            "sip:alice@example.com",
+            "266696687",
+        ] {
+            assert!(!withheld(c), "{c:?}");
+        }
     }
 }

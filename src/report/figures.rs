@@ -2,14 +2,16 @@
 //! ([`crate::store::reports::ReportRows`]): calls by how they ended,
 //! overall, per group and per kind; each group's queue (answered,
 //! abandoned and the time to abandon, average speed of answer, service
-//! level, where it overflowed); escalations between tiers; self-service
-//! containment and the topics callers chose; CSAT per group and per kind.
+//! level, where it overflowed); escalations between tiers; first-contact
+//! resolution (calls not called again about within a window); self-service
+//! containment and the topics callers chose; CSAT per group and per kind;
+//! and per node, the funnel of what callers did there.
 //! Pure: the same rows give the same report whichever backend they came
 //! from.
 
-use super::facts::Class;
-use crate::store::reports::ReportRows;
-use jiff::Timestamp;
+use super::facts::{self, Class};
+use crate::store::reports::{HOUR_MS, REPEAT_WINDOW, ReportRows};
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,7 +19,7 @@ use std::collections::BTreeMap;
 pub const SERVICE_LEVEL_SECS: u32 = 20;
 
 /// What a report covers and which calls it counts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Scope {
     /// Calls started at or after this.
     pub since: Timestamp,
@@ -29,6 +31,23 @@ pub struct Scope {
     pub kind: Option<String>,
     /// Calls started before this were purged.
     pub purged_before: Option<Timestamp>,
+    /// A call called again about within this long was not resolved at
+    /// the first contact.
+    pub repeat_window: SignedDuration,
+}
+
+impl Scope {
+    /// Calls started in `[since, until)`, every group, the default window.
+    pub fn new(since: Timestamp, until: Timestamp) -> Scope {
+        Scope {
+            since,
+            until,
+            group: None,
+            kind: None,
+            purged_before: None,
+            repeat_window: REPEAT_WINDOW,
+        }
+    }
 }
 
 /// Calls that ended one way.
@@ -140,6 +159,68 @@ pub struct Containment {
     pub rate: Option<f64>,
 }
 
+/// First-contact resolution of the calls that reached an agent, for a
+/// group, a kind, or every call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Resolution {
+    /// The group's or kind's name; `all` for everything.
+    pub name: String,
+    /// The group's kind, for a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Calls from known numbers that reached an agent.
+    pub reached: u64,
+    /// Of them, calls their caller called again about (the same group)
+    /// within the window.
+    pub called_again: u64,
+    /// Not called again ÷ reached.
+    pub first_contact_resolution: Option<f64>,
+    /// Of those not called again, calls whose window is not over yet: they
+    /// count as resolved for now.
+    pub window_open: u64,
+    /// Calls from withheld numbers, not counted above.
+    pub withheld: u64,
+}
+
+/// A choice callers made at a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Chosen {
+    /// What was chosen: an option as diagrams label it, or `operator`,
+    /// `repeat`, `back`, `top`.
+    pub what: String,
+    /// How often.
+    pub times: u64,
+}
+
+/// What callers did at one node.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeFunnel {
+    /// The node's qualified name.
+    pub node: String,
+    /// Calls that reached it.
+    pub reached: u64,
+    /// The choices made there, most made first.
+    pub chose: Vec<Chosen>,
+    /// Prompts there that timed out with nothing entered.
+    pub timeouts: u64,
+    /// Answers there that were not valid.
+    pub invalid: u64,
+    /// Times callers ran out of tries there.
+    pub gave_up: u64,
+    /// Calls that hung up there (in a menu, or waiting in a queue).
+    pub hung_up: u64,
+    /// (Timeouts + invalid + hung up) ÷ reached: how often callers
+    /// stumbled there.
+    pub stumbles: Option<f64>,
+}
+
+impl NodeFunnel {
+    /// Did callers do anything there but pass through?
+    pub fn asked(&self) -> bool {
+        !self.chose.is_empty() || self.timeouts + self.invalid + self.gave_up + self.hung_up > 0
+    }
+}
+
 /// Everything a report says.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -174,6 +255,19 @@ pub struct Report {
     pub containment: Containment,
     /// The answers callers heard, the ones that failed them most first.
     pub topics: Vec<Topic>,
+    /// The first-contact resolution window, in seconds.
+    pub repeat_window_s: i64,
+    /// First-contact resolution over every group.
+    pub resolution_overall: Resolution,
+    /// Per kind.
+    pub resolution_by_kind: Vec<Resolution>,
+    /// Per group.
+    pub resolution_by_group: Vec<Resolution>,
+    /// The funnel counts calls that ended from this hour on (it is kept by
+    /// the hour).
+    pub funnel_from: Timestamp,
+    /// Per node, the ones callers stumble on most first.
+    pub funnel: Vec<NodeFunnel>,
     /// CSAT over every answer (after self-service too).
     pub csat_overall: Csat,
     /// CSAT per kind.
@@ -448,7 +542,21 @@ impl Report {
             (0, 0)
         };
         let contained = heard.saturating_sub(agent);
+        let (resolution_overall, resolution_by_kind, resolution_by_group) =
+            resolutions(rows, &wanted);
+        let funnel = if scope.group.is_none() && scope.kind.is_none() {
+            funnel(rows)
+        } else {
+            Vec::new()
+        };
+        let hour = scope.since.as_millisecond().div_euclid(HOUR_MS) * HOUR_MS;
         Report {
+            repeat_window_s: scope.repeat_window.as_secs(),
+            resolution_overall,
+            resolution_by_kind,
+            resolution_by_group,
+            funnel_from: Timestamp::from_millisecond(hour).unwrap_or(scope.since),
+            funnel,
             since: scope.since,
             until: scope.until,
             covers_from: scope.purged_before.filter(|p| *p > scope.since),
@@ -478,4 +586,121 @@ impl Report {
             csat_by_group,
         }
     }
+}
+
+/// First-contact resolution overall, per kind and per group, of the rows a
+/// report `wanted`.
+fn resolutions(
+    rows: &ReportRows,
+    wanted: &dyn Fn(Option<&str>, Option<&str>) -> bool,
+) -> (Resolution, Vec<Resolution>, Vec<Resolution>) {
+    #[derive(Default, Clone, Copy)]
+    struct Sums {
+        calls: u64,
+        again: u64,
+        withheld: u64,
+        open: u64,
+    }
+    let add = |a: &mut Sums, b: Sums| {
+        a.calls += b.calls;
+        a.again += b.again;
+        a.withheld += b.withheld;
+        a.open += b.open;
+    };
+    let mut all = Sums::default();
+    let mut kinds: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut groups: BTreeMap<String, (Option<String>, Sums)> = BTreeMap::new();
+    for (group, kind, calls, again, withheld, open) in &rows.repeats {
+        if !wanted(Some(group), kind.as_deref()) {
+            continue;
+        }
+        let sums = Sums {
+            calls: n(*calls),
+            again: n(*again),
+            withheld: n(*withheld),
+            open: n(*open),
+        };
+        add(&mut all, sums);
+        if let Some(k) = kind {
+            add(kinds.entry(k.clone()).or_default(), sums);
+        }
+        let g = groups.entry(group.clone()).or_default();
+        if g.0.is_none() {
+            g.0.clone_from(kind);
+        }
+        add(&mut g.1, sums);
+    }
+    let resolution = |name: String, kind: Option<String>, s: Sums| {
+        let reached = s.calls.saturating_sub(s.withheld);
+        Resolution {
+            name,
+            kind,
+            reached,
+            called_again: s.again,
+            first_contact_resolution: ratio(reached.saturating_sub(s.again), reached),
+            window_open: s.open.min(reached),
+            withheld: s.withheld,
+        }
+    };
+    (
+        resolution("all".into(), None, all),
+        kinds
+            .into_iter()
+            .map(|(k, s)| resolution(k, None, s))
+            .collect(),
+        groups
+            .into_iter()
+            .map(|(g, (k, s))| resolution(g, k, s))
+            .collect(),
+    )
+}
+
+/// The funnel's rows by node, the nodes callers stumble on most first.
+fn funnel(rows: &ReportRows) -> Vec<NodeFunnel> {
+    let mut nodes: BTreeMap<&str, NodeFunnel> = BTreeMap::new();
+    for (node, what, count) in &rows.funnel {
+        let f = nodes.entry(node.as_str()).or_insert_with(|| NodeFunnel {
+            node: node.clone(),
+            reached: 0,
+            chose: Vec::new(),
+            timeouts: 0,
+            invalid: 0,
+            gave_up: 0,
+            hung_up: 0,
+            stumbles: None,
+        });
+        let count = n(*count);
+        match what.as_str() {
+            facts::REACHED => f.reached += count,
+            facts::TIMEOUT => f.timeouts += count,
+            facts::INVALID => f.invalid += count,
+            facts::GAVE_UP => f.gave_up += count,
+            facts::HUNG_UP => f.hung_up += count,
+            other => {
+                if let Some(choice) = other.strip_prefix(facts::CHOSE) {
+                    f.chose.push(Chosen {
+                        what: choice.to_owned(),
+                        times: count,
+                    });
+                }
+            }
+        }
+    }
+    let mut out: Vec<NodeFunnel> = nodes
+        .into_values()
+        .map(|mut f| {
+            f.reached = f.reached.max(f.hung_up);
+            f.chose
+                .sort_by(|a, b| b.times.cmp(&a.times).then(a.what.cmp(&b.what)));
+            f.stumbles = ratio(f.timeouts + f.invalid + f.hung_up, f.reached);
+            f
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let s = |f: &NodeFunnel| f.stumbles.unwrap_or(0.0);
+        s(b).total_cmp(&s(a))
+            .then(b.reached.cmp(&a.reached))
+            .then(a.node.cmp(&b.node))
+    });
+    out
 }

@@ -3,7 +3,7 @@
 //! row starting with its section's name ([`csv`]). JSON is the report's
 //! own serialization.
 
-use super::figures::{Csat, Outcomes, Report};
+use super::figures::{Csat, NodeFunnel, Outcomes, Report, Resolution};
 use std::fmt::Write as _;
 
 /// A span as an admin reads it: `3d 4h`, `2h 5m`, `2m`, `40s` (a negative
@@ -45,6 +45,58 @@ fn outcomes_block(out: &mut String, o: &Outcomes) {
     for c in &o.outcomes {
         let share = pct((o.calls > 0).then(|| c.calls as f64 / o.calls as f64));
         let _ = writeln!(out, "    {:<24} {:>8}  {:>6}", c.words, c.calls, share);
+    }
+}
+
+/// A window in words: `7 days`, `48 hours`, else as [`span`] puts it.
+fn window(secs: i64) -> String {
+    let plural = |n: i64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s > 0 && s % 3600 == 0 => plural(s / 3600, "hour"),
+        s => span(jiff::SignedDuration::from_secs(s)),
+    }
+}
+
+fn resolution_line(out: &mut String, r: &Resolution) {
+    let kind = r
+        .kind
+        .as_deref()
+        .map_or(String::new(), |k| format!(" ({k})"));
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>8} {:>8} {:>7} {:>12} {:>9}",
+        format!("{}{kind}", r.name),
+        r.reached,
+        r.called_again,
+        pct(r.first_contact_resolution),
+        r.window_open,
+        r.withheld
+    );
+}
+
+/// At most this many nodes in the terminal's funnel (CSV and JSON have all).
+const FUNNEL_LINES: usize = 20;
+
+fn funnel_block(out: &mut String, f: &NodeFunnel) {
+    let _ = writeln!(
+        out,
+        "  {:<28} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        f.node,
+        f.reached,
+        f.timeouts,
+        f.invalid,
+        f.gave_up,
+        f.hung_up,
+        pct(f.stumbles)
+    );
+    if !f.chose.is_empty() {
+        let chose: Vec<String> = f
+            .chose
+            .iter()
+            .map(|c| format!("{} ×{}", c.what, c.times))
+            .collect();
+        let _ = writeln!(out, "    chose: {}", chose.join(", "));
     }
 }
 
@@ -171,6 +223,26 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(out, "  {} → {}: {}", e.from, e.to, e.calls);
         }
     }
+    if r.resolution_overall.reached + r.resolution_overall.withheld > 0 {
+        let _ = writeln!(
+            out,
+            "\nFirst-contact resolution (reached an agent, and not called again about the same group within {})",
+            window(r.repeat_window_s)
+        );
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>8} {:>8} {:>7} {:>12} {:>9}",
+            "", "reached", "again", "FCR", "window open", "withheld"
+        );
+        resolution_line(&mut out, &r.resolution_overall);
+        for x in r.resolution_by_kind.iter().chain(&r.resolution_by_group) {
+            resolution_line(&mut out, x);
+        }
+        let _ = writeln!(
+            out,
+            "  window open: not called again yet, but their window is not over (counted as resolved for now); withheld: from withheld numbers, not counted."
+        );
+    }
     if r.containment.calls > 0 {
         let c = &r.containment;
         let _ = writeln!(
@@ -193,6 +265,33 @@ pub fn text(r: &Report) -> String {
                 pct(failed)
             );
         }
+    }
+    let asked: Vec<&NodeFunnel> = r.funnel.iter().filter(|f| f.asked()).collect();
+    if !asked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nWhere callers stumble (per node, calls ended since {}; most stumbles first)",
+            day(r.funnel_from)
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            "node", "reached", "timeout", "invalid", "gave up", "hung up", "stumbles"
+        );
+        for f in asked.iter().take(FUNNEL_LINES) {
+            funnel_block(&mut out, f);
+        }
+        if asked.len() > FUNNEL_LINES {
+            let _ = writeln!(
+                out,
+                "  … and {} more nodes (--format csv or json lists them all)",
+                asked.len() - FUNNEL_LINES
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  stumbles: timeouts, invalid answers and hang-ups there, per call that reached the node."
+        );
     }
     if r.csat_overall.answers > 0 {
         let _ = writeln!(out, "\nCSAT");
@@ -374,6 +473,74 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
         csat.push(row);
     }
     tables.push(csat);
+    let mut resolution = vec![
+        [
+            "section",
+            "scope",
+            "name",
+            "kind",
+            "window_s",
+            "reached",
+            "called_again",
+            "first_contact_resolution",
+            "window_open",
+            "withheld",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let resolved = std::iter::once(("all", &r.resolution_overall))
+        .chain(r.resolution_by_kind.iter().map(|x| ("kind", x)))
+        .chain(r.resolution_by_group.iter().map(|x| ("group", x)));
+    for (scope, x) in resolved {
+        resolution.push(vec![
+            "resolution".into(),
+            scope.into(),
+            x.name.clone(),
+            x.kind.clone().unwrap_or_default(),
+            r.repeat_window_s.to_string(),
+            x.reached.to_string(),
+            x.called_again.to_string(),
+            opt(x.first_contact_resolution),
+            x.window_open.to_string(),
+            x.withheld.to_string(),
+        ]);
+    }
+    tables.push(resolution);
+    let mut funnel = vec![
+        [
+            "section", "node", "reached", "timeouts", "invalid", "gave_up", "hung_up", "stumbles",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut chose = vec![
+        ["section", "node", "chose", "times"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for f in &r.funnel {
+        funnel.push(vec![
+            "funnel".into(),
+            f.node.clone(),
+            f.reached.to_string(),
+            f.timeouts.to_string(),
+            f.invalid.to_string(),
+            f.gave_up.to_string(),
+            f.hung_up.to_string(),
+            opt(f.stumbles),
+        ]);
+        for c in &f.chose {
+            chose.push(vec![
+                "chose".into(),
+                f.node.clone(),
+                c.what.clone(),
+                c.times.to_string(),
+            ]);
+        }
+    }
+    tables.push(funnel);
+    tables.push(chose);
     let mut out = Vec::new();
     for (i, table) in tables.iter().enumerate() {
         if i > 0 {
@@ -477,6 +644,29 @@ mod tests {
             ],
             topics: vec![(s("hub setup"), 12, 2), (s("power and Wi-Fi"), 10, 6)],
             containment: (20, 5),
+            repeats: vec![
+                (s("billing"), some("service"), 40, 6, 2, 10),
+                (s("support_tier1"), some("support"), 20, 5, 0, 4),
+            ],
+            funnel: [
+                ("main.menu", "reached", 94),
+                ("main.menu", "timeout", 12),
+                ("main.menu", "invalid", 7),
+                ("main.menu", "gave-up", 2),
+                ("main.menu", "hung-up", 5),
+                ("main.menu", "chose:press 1: billing", 50),
+                ("main.menu", "chose:press 2: support", 25),
+                ("main.menu", "chose:operator", 3),
+                ("support.menu", "reached", 25),
+                ("support.menu", "invalid", 9),
+                ("support.menu", "hung-up", 4),
+                ("support.menu", "chose:press 1 / say \"setup\"", 12),
+                ("main.welcome", "reached", 97),
+                ("billing.queue", "reached", 50),
+                ("billing.queue", "hung-up", 6),
+            ]
+            .map(|(n, w, c)| (s(n), s(w), c))
+            .to_vec(),
         }
     }
 
@@ -485,7 +675,10 @@ mod tests {
             since: "2026-03-02T00:00:00Z".parse().expect("a time"),
             until: "2026-03-03T00:00:00Z".parse().expect("a time"),
             purged_before: Some("2026-01-01T00:00:00Z".parse().expect("a time")),
-            ..Scope::default()
+            ..Scope::new(
+                "2026-03-02T00:00:00Z".parse().expect("a time"),
+                "2026-03-03T00:00:00Z".parse().expect("a time"),
+            )
         }
     }
 
@@ -526,5 +719,58 @@ mod tests {
         assert_eq!(only.queues.len(), 1);
         assert!(only.topics.is_empty() && only.containment.calls == 0);
         assert!(only.escalations.is_empty());
+        assert!(only.funnel.is_empty(), "nodes belong to no group");
+        assert_eq!(only.resolution_overall.reached, 38);
+        assert_eq!(only.resolution_by_group.len(), 1);
+    }
+
+    #[test]
+    fn first_contact_resolution_leaves_out_withheld_numbers() {
+        let r = Report::of(&rows(), &scope());
+        let all = &r.resolution_overall;
+        assert_eq!((all.reached, all.called_again, all.withheld), (58, 11, 2));
+        assert_eq!(all.first_contact_resolution, Some(47.0 / 58.0));
+        assert_eq!(all.window_open, 14);
+        let kinds: Vec<&str> = r
+            .resolution_by_kind
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(kinds, ["service", "support"]);
+        assert_eq!(r.repeat_window_s, 7 * 86_400);
+        assert_eq!(window(7 * 86_400), "7 days");
+        assert_eq!(window(86_400), "1 day");
+        assert_eq!(window(48 * 3600), "2 days");
+        assert_eq!(window(36 * 3600), "36 hours");
+        assert_eq!(window(5400), "1h 30m");
+    }
+
+    #[test]
+    fn the_funnel_puts_the_nodes_callers_stumble_on_first() {
+        let r = Report::of(&rows(), &scope());
+        let order: Vec<&str> = r.funnel.iter().map(|f| f.node.as_str()).collect();
+        assert_eq!(
+            order,
+            ["support.menu", "main.menu", "billing.queue", "main.welcome"]
+        );
+        let menu = &r.funnel[1];
+        assert_eq!(
+            (
+                menu.reached,
+                menu.timeouts,
+                menu.invalid,
+                menu.gave_up,
+                menu.hung_up
+            ),
+            (94, 12, 7, 2, 5)
+        );
+        assert_eq!(menu.stumbles, Some(24.0 / 94.0));
+        assert_eq!(menu.chose[0].what, "press 1: billing");
+        assert_eq!(menu.chose[2].what, "operator");
+        assert!(
+            !r.funnel[3].asked(),
+            "callers only pass through the welcome"
+        );
+        assert_eq!(r.funnel_from, scope().since);
     }
 }

@@ -57,33 +57,24 @@ pub(super) const CALLBACK_DONE_SQL: &str =
 /// When callback request `$1` was done (as [`VOICEMAIL_STATE_SQL`]).
 pub(super) const CALLBACK_STATE_SQL: &str = "SELECT done_at FROM callbacks WHERE id = $1";
 
-/// Calls started in `[$1, $2)` that reached each node (waited there for
-/// the caller or the provider), by qualified node name.
-pub(super) const NODE_REACHED_SQL: &str = "SELECT s.node, COUNT(DISTINCT s.call_id)
-    FROM steps s JOIN calls c ON c.id = s.call_id
-    WHERE c.started_at >= $1 AND c.started_at < $2 GROUP BY s.node";
-
-/// Calls started in `[$1, $2)` that ended at each node by the caller
-/// hanging up in a menu or abandoning a queue.
-pub(super) const NODE_LEFT_SQL: &str = "SELECT node, COUNT(*) FROM calls
-    WHERE started_at >= $1 AND started_at < $2 AND class IN ('menu-hangup', 'queue-abandon')
-    GROUP BY node";
-
-/// Reached and left rows merged, by node.
+/// The funnel's rows ([`super::reports::FUNNEL_SQL`]) as the diagram
+/// shades nodes: calls that reached each node, and that hung up there.
 pub(super) fn node_traffic(
-    reached: Vec<(String, i64)>,
-    left: Vec<(String, i64)>,
+    funnel: Vec<super::reports::FunnelRow>,
 ) -> BTreeMap<String, crate::diagram::NodeTraffic> {
+    use crate::report::facts::{HUNG_UP, REACHED};
     let mut out: BTreeMap<String, crate::diagram::NodeTraffic> = BTreeMap::new();
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    for (node, calls) in reached {
-        out.entry(node).or_default().reached = n(calls);
-    }
-    for (node, calls) in left {
+    for (node, what, count) in funnel {
         let t = out.entry(node).or_default();
-        t.left = n(calls);
+        match what.as_str() {
+            REACHED => t.reached = n(count),
+            HUNG_UP => t.left = n(count),
+            _ => continue,
+        }
         t.reached = t.reached.max(t.left);
     }
+    out.retain(|_, t| t.reached > 0);
     out
 }
 
@@ -262,33 +253,6 @@ mod tests {
             Marked::Already(Some(Timestamp::from_millisecond(1_000).unwrap()))
         );
         assert_eq!(Marked::of(0, None), Marked::Unknown);
-    }
-
-    #[test]
-    fn parameters_appear_in_order_for_sqlites_positional_binding() {
-        for sql in [
-            NODE_REACHED_SQL,
-            NODE_LEFT_SQL,
-            CLOSURES_SQL,
-            CLOSE_SQL,
-            OPEN_SQL,
-            VOICEMAILS_SQL,
-            CALLBACKS_SQL,
-            VOICEMAIL_HANDLED_SQL,
-            CALLBACK_DONE_SQL,
-        ] {
-            let mut seen = 0;
-            for (i, _) in sql.match_indices('$') {
-                let n: u32 = sql[i + 1..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-                    .parse()
-                    .unwrap();
-                assert!(n <= seen + 1, "${n} before ${} in {sql}", seen + 1);
-                seen = seen.max(n);
-            }
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! call ([`summaries`]) and the records appended to steps
 //! ([`annotations`]). The backends bind these to their own SQL.
 
+use super::reports::HOUR_MS;
 use super::{Commit, StoreError};
 use crate::report::{CallFacts, QueueFact};
 use tokio::sync::oneshot;
@@ -104,6 +105,48 @@ pub(super) fn queue_waits<'r>(rows: &'r [Row<'_>]) -> Vec<(&'r str, i64, &'r Que
                 .map(move |(q, seq)| (r.c.state.call_id.as_str(), seq, q))
         })
         .collect()
+}
+
+/// The funnel's counts of the calls that end in `rows`, added up by the
+/// hour each call ended in, node and what happened (the order rows are
+/// locked in, so two writers adding to the same rows never deadlock).
+pub(super) fn funnel<'r>(rows: &'r [Row<'_>]) -> Vec<(i64, &'r str, &'r str, i64)> {
+    let mut sums: std::collections::BTreeMap<(i64, &str, &str), i64> = Default::default();
+    for (r, f) in rows
+        .iter()
+        .filter_map(|r| r.c.facts.as_ref().map(|f| (r, f)))
+    {
+        let hour = r.at.div_euclid(HOUR_MS) * HOUR_MS;
+        for m in &f.funnel {
+            *sums
+                .entry((hour, m.node.as_str(), m.what.as_str()))
+                .or_default() += i64::from(m.n);
+        }
+    }
+    sums.into_iter()
+        .map(|((hour, node, what), n)| (hour, node, what, n))
+        .collect()
+}
+
+/// The calls that end in `rows` with a group, from a known number: each
+/// marks its caller's previous call about that group as called again
+/// (`calls.again_ms`). The call and the group.
+pub(super) fn called_again<'r>(rows: &'r [Row<'_>]) -> Vec<(&'r str, &'r str)> {
+    rows.iter()
+        .filter_map(|r| {
+            let f = r.c.facts.as_ref().filter(|f| f.caller_known)?;
+            Some((r.c.state.call_id.as_str(), f.group.as_deref()?))
+        })
+        .collect()
+}
+
+/// A call's `again_ms` as its end leaves it: -1 for a call with a group
+/// from a withheld number (it can never count as called again), else
+/// unchanged (NULL).
+pub(super) fn withheld_mark(facts: Option<&CallFacts>) -> Option<i64> {
+    facts
+        .filter(|f| !f.caller_known && f.group.is_some())
+        .map(|_| -1)
 }
 
 /// Every self-service answer heard by the calls that end in `rows`: the

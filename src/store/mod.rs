@@ -428,11 +428,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// The latest time before which calls have been purged.
     async fn purged_before(&self) -> Result<Option<Timestamp>, StoreError>;
-    /// The rows of a report on the calls started in `[since, until)`.
+    /// The rows of a report on `period`.
     async fn report_rows(
         &self,
-        since: Timestamp,
-        until: Timestamp,
+        period: &reports::Period,
     ) -> Result<reports::ReportRows, StoreError>;
     /// Every row stored about a caller's number.
     async fn caller(&self, number: &str) -> Result<CallerRows, StoreError>;
@@ -470,13 +469,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         id: i64,
         at: Timestamp,
     ) -> Result<admin::Marked, StoreError>;
-    /// Calls started in `[since, until)` that reached and that left from
-    /// each node.
-    async fn node_traffic(
+    /// The funnel's counts in the hours from the one `since` falls in to
+    /// the one before `until`.
+    async fn funnel(
         &self,
         since: Timestamp,
         until: Timestamp,
-    ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError>;
+    ) -> Result<Vec<reports::FunnelRow>, StoreError>;
     /// `sqlite` or `postgres` (for metrics).
     fn kind(&self) -> &'static str;
     /// Why the store refuses writes, if it knows it does (for health checks).
@@ -749,13 +748,12 @@ impl Store {
         self.db.purged_before().await
     }
 
-    /// The rows of a report on the calls started in `[since, until)`.
+    /// The rows of a report on `period`.
     pub async fn report_rows(
         &self,
-        since: Timestamp,
-        until: Timestamp,
+        period: &reports::Period,
     ) -> Result<reports::ReportRows, StoreError> {
-        self.db.report_rows(since, until).await
+        self.db.report_rows(period).await
     }
 
     /// Everything stored about `number`, as one JSON document.
@@ -810,13 +808,14 @@ impl Store {
         self.db.open_callbacks(group, limit).await
     }
 
-    /// Calls started in `[since, until)` that reached and left each node.
+    /// Calls ended in the hours from the one `since` falls in to the one
+    /// before `until` that reached each node and that hung up there.
     pub async fn node_traffic(
         &self,
         since: Timestamp,
         until: Timestamp,
     ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError> {
-        self.db.node_traffic(since, until).await
+        Ok(admin::node_traffic(self.db.funnel(since, until).await?))
     }
 
     /// Calls live now on any instance sharing the database: not ended, and
@@ -850,6 +849,41 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_statements_name_parameters_in_order_for_sqlites_positional_binding() {
+        use admin::*;
+        use reports::*;
+        for sql in [
+            CLOSURES_SQL,
+            CLOSE_SQL,
+            OPEN_SQL,
+            VOICEMAILS_SQL,
+            CALLBACKS_SQL,
+            VOICEMAIL_HANDLED_SQL,
+            CALLBACK_DONE_SQL,
+            CLASSES_SQL,
+            WAITS_SQL,
+            MOVES_SQL,
+            RATINGS_SQL,
+            TOPICS_SQL,
+            CONTAINMENT_SQL,
+            REPEATS_SQL,
+            FUNNEL_SQL,
+        ] {
+            let mut seen = 0;
+            for (i, _) in sql.match_indices('$') {
+                let n: u32 = sql[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap();
+                assert!(n <= seen + 1, "${n} before ${} in {sql}", seen + 1);
+                seen = seen.max(n);
+            }
+        }
+    }
 
     #[test]
     fn a_url_shown_anywhere_hides_its_password() {

@@ -1,8 +1,74 @@
 //! The rows reports are made of, read the same way on both backends: the
 //! SQL (one statement per section, `$1`/`$2` the period's start and end in
 //! Unix milliseconds, grouped in the database so a year of calls comes
-//! back as a few hundred rows) and [`ReportRows`], what the backends return
-//! for `report::Report` to add up.
+//! back as a few hundred rows), the [`Period`] asked for, and
+//! [`ReportRows`], what the backends return for `report::Report` to add up.
+
+use jiff::{SignedDuration, Timestamp};
+
+/// The funnel's rows are rolled up by the hour (`node_hours.hour`).
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// Calls people call again about within this long were not resolved at
+/// their first contact, unless a report says otherwise.
+pub const REPEAT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// What a report asks the store for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// Calls started at or after this…
+    pub since: Timestamp,
+    /// …and before this.
+    pub until: Timestamp,
+    /// A call its caller called again about within this long was not
+    /// resolved at the first contact.
+    pub repeat_window: SignedDuration,
+    /// Now: a call less than the window ago may still be called again about.
+    pub now: Timestamp,
+}
+
+impl Period {
+    /// Calls started in `[since, until)`, the default window, now.
+    pub fn new(since: Timestamp, until: Timestamp) -> Period {
+        Period {
+            since,
+            until,
+            repeat_window: REPEAT_WINDOW,
+            now: Timestamp::now(),
+        }
+    }
+
+    /// `$1`, `$2`: the period in Unix milliseconds.
+    pub(super) fn bounds(&self) -> [i64; 2] {
+        [self.since.as_millisecond(), self.until.as_millisecond()]
+    }
+
+    /// [`REPEATS_SQL`]'s parameters: the period, the window, and the
+    /// earliest start whose window is over.
+    pub(super) fn repeats(&self) -> [i64; 4] {
+        let window = i64::try_from(self.repeat_window.as_millis()).unwrap_or(i64::MAX);
+        let [a, b] = self.bounds();
+        [
+            a,
+            b,
+            window,
+            self.now.as_millisecond().saturating_sub(window),
+        ]
+    }
+
+    /// [`FUNNEL_SQL`]'s parameters: the whole hours from the one `since`
+    /// falls in to the one before `until` ends.
+    pub(super) fn hours(&self) -> [i64; 2] {
+        hours(self.since, self.until)
+    }
+}
+
+/// [`FUNNEL_SQL`]'s parameters for `[since, until)`: from the start of the
+/// hour `since` falls in, to `until`.
+pub(super) fn hours(since: Timestamp, until: Timestamp) -> [i64; 2] {
+    let a = since.as_millisecond();
+    [a.div_euclid(HOUR_MS) * HOUR_MS, until.as_millisecond()]
+}
 
 /// Ended calls by class, group and kind; calls not yet classed (in
 /// progress) as class NULL.
@@ -46,6 +112,36 @@ pub(super) const CONTAINMENT_SQL: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(age
     FROM (SELECT call_id, MAX(CASE WHEN then_agent THEN 1 ELSE 0 END) AS agent
           FROM topics_heard WHERE at >= $1 AND at < $2 GROUP BY call_id) heard";
 
+/// Calls that reached an agent, by group and kind: how many; how many of
+/// them their caller called again about within the window (`$3` ms); how
+/// many came from a withheld number (never counted as called again); and
+/// how many not called again whose window is not yet over (started after
+/// `$4`), which may still be.
+/// (The parameters are named first in a one-row table: SQLite numbers
+/// them in the order they first appear.)
+pub(super) const REPEATS_SQL: &str = "WITH p AS (SELECT CAST($1 AS BIGINT) AS since,
+        CAST($2 AS BIGINT) AS until, CAST($3 AS BIGINT) AS win, CAST($4 AS BIGINT) AS over)
+    SELECT c.grp, c.kind, COUNT(*),
+        CAST(SUM(CASE WHEN c.again_ms >= 0 AND c.again_ms <= p.win THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN c.again_ms < 0 THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN (c.again_ms IS NULL OR c.again_ms > p.win) AND c.started_at > p.over
+            THEN 1 ELSE 0 END) AS BIGINT)
+    FROM p, calls c WHERE c.class = 'agent' AND c.grp IS NOT NULL
+        AND c.started_at >= p.since AND c.started_at < p.until
+    GROUP BY c.grp, c.kind";
+
+/// The funnel's counts in the hours from `$1` to before `$2`, by node and
+/// what happened there.
+pub(super) const FUNNEL_SQL: &str = "SELECT node, what, CAST(SUM(n) AS BIGINT) FROM node_hours
+    WHERE hour >= $1 AND hour < $2 GROUP BY node, what";
+
+/// A [`REPEATS_SQL`] row: group, kind, calls that reached an agent, called
+/// again, withheld, window not over.
+pub type RepeatRow = (String, Option<String>, i64, i64, i64, i64);
+
+/// A [`FUNNEL_SQL`] row: node, what, count.
+pub type FunnelRow = (String, String, i64);
+
 /// A [`CLASSES_SQL`] row: class, group, kind, calls.
 pub type ClassRow = (Option<String>, Option<String>, Option<String>, i64);
 
@@ -74,6 +170,10 @@ pub struct ReportRows {
     pub topics: Vec<(String, i64, i64)>,
     /// Calls that heard an answer, and went on to an agent.
     pub containment: (i64, i64),
+    /// Calls that reached an agent, and were called again about.
+    pub repeats: Vec<RepeatRow>,
+    /// The funnel's counts.
+    pub funnel: Vec<FunnelRow>,
 }
 
 #[cfg(test)]
@@ -81,5 +181,23 @@ mod tests {
     #[test]
     fn the_service_level_is_each_waits_own_threshold() {
         assert!(super::WAITS_SQL.contains("waited <= sl_secs"));
+    }
+
+    #[test]
+    fn the_funnel_reads_whole_hours_and_repeats_the_window() {
+        use super::*;
+        let t = |s: &str| s.parse::<Timestamp>().expect("a time");
+        let p = Period {
+            since: t("2026-03-02T10:30:00Z"),
+            until: t("2026-03-02T12:15:00Z"),
+            repeat_window: REPEAT_WINDOW,
+            now: t("2026-03-05T00:00:00Z"),
+        };
+        let [a, b] = p.hours();
+        assert_eq!(a, t("2026-03-02T10:00:00Z").as_millisecond());
+        assert_eq!(b, p.until.as_millisecond());
+        let [_, _, window, over] = p.repeats();
+        assert_eq!(window, 7 * 24 * HOUR_MS);
+        assert_eq!(over, t("2026-02-26T00:00:00Z").as_millisecond());
     }
 }

@@ -10,13 +10,14 @@ use crate::support::{demo, open_hours, switchboard};
 /// A call to the support line answering each document with `moves`
 /// (parameter, value), then ending with its status callback.
 async fn support_call(server: &Server, sid: &str, moves: &[(&str, &str)]) {
+    call_from(server, "+15550007777", sid, moves).await;
+}
+
+/// [`support_call`] from the number `from`.
+async fn call_from(server: &Server, from: &str, sid: &str, moves: &[(&str, &str)]) {
     let base = format!("http://{}", server.addr);
     let on = |url: String| format!("{base}{}", &url[url.find("/twilio").unwrap()..]);
-    let new = [
-        ("CallSid", sid),
-        ("From", "+15550007777"),
-        ("To", "+18005550199"),
-    ];
+    let new = [("CallSid", sid), ("From", from), ("To", "+18005550199")];
     let (_, mut doc) = post(&server.url("/twilio/voice"), &new, None).await;
     for (key, value) in moves {
         let mut params = vec![("CallSid", sid)];
@@ -193,7 +194,7 @@ async fn calls_leave_the_figures_reports_count(db: TestDb) {
     let csv = switchboard(&["report", "--database", &db.url(), "--format", "csv"]);
     let csv = String::from_utf8(csv.stdout).unwrap();
     let tables: Vec<&str> = csv.split("\n\n").collect();
-    assert_eq!(tables.len(), 6, "{csv}");
+    assert_eq!(tables.len(), 9, "{csv}");
     assert!(
         tables[1]
             .lines()
@@ -236,6 +237,145 @@ fn an_empty_store_reports_zeros_and_a_backwards_period_is_refused() {
 }
 
 crate::on_both!(calls_leave_the_figures_reports_count);
+
+/// First-contact resolution and the funnel, from calls played through the
+/// server: a caller reaches tier 1 and calls again about it; another
+/// reaches it once; a withheld number reaches it; a fourth presses a key
+/// that is no option, lets the menu time out, and hangs up.
+async fn repeat_calls_and_stumbles_reach_the_report(db: TestDb) {
+    let server = Server::with(demo(), &db, Some(open_hours())).await;
+    let answered: &[(&str, &str)] = &[("Digits", "0"), ("QueueResult&QueueTime", "bridged&10")];
+    call_from(&server, "+15550001111", "CAF1", answered).await;
+    let hung_up: &[(&str, &str)] = &[("Digits", "0"), ("QueueResult&QueueTime", "hangup&5")];
+    call_from(&server, "+15550001111", "CAF2", hung_up).await;
+    call_from(&server, "anonymous", "CAF3", answered).await;
+    call_from(&server, "+15550002222", "CAF4", answered).await;
+    call_from(
+        &server,
+        "+15550003333",
+        "CAF5",
+        &[("Digits", "7"), ("Digits", "")],
+    )
+    .await;
+    let again = db
+        .texts(
+            "SELECT call_sid || ' ' || COALESCE(CAST(again_ms AS TEXT), '-') FROM calls ORDER BY call_sid",
+            "SELECT call_sid || ' ' || COALESCE(CAST(again_ms AS TEXT), '-') FROM calls ORDER BY call_sid",
+        )
+        .await;
+    assert_eq!(
+        again,
+        // The server's clock stands still: called again 0 ms later.
+        ["CAF1 0", "CAF2 -", "CAF3 -1", "CAF4 -", "CAF5 -"]
+    );
+    server.stop().await;
+
+    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let tier1 = &r["resolution_by_group"][0];
+    assert_eq!(tier1["name"], "support_tier1");
+    assert_eq!(
+        (
+            tier1["reached"].as_u64(),
+            tier1["called_again"].as_u64(),
+            tier1["withheld"].as_u64(),
+            tier1["first_contact_resolution"].as_f64(),
+        ),
+        (Some(2), Some(1), Some(1), Some(0.5)),
+        "{tier1}"
+    );
+    assert_eq!(tier1["window_open"], 0, "their week is long over");
+    // A day after the calls, the caller who called once may still call again.
+    let store = switchboard::store::Store::open(&db.url()).await.unwrap();
+    let at: jiff::Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
+    let day = jiff::SignedDuration::from_hours(24);
+    let rows = store
+        .report_rows(&switchboard::store::reports::Period {
+            now: at + day,
+            ..switchboard::store::reports::Period::new(at - day, at + day)
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(
+        rows.repeats,
+        [(
+            "support_tier1".to_owned(),
+            Some("support".to_owned()),
+            3,
+            1,
+            1,
+            1
+        )]
+    );
+    assert_eq!(r["resolution_by_kind"][0]["name"], "support");
+    assert_eq!(r["repeat_window_s"], 7 * 86_400);
+
+    // The node the fifth caller stumbled on comes first.
+    let first = &r["funnel"][0];
+    assert_eq!(
+        (
+            first["reached"].as_u64(),
+            first["invalid"].as_u64(),
+            first["timeouts"].as_u64(),
+            first["hung_up"].as_u64()
+        ),
+        (Some(5), Some(1), Some(1), Some(1)),
+        "{first}"
+    );
+    let chose: Vec<(&str, u64)> = first["chose"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["what"].as_str().unwrap(), c["times"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(chose, [("operator", 4)], "{first}");
+    let queue = r["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["node"] == "support.tier1")
+        .expect("the tier 1 queue in the funnel");
+    assert_eq!(
+        (queue["reached"].as_u64(), queue["hung_up"].as_u64()),
+        (Some(4), Some(1))
+    );
+
+    // A narrower window: called again 0 ms later is still within an hour.
+    let hour = switchboard(&[
+        "report",
+        "--database",
+        &db.url(),
+        "--repeat-window",
+        "1h",
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8(hour.stdout).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l == "resolution,group,support_tier1,support,3600,2,1,0.5000,0,1"),
+        "{csv}"
+    );
+    let text = switchboard(&["report", "--database", &db.url()]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("First-contact resolution (reached an agent, and not called again about the same group within 7 days)"), "{text}");
+    assert!(text.contains("Where callers stumble"), "{text}");
+    let refused = switchboard(&["report", "--database", &db.url(), "--repeat-window", "5m"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("give a window from 1h to 366d"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+crate::on_both!(repeat_calls_and_stumbles_reach_the_report);
 
 /// The demo with `service_level = "45s"` on support tier 1, in `dir/flows`
 /// beside the demo's recordings.

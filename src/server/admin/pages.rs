@@ -195,7 +195,11 @@ pub(super) async fn overview(
     let (since, now) = last_day(&st);
     let store = st.store();
     let read = async {
-        let rows = store.report_rows(since, now).await?;
+        let period = crate::store::reports::Period {
+            now,
+            ..crate::store::reports::Period::new(since, now)
+        };
+        let rows = store.report_rows(&period).await?;
         let purged_before = store.purged_before().await?;
         let live = store.live_calls(now).await?;
         let closures = store.closures(now).await?;
@@ -207,11 +211,8 @@ pub(super) async fn overview(
         Err(e) => return unavailable(e),
     };
     let scope = Scope {
-        since,
-        until: now,
-        group: None,
-        kind: None,
         purged_before,
+        ..Scope::new(since, now)
     };
     let r = Report::of(&rows, &scope);
     let program = st.program();

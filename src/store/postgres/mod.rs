@@ -303,22 +303,18 @@ impl PgStore {
         self.reads.get(&self.health).await
     }
 
-    /// The rows `sql` selects for the period `[since, until)`.
-    async fn in_period<T>(
-        &self,
-        sql: &'static str,
-        since: i64,
-        until: i64,
-    ) -> Result<Vec<T>, StoreError>
+    /// The rows `sql` selects with `binds` as `$1`, `$2`, … (a period and
+    /// what else its section needs).
+    async fn in_period<T>(&self, sql: &'static str, binds: &[i64]) -> Result<Vec<T>, StoreError>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         let mut r = self.reader().await;
-        let rows = sqlx::query_as(sql)
-            .bind(since)
-            .bind(until)
-            .fetch_all(r.conn().await?)
-            .await;
+        let mut query = sqlx::query_as(sql);
+        for b in binds {
+            query = query.bind(*b);
+        }
+        let rows = query.fetch_all(r.conn().await?).await;
         r.done(rows)
     }
 
@@ -383,20 +379,18 @@ impl Backend for PgStore {
         Ok(ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
     }
 
-    async fn report_rows(
-        &self,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> Result<ReportRows, StoreError> {
-        let (a, b) = (since.as_millisecond(), until.as_millisecond());
+    async fn report_rows(&self, period: &reports::Period) -> Result<ReportRows, StoreError> {
+        let (at, repeats, hours) = (period.bounds(), period.repeats(), period.hours());
         // One section per read connection, at once.
-        let (classes, waits, moves, ratings, topics, containment) = tokio::try_join!(
-            self.in_period(reports::CLASSES_SQL, a, b),
-            self.in_period(reports::WAITS_SQL, a, b),
-            self.in_period(reports::MOVES_SQL, a, b),
-            self.in_period(reports::RATINGS_SQL, a, b),
-            self.in_period(reports::TOPICS_SQL, a, b),
-            self.in_period::<(i64, i64)>(reports::CONTAINMENT_SQL, a, b),
+        let (classes, waits, moves, ratings, topics, containment, repeats, funnel) = tokio::try_join!(
+            self.in_period(reports::CLASSES_SQL, &at),
+            self.in_period(reports::WAITS_SQL, &at),
+            self.in_period(reports::MOVES_SQL, &at),
+            self.in_period(reports::RATINGS_SQL, &at),
+            self.in_period(reports::TOPICS_SQL, &at),
+            self.in_period::<(i64, i64)>(reports::CONTAINMENT_SQL, &at),
+            self.in_period(reports::REPEATS_SQL, &repeats),
+            self.in_period(reports::FUNNEL_SQL, &hours),
         )?;
         Ok(ReportRows {
             classes,
@@ -405,6 +399,8 @@ impl Backend for PgStore {
             ratings,
             topics,
             containment: containment.first().copied().unwrap_or_default(),
+            repeats,
+            funnel,
         })
     }
 
@@ -412,17 +408,13 @@ impl Backend for PgStore {
         "postgres"
     }
 
-    async fn node_traffic(
+    async fn funnel(
         &self,
         since: Timestamp,
         until: Timestamp,
-    ) -> Result<std::collections::BTreeMap<String, crate::diagram::NodeTraffic>, StoreError> {
-        let (a, b) = (since.as_millisecond(), until.as_millisecond());
-        let (reached, left) = tokio::try_join!(
-            self.in_period(admin::NODE_REACHED_SQL, a, b),
-            self.in_period(admin::NODE_LEFT_SQL, a, b),
-        )?;
-        Ok(admin::node_traffic(reached, left))
+    ) -> Result<Vec<reports::FunnelRow>, StoreError> {
+        self.in_period(reports::FUNNEL_SQL, &reports::hours(since, until))
+            .await
     }
 
     async fn closures(&self, now: Timestamp) -> Result<Vec<Closure>, StoreError> {

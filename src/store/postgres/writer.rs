@@ -254,11 +254,34 @@ summaries AS (
         final_status = COALESCE(u.final_status, calls.final_status),
         outcome = u.outcome, outcome_group = u.outcome_group,
         class = COALESCE(u.class, calls.class), kind = COALESCE(u.kind, calls.kind),
-        grp = COALESCE(u.grp, calls.grp)
+        grp = COALESCE(u.grp, calls.grp), again_ms = COALESCE(calls.again_ms, u.again_ms)
     FROM UNNEST($20::text[], $21::text[], $22::int8[], $23::int8[], $24::text[], $25::text[],
-        $26::text[], $49::text[], $50::text[], $51::text[])
-        AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group, class, kind, grp)
+        $26::text[], $49::text[], $50::text[], $51::text[], $67::int8[])
+        AS u(call_sid, node, at, ended_at, final_status, outcome, outcome_group, class, kind, grp,
+        again_ms)
     WHERE calls.call_sid = u.call_sid
+),
+-- Each ended call with a group marks its caller's previous call about that
+-- group as called again (see the SQLite writer's CALLED_AGAIN). A previous
+-- call whose own row this statement changes is left (a statement may change
+-- a row only once): the mark is lost, its call's end is not.
+called_again AS (
+    UPDATE calls SET again_ms = LEAST(COALESCE(calls.again_ms, n.later - calls.started_at),
+        n.later - calls.started_at)
+    FROM (SELECT c.id, c.caller, c.started_at AS later, u.grp
+          FROM UNNEST($68::text[], $69::text[]) AS u(call_sid, grp)
+          JOIN calls c ON c.call_sid = u.call_sid) AS n
+    WHERE calls.id = (SELECT p.id FROM calls p
+        WHERE p.caller = n.caller AND p.grp = n.grp AND p.started_at <= n.later AND p.id < n.id
+        ORDER BY p.started_at DESC, p.id DESC LIMIT 1)
+      AND calls.call_sid <> ALL($20::text[])
+),
+-- The funnel's counts, added up per hour, node and count in Rust (one row
+-- each, in key order, so two instances' batches lock them in one order).
+funnel_counted AS (
+    INSERT INTO node_hours (hour, node, what, n)
+    SELECT * FROM UNNEST($70::int8[], $71::text[], $72::text[], $73::int8[])
+    ON CONFLICT (hour, node, what) DO UPDATE SET n = node_hours.n + excluded.n
 ),
 queue_waited AS (
     INSERT INTO queue_waits
@@ -340,6 +363,8 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
     let changed_report: Vec<_> = changed.iter().map(|s| s.report()).collect();
     let waits = batch::queue_waits(&rows);
     let topics = batch::topics_heard(&rows);
+    let again = batch::called_again(&rows);
+    let funnel = batch::funnel(&rows);
     let small = |n: u32| n.min(i32::MAX as u32) as i32;
     let seq = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     sqlx::query(BATCH_SQL)
@@ -409,6 +434,13 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .bind(column(&topics, |t| t.3))
         .bind(column(&topics, |t| t.4))
         .bind(column(&waits, |(_, _, q)| small(q.sl_secs)))
+        .bind(column(&changed, |s| batch::withheld_mark(s.facts)))
+        .bind(column(&again, |a| a.0))
+        .bind(column(&again, |a| a.1))
+        .bind(column(&funnel, |f| f.0))
+        .bind(column(&funnel, |f| f.1))
+        .bind(column(&funnel, |f| f.2))
+        .bind(column(&funnel, |f| f.3))
         .execute(conn)
         .await?;
     Ok(())

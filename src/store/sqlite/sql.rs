@@ -57,8 +57,23 @@ const SUMMARY: &str = "UPDATE calls SET
         ended_at = COALESCE(ended_at, ?4),
         final_status = COALESCE(?5, final_status),
         outcome = ?6, outcome_group = ?7,
-        class = COALESCE(?8, class), kind = COALESCE(?9, kind), grp = COALESCE(?10, grp)
+        class = COALESCE(?8, class), kind = COALESCE(?9, kind), grp = COALESCE(?10, grp),
+        again_ms = COALESCE(again_ms, ?11)
     WHERE call_sid = ?1";
+
+/// An ended call (`?1`) with a group (`?2`) marks its caller's previous
+/// call about that group (stored before it) as called again, this long
+/// after it started (the sooner of two such calls, whichever ends first).
+const CALLED_AGAIN: &str = "UPDATE calls
+    SET again_ms = MIN(COALESCE(again_ms, n.later - calls.started_at), n.later - calls.started_at)
+    FROM (SELECT id, caller, started_at AS later FROM calls WHERE call_sid = ?1) AS n
+    WHERE calls.id = (SELECT p.id FROM calls p
+        WHERE p.caller = n.caller AND p.grp = ?2 AND p.started_at <= n.later AND p.id < n.id
+        ORDER BY p.started_at DESC, p.id DESC LIMIT 1)";
+
+/// Add to the funnel's count at `?2` of `?3` in hour `?1`.
+const FUNNEL: &str = "INSERT INTO node_hours (hour, node, what, n) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (hour, node, what) DO UPDATE SET n = node_hours.n + excluded.n";
 
 /// One queue wait of an ended call.
 const QUEUE_WAIT: &str = "INSERT INTO queue_waits
@@ -174,7 +189,12 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
             class,
             kind,
             grp,
+            batch::withheld_mark(s.facts),
         ])?;
+    }
+    for (call, group) in batch::called_again(rows) {
+        db.prepare_cached(CALLED_AGAIN)?
+            .execute(params![call, group])?;
     }
     for (call, seq, q) in batch::queue_waits(rows) {
         db.prepare_cached(QUEUE_WAIT)?.execute(params![
@@ -220,6 +240,11 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
     for r in rows.iter().filter(|r| r.c.erase_secrets) {
         db.prepare_cached(ERASE_SECRETS)?
             .execute(params![r.c.state.call_id])?;
+    }
+    // Last, so the rows every call adds to are held the shortest time.
+    for (hour, node, what, n) in batch::funnel(rows) {
+        db.prepare_cached(FUNNEL)?
+            .execute(params![hour, node, what, n])?;
     }
     Ok(())
 }
