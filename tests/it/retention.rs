@@ -64,6 +64,8 @@ async fn a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest(db: Te
     )
     .await;
     let cut: jiff::Timestamp = "2026-04-01T00:00:00Z".parse().unwrap();
+    let hours = "SELECT COUNT(DISTINCT hour) FROM node_hours";
+    assert_eq!(db.count(hours).await, 2, "the funnel of both hours");
     let would = store.purgeable(cut).await.unwrap();
     assert_eq!(
         would,
@@ -96,7 +98,8 @@ async fn a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest(db: Te
             .unwrap(),
         Removed::default()
     );
-    for table in ["calls", "steps", "surveys"] {
+    assert_eq!(db.count(hours).await, 1, "the old calls' funnel goes with them");
+    for table in ["calls", "steps", "surveys", "node_hours"] {
         let n = db.count(&format!("SELECT COUNT(*) FROM {table}")).await;
         assert!(n > 0, "the new call's {table} rows stay");
     }

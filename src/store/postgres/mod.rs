@@ -277,7 +277,9 @@ b AS (DELETE FROM callbacks WHERE call_sid IN (SELECT call_sid FROM doomed) RETU
 q AS (DELETE FROM surveys WHERE call_sid IN (SELECT call_sid FROM doomed) RETURNING 1),
 w AS (DELETE FROM queue_waits WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
 t AS (DELETE FROM topics_heard WHERE call_id IN (SELECT id FROM doomed) RETURNING 1),
-c AS (DELETE FROM calls WHERE id IN (SELECT id FROM doomed) RETURNING 1)
+c AS (DELETE FROM calls WHERE id IN (SELECT id FROM doomed) RETURNING 1),
+-- The funnel's hours wholly before the cutoff go with their calls.
+h AS (DELETE FROM node_hours WHERE hour + 3600000 <= $1)
 SELECT (SELECT COUNT(*) FROM c), (SELECT COUNT(*) FROM s), (SELECT COUNT(*) FROM v),
     (SELECT COUNT(*) FROM b), (SELECT COUNT(*) FROM q), (SELECT COUNT(*) FROM w),
     (SELECT COUNT(*) FROM t)";

@@ -43,6 +43,11 @@ pub(super) fn purge_batch(
     let queue_waits = by_id("queue_waits")?;
     let topics_heard = by_id("topics_heard")?;
     tx.execute("DELETE FROM calls WHERE id IN (SELECT id FROM doomed)", [])?;
+    // The funnel's hours wholly before the cutoff go with their calls.
+    tx.execute(
+        "DELETE FROM node_hours WHERE hour + ?1 <= ?2",
+        params![crate::store::reports::HOUR_MS, before],
+    )?;
     tx.commit()?;
     let n = |v: usize| v as i64;
     Ok(Removed::of_row((
