@@ -3,7 +3,8 @@
 # database with CALLS calls (default 1,000,000) spread over the last 365
 # days with what reports read (each call's class, group and kind, its queue
 # waits with overflows and tier escalations, self-service answers heard,
-# survey answers; no `steps` rows, which no report reads), then times
+# survey answers, callers from a pool of numbers who call again, and the
+# funnel's hourly rollup; no `steps` rows, which no report reads), then times
 # RUNS runs (default 5) of the whole report, text and JSON alternating,
 # and a one-week report, and prints each run's wall time and the median.
 #
@@ -39,15 +40,22 @@ for p in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1000000"):
 db.execute("BEGIN")
 year = 365 * 86400000
 cs, ws, ts, ss = [], [], [], []
+last, again = {}, []
 for i in range(1, calls + 1):
     start = now - year + (year * i) // calls
     cls = rnd.choice(classes)
     g, kind, tier = rnd.choice(groups)
     queued = cls in ("agent", "queue-abandon", "voicemail", "callback")
     grp = g if queued else None
-    cs.append((i, f"CA{i:032x}", "main", "v1", f"+1555{rnd.randrange(10**7):07d}", "+18005550100",
+    caller = "anonymous" if rnd.random() < 0.02 else f"+1555{rnd.randrange(300000):07d}"
+    cs.append((i, f"CA{i:032x}", "main", "v1", caller, "+18005550100",
                start, "main.goodbye", start + 240000, start + 240000, "completed",
-               cls, grp, kind if queued else None))
+               cls, grp, kind if queued else None, -1 if grp and caller == "anonymous" else None))
+    if grp and caller != "anonymous":
+        before = last.get((caller, grp))
+        if before:
+            again.append((start - before[1], before[0]))
+        last[(caller, grp)] = (i, start)
     if queued:
         seq = 1
         if rnd.random() < 0.1 and tier is None:
@@ -65,16 +73,48 @@ for i in range(1, calls + 1):
     if cls == "self-service" or (kind == "support" and rnd.random() < 0.5):
         ts.append((i, 1, rnd.choice(topics), 1 if queued else 0, start + 20000))
     if len(cs) >= 100000 or i == calls:
-        db.executemany("INSERT INTO calls (id, call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, class, grp, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cs)
-        db.executemany("INSERT INTO queue_waits VALUES (?,?,?,?,?,?,?,?,?)", ws)
+        db.executemany("INSERT INTO calls (id, call_sid, flow, version, caller, called, started_at, node, updated_at, ended_at, final_status, class, grp, kind, again_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cs)
+        db.executemany("INSERT INTO queue_waits (call_id, seq, grp, kind, tier, joined_at, result, waited, next_grp) VALUES (?,?,?,?,?,?,?,?,?)", ws)
         db.executemany("INSERT INTO topics_heard VALUES (?,?,?,?,?)", ts)
         db.executemany("INSERT INTO surveys (call_sid, node, grp, rating, scale, at) VALUES (?,?,?,?,?,?)", ss)
         cs, ws, ts, ss = [], [], [], []
+db.executemany("UPDATE calls SET again_ms = ? WHERE id = ?", again)
+# The funnel's rollup: each hour of the year, the demo's nodes and what
+# callers did there, in proportion to the hour's calls.
+funnel = [("main.welcome", [("reached", 1.0)]),
+          ("main.language", [("reached", 1.0), ("timeout", 0.04), ("chose:press 1", 0.8), ("chose:press 2", 0.2)]),
+          ("main.priority", [("reached", 1.0)]), ("main.hours", [("reached", 0.97)]),
+          ("main.menu", [("reached", 0.95), ("timeout", 0.08), ("invalid", 0.05), ("gave-up", 0.01),
+                         ("hung-up", 0.04), ("chose:operator", 0.05), ("chose:repeat", 0.03)] +
+                        [(f"chose:press {k}: {g}", 0.17) for k, g in
+                         enumerate(["orders", "billing", "returns", "account", "support"], 1)]),
+          ("service.orders", [("reached", 0.17), ("invalid", 0.01), ("chose:press 1", 0.1), ("chose:press 2", 0.06)]),
+          ("service.billing", [("reached", 0.17), ("invalid", 0.03), ("gave-up", 0.005)]),
+          ("service.returns", [("reached", 0.17), ("chose:press 1", 0.1), ("chose:press 2", 0.06), ("chose:back", 0.01)]),
+          ("support.start", [("reached", 0.2)]),
+          ("kb.menu", [("reached", 0.2), ("timeout", 0.02), ("chose:press 1", 0.08), ("chose:press 2", 0.1)]),
+          ("support.solved", [("reached", 0.18), ("chose:press 1", 0.1), ("chose:press 2", 0.08), ("hung-up", 0.01)]),
+          ("support.tier1", [("reached", 0.12), ("hung-up", 0.01)]),
+          ("support.tier2", [("reached", 0.02)]),
+          ("service.billing_queue", [("reached", 0.17), ("hung-up", 0.02)]),
+          ("csat.rate", [("reached", 0.5), ("timeout", 0.2), ("invalid", 0.01)])]
+per_hour = calls / (365 * 24)
+rows = []
+first_hour = (now - year) // 3600000 * 3600000
+for h in range(365 * 24):
+    hour = first_hour + h * 3600000
+    for node, whats in funnel:
+        for what, share in whats:
+            n = int(per_hour * share * rnd.uniform(0.5, 1.5))
+            if n > 0:
+                rows.append((hour, node, what, n))
+db.executemany("INSERT INTO node_hours VALUES (?,?,?,?)", rows)
 db.execute("COMMIT")
 db.execute("PRAGMA journal_mode=WAL")
 db.execute("ANALYZE")
-counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("calls", "queue_waits", "topics_heard", "surveys")]
-print(f"generated in {time.time() - t0:.0f} s: calls, queue_waits, topics_heard, surveys = {counts}", file=sys.stderr)
+counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("calls", "queue_waits", "topics_heard", "surveys", "node_hours")]
+counts.append(db.execute("SELECT COUNT(*) FROM calls WHERE again_ms >= 0").fetchone()[0])
+print(f"generated in {time.time() - t0:.0f} s: calls, queue_waits, topics_heard, surveys, node_hours, called again = {counts}", file=sys.stderr)
 PY
 )
 key=$( (cat migrations/sqlite/*.sql; echo "$generator") | sha256sum | cut -c1-12)

@@ -6,6 +6,13 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+/// `sql` with each parameter `$N` written `?N`, which SQLite binds by its
+/// number wherever it appears (it numbers `$N` by first appearance). The
+/// report's statements have no `$` but in parameters.
+pub(super) fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
 /// The funnel's rows are rolled up by the hour (`node_hours.hour`).
 pub const HOUR_MS: i64 = 3_600_000;
 
@@ -43,9 +50,9 @@ impl Period {
         [self.since.as_millisecond(), self.until.as_millisecond()]
     }
 
-    /// [`REPEATS_SQL`]'s parameters: the period, the window, and the
+    /// [`CLASSES_SQL`]'s parameters: the period, the window, and the
     /// earliest start whose window is over.
-    pub(super) fn repeats(&self) -> [i64; 4] {
+    pub(super) fn classes(&self) -> [i64; 4] {
         let window = i64::try_from(self.repeat_window.as_millis()).unwrap_or(i64::MAX);
         let [a, b] = self.bounds();
         [
@@ -71,9 +78,18 @@ pub(super) fn hours(since: Timestamp, until: Timestamp) -> [i64; 2] {
 }
 
 /// Ended calls by class, group and kind; calls not yet classed (in
-/// progress) as class NULL.
-pub(super) const CLASSES_SQL: &str = "SELECT class, grp, kind, COUNT(*) FROM calls
-    WHERE started_at >= $1 AND started_at < $2
+/// progress) as class NULL. With them, for first-contact resolution (what
+/// [`split`] makes [`RepeatRow`]s of, for the calls that reached an agent):
+/// how many their caller called again about within the window (`$3` ms),
+/// how many came from a withheld number (never counted as called again),
+/// and how many not called again whose window is not over yet (started
+/// after `$4`), which may still be. One scan of one index for both.
+pub(super) const CLASSES_SQL: &str = "SELECT class, grp, kind, COUNT(*),
+        CAST(SUM(CASE WHEN again_ms >= 0 AND again_ms <= $3 THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN again_ms < 0 THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN (again_ms IS NULL OR again_ms > $3) AND started_at > $4
+            THEN 1 ELSE 0 END) AS BIGINT)
+    FROM calls WHERE started_at >= $1 AND started_at < $2
     GROUP BY class, grp, kind";
 
 /// Queue waits by group, kind and result: how many, their seconds waited
@@ -112,38 +128,46 @@ pub(super) const CONTAINMENT_SQL: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(age
     FROM (SELECT call_id, MAX(CASE WHEN then_agent THEN 1 ELSE 0 END) AS agent
           FROM topics_heard WHERE at >= $1 AND at < $2 GROUP BY call_id) heard";
 
-/// Calls that reached an agent, by group and kind: how many; how many of
-/// them their caller called again about within the window (`$3` ms); how
-/// many came from a withheld number (never counted as called again); and
-/// how many not called again whose window is not yet over (started after
-/// `$4`), which may still be.
-/// (The parameters are named first in a one-row table: SQLite numbers
-/// them in the order they first appear.)
-pub(super) const REPEATS_SQL: &str = "WITH p AS (SELECT CAST($1 AS BIGINT) AS since,
-        CAST($2 AS BIGINT) AS until, CAST($3 AS BIGINT) AS win, CAST($4 AS BIGINT) AS over)
-    SELECT c.grp, c.kind, COUNT(*),
-        CAST(SUM(CASE WHEN c.again_ms >= 0 AND c.again_ms <= p.win THEN 1 ELSE 0 END) AS BIGINT),
-        CAST(SUM(CASE WHEN c.again_ms < 0 THEN 1 ELSE 0 END) AS BIGINT),
-        CAST(SUM(CASE WHEN (c.again_ms IS NULL OR c.again_ms > p.win) AND c.started_at > p.over
-            THEN 1 ELSE 0 END) AS BIGINT)
-    FROM p, calls c WHERE c.class = 'agent' AND c.grp IS NOT NULL
-        AND c.started_at >= p.since AND c.started_at < p.until
-    GROUP BY c.grp, c.kind";
-
 /// The funnel's counts in the hours from `$1` to before `$2`, by node and
 /// what happened there.
 pub(super) const FUNNEL_SQL: &str = "SELECT node, what, CAST(SUM(n) AS BIGINT) FROM node_hours
     WHERE hour >= $1 AND hour < $2 GROUP BY node, what";
 
-/// A [`REPEATS_SQL`] row: group, kind, calls that reached an agent, called
-/// again, withheld, window not over.
+/// Calls that reached an agent, by group: group, kind, calls, called
+/// again, withheld, window not over (see [`CLASSES_SQL`]).
 pub type RepeatRow = (String, Option<String>, i64, i64, i64, i64);
 
 /// A [`FUNNEL_SQL`] row: node, what, count.
 pub type FunnelRow = (String, String, i64);
 
-/// A [`CLASSES_SQL`] row: class, group, kind, calls.
+/// Calls by class: class, group, kind, calls.
 pub type ClassRow = (Option<String>, Option<String>, Option<String>, i64);
+
+/// A [`CLASSES_SQL`] row: a [`ClassRow`] with the calls called again,
+/// withheld, and with the window open.
+pub type ClassesRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// [`CLASSES_SQL`]'s rows as calls by class, and the first-contact
+/// resolution of the calls that reached an agent.
+pub(super) fn split(rows: Vec<ClassesRow>) -> (Vec<ClassRow>, Vec<RepeatRow>) {
+    let mut classes = Vec::with_capacity(rows.len());
+    let mut repeats = Vec::new();
+    for (class, group, kind, calls, again, withheld, open) in rows {
+        if let (Some("agent"), Some(g)) = (class.as_deref(), group.as_deref()) {
+            repeats.push((g.to_owned(), kind.clone(), calls, again, withheld, open));
+        }
+        classes.push((class, group, kind, calls));
+    }
+    (classes, repeats)
+}
 
 /// A [`WAITS_SQL`] row: group, kind, result, waits, seconds waited in
 /// all, waits within the service level, the service level's threshold.
@@ -184,6 +208,45 @@ mod tests {
     }
 
     #[test]
+    fn every_dollar_in_a_report_statement_is_a_parameter() {
+        use super::*;
+        for sql in [
+            CLASSES_SQL,
+            WAITS_SQL,
+            MOVES_SQL,
+            RATINGS_SQL,
+            TOPICS_SQL,
+            CONTAINMENT_SQL,
+            FUNNEL_SQL,
+        ] {
+            for (i, _) in sql.match_indices('$') {
+                assert!(
+                    sql[i + 1..].starts_with(|c: char| c.is_ascii_digit()),
+                    "{sql}"
+                );
+            }
+        }
+        assert_eq!(numbered("a = $1 AND b <= $3"), "a = ?1 AND b <= ?3");
+    }
+
+    #[test]
+    fn agent_calls_carry_their_first_contact_figures() {
+        let row = |class: &str, grp: Option<&str>| {
+            (Some(class.to_owned()), grp.map(str::to_owned), Some("support".to_owned()), 4, 1, 0, 2)
+        };
+        let (classes, repeats) = super::split(vec![
+            row("agent", Some("tier1")),
+            row("queue-abandon", Some("tier1")),
+            row("agent", None),
+        ]);
+        assert_eq!(classes.len(), 3);
+        assert_eq!(
+            repeats,
+            [("tier1".to_owned(), Some("support".to_owned()), 4, 1, 0, 2)]
+        );
+    }
+
+    #[test]
     fn the_funnel_reads_whole_hours_and_repeats_the_window() {
         use super::*;
         let t = |s: &str| s.parse::<Timestamp>().expect("a time");
@@ -196,7 +259,7 @@ mod tests {
         let [a, b] = p.hours();
         assert_eq!(a, t("2026-03-02T10:00:00Z").as_millisecond());
         assert_eq!(b, p.until.as_millisecond());
-        let [_, _, window, over] = p.repeats();
+        let [_, _, window, over] = p.classes();
         assert_eq!(window, 7 * 24 * HOUR_MS);
         assert_eq!(over, t("2026-02-26T00:00:00Z").as_millisecond());
     }

@@ -306,7 +306,7 @@ impl PgStore {
     }
 
     /// The rows `sql` selects with `binds` as `$1`, `$2`, … (a period and
-    /// what else its section needs).
+    /// what else its section needs), wherever they appear.
     async fn in_period<T>(&self, sql: &'static str, binds: &[i64]) -> Result<Vec<T>, StoreError>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
@@ -382,18 +382,18 @@ impl Backend for PgStore {
     }
 
     async fn report_rows(&self, period: &reports::Period) -> Result<ReportRows, StoreError> {
-        let (at, repeats, hours) = (period.bounds(), period.repeats(), period.hours());
+        let (classes, at, hours) = (period.classes(), period.bounds(), period.hours());
         // One section per read connection, at once.
-        let (classes, waits, moves, ratings, topics, containment, repeats, funnel) = tokio::try_join!(
-            self.in_period(reports::CLASSES_SQL, &at),
+        let (classes, waits, moves, ratings, topics, containment, funnel) = tokio::try_join!(
+            self.in_period(reports::CLASSES_SQL, &classes),
             self.in_period(reports::WAITS_SQL, &at),
             self.in_period(reports::MOVES_SQL, &at),
             self.in_period(reports::RATINGS_SQL, &at),
             self.in_period(reports::TOPICS_SQL, &at),
             self.in_period::<(i64, i64)>(reports::CONTAINMENT_SQL, &at),
-            self.in_period(reports::REPEATS_SQL, &repeats),
             self.in_period(reports::FUNNEL_SQL, &hours),
         )?;
+        let (classes, repeats) = reports::split(classes);
         Ok(ReportRows {
             classes,
             waits,
