@@ -131,7 +131,6 @@ impl<'p> Walker<'p> {
             self.s.at = ix;
             self.s.attempts = 0;
             self.here(RecordKind::Entered);
-            self.s.tally.reached(ix.index() as u32);
             let node = &p.graph[ix];
             if let Some(topic) = &node.topic {
                 self.s.tally.heard(topic);
@@ -389,7 +388,16 @@ impl<'p> Walker<'p> {
     /// Start waiting at the current node and emit what that takes.
     pub(super) fn wait(&mut self, wait: Wait) {
         self.s.wait = wait;
+        self.reached_here();
         self.emit_wait();
+    }
+
+    /// The funnel counts the nodes a call stops at: where it waits for the
+    /// caller or the provider, and where the flow ends it (the nodes it
+    /// only passes through would grow every stored state for nothing).
+    fn reached_here(&mut self) {
+        let at = self.s.at.index() as u32;
+        self.s.tally.reached(at);
     }
 
     /// The actions of the current wait (also used to repeat a step).
@@ -522,6 +530,7 @@ impl<'p> Walker<'p> {
         self.advanced = true;
         let outcome = *self.s.outcome.get_or_insert(outcome);
         self.s.wait = Wait::Ended;
+        self.reached_here();
         self.actions.push(Action::Hangup);
         self.here(RecordKind::Ended { outcome });
     }

@@ -232,7 +232,15 @@ mod tests {
     #[test]
     fn agent_calls_carry_their_first_contact_figures() {
         let row = |class: &str, grp: Option<&str>| {
-            (Some(class.to_owned()), grp.map(str::to_owned), Some("support".to_owned()), 4, 1, 0, 2)
+            (
+                Some(class.to_owned()),
+                grp.map(str::to_owned),
+                Some("support".to_owned()),
+                4,
+                1,
+                0,
+                2,
+            )
         };
         let (classes, repeats) = super::split(vec![
             row("agent", Some("tier1")),

@@ -346,6 +346,15 @@ async fn repeat_calls_and_stumbles_reach_the_report(db: TestDb) {
         (Some(4), Some(1))
     );
 
+    assert!(
+        !r["funnel"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["node"] == "support.start"),
+        "a node calls only pass through is not in the funnel"
+    );
+
     // A narrower window: called again 0 ms later is still within an hour.
     let hour = switchboard(&[
         "report",

@@ -98,7 +98,11 @@ async fn a_purge_removes_old_calls_with_all_their_rows_and_keeps_the_rest(db: Te
             .unwrap(),
         Removed::default()
     );
-    assert_eq!(db.count(hours).await, 1, "the old calls' funnel goes with them");
+    assert_eq!(
+        db.count(hours).await,
+        1,
+        "the old calls' funnel goes with them"
+    );
     for table in ["calls", "steps", "surveys", "node_hours"] {
         let n = db.count(&format!("SELECT COUNT(*) FROM {table}")).await;
         assert!(n > 0, "the new call's {table} rows stay");
