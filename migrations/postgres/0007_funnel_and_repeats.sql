@@ -29,12 +29,19 @@ CREATE INDEX calls_for_reports ON calls (class, grp, kind, started_at, again_ms)
 -- (`what` = `chose:` and the option). Added to as calls end, one row per
 -- hour, node and count, so a year's funnel is a few hundred thousand rows
 -- however many calls. Calls stored before this are not in it.
+--
+-- Each writer connection adds to rows of its own (`shard`, drawn at random
+-- as it starts): the current hour's rows are the same for every batch, and
+-- a batch holds the rows it adds to until it commits, so shared rows would
+-- have each writer wait for the one before it to commit, where the writers
+-- are there to commit side by side. A report sums the shards.
 CREATE TABLE node_hours (
     hour  BIGINT NOT NULL,
     node  TEXT NOT NULL,
     what  TEXT NOT NULL,
+    shard INTEGER NOT NULL,
     n     BIGINT NOT NULL,
-    PRIMARY KEY (hour, node, what)
+    PRIMARY KEY (hour, node, what, shard)
 );
 -- No index beside the key: one by node would have every batch of calls
 -- write a page per node and count (each node's run of rows sits apart),

@@ -16,6 +16,9 @@ use tokio::sync::{Mutex, MutexGuard};
 pub(super) struct Conn {
     pub(super) live: Option<PgConnection>,
     options: PgConnectOptions,
+    /// The funnel rows a writer on this connection adds to
+    /// (`node_hours.shard`): its own, so writers never wait for each other.
+    pub(super) shard: i32,
 }
 
 impl Conn {
@@ -23,6 +26,7 @@ impl Conn {
         Conn {
             live: None,
             options,
+            shard: fastrand::i32(0..i32::MAX),
         }
     }
 

@@ -202,8 +202,9 @@ async fn written(
     commits: &[&Commit],
     health: &Arc<Health>,
 ) -> Result<(), sqlx::Error> {
+    let shard = conn.shard;
     let result = match conn.get().await {
-        Ok(c) => write(c, commits).await,
+        Ok(c) => write(c, commits, shard).await,
         Err(e) => Err(e),
     };
     match &result {
@@ -266,22 +267,23 @@ summaries AS (
 -- call whose own row this statement changes is left (a statement may change
 -- a row only once): the mark is lost, its call's end is not.
 called_again AS (
-    UPDATE calls SET again_ms = LEAST(COALESCE(calls.again_ms, n.later - calls.started_at),
-        n.later - calls.started_at)
-    FROM (SELECT c.id, c.caller, c.started_at AS later, u.grp
+    UPDATE calls SET again_ms = LEAST(COALESCE(calls.again_ms, x.gap), x.gap)
+    FROM (SELECT prev.id, c.started_at - prev.started_at AS gap
           FROM UNNEST($68::text[], $69::text[]) AS u(call_sid, grp)
-          JOIN calls c ON c.call_sid = u.call_sid) AS n
-    WHERE calls.id = (SELECT p.id FROM calls p
-        WHERE p.caller = n.caller AND p.grp = n.grp AND p.started_at <= n.later AND p.id < n.id
-        ORDER BY p.started_at DESC, p.id DESC LIMIT 1)
-      AND calls.call_sid <> ALL($20::text[])
+          JOIN calls c ON c.call_sid = u.call_sid
+          CROSS JOIN LATERAL (SELECT p.id, p.started_at FROM calls p
+              WHERE p.caller = c.caller AND p.grp = u.grp AND p.started_at <= c.started_at
+                AND p.id < c.id
+              ORDER BY p.started_at DESC, p.id DESC LIMIT 1) AS prev) AS x
+    WHERE calls.id = x.id AND calls.call_sid <> ALL($20::text[])
 ),
 -- The funnel's counts, added up per hour, node and count in Rust (one row
--- each, in key order, so two instances' batches lock them in one order).
+-- each), in this writer's own rows (`$74`, see migrations/postgres/0007).
 funnel_counted AS (
-    INSERT INTO node_hours (hour, node, what, n)
-    SELECT * FROM UNNEST($70::int8[], $71::text[], $72::text[], $73::int8[])
-    ON CONFLICT (hour, node, what) DO UPDATE SET n = node_hours.n + excluded.n
+    INSERT INTO node_hours (hour, node, what, shard, n)
+    SELECT u.hour, u.node, u.what, $74, u.n
+    FROM UNNEST($70::int8[], $71::text[], $72::text[], $73::int8[]) AS u(hour, node, what, n)
+    ON CONFLICT (hour, node, what, shard) DO UPDATE SET n = node_hours.n + excluded.n
 ),
 queue_waited AS (
     INSERT INTO queue_waits
@@ -333,7 +335,11 @@ secrets_erased AS (
 SELECT 1";
 
 /// Write `commits` in one statement ([`BATCH_SQL`]).
-async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx::Error> {
+async fn write(
+    conn: &mut PgConnection,
+    commits: &[&Commit],
+    shard: i32,
+) -> Result<(), sqlx::Error> {
     let rows = commits
         .iter()
         .map(|c| Row::of(c))
@@ -441,6 +447,7 @@ async fn write(conn: &mut PgConnection, commits: &[&Commit]) -> Result<(), sqlx:
         .bind(column(&funnel, |f| f.1))
         .bind(column(&funnel, |f| f.2))
         .bind(column(&funnel, |f| f.3))
+        .bind(shard)
         .execute(conn)
         .await?;
     Ok(())
