@@ -10,7 +10,7 @@
 //! from.
 
 use super::facts::{self, Class};
-use crate::store::reports::{HOUR_MS, REPEAT_WINDOW, ReportRows};
+use crate::store::reports::{REPEAT_WINDOW, ReportRows, hour_of};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -549,7 +549,7 @@ impl Report {
         } else {
             Vec::new()
         };
-        let hour = scope.since.as_millisecond().div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = hour_of(scope.since.as_millisecond());
         Report {
             repeat_window_s: scope.repeat_window.as_secs(),
             resolution_overall,

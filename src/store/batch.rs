@@ -5,7 +5,7 @@
 //! call ([`summaries`]) and the records appended to steps
 //! ([`annotations`]). The backends bind these to their own SQL.
 
-use super::reports::HOUR_MS;
+use super::reports::hour_of;
 use super::{Commit, StoreError};
 use crate::report::{CallFacts, QueueFact};
 use tokio::sync::oneshot;
@@ -116,7 +116,7 @@ pub(super) fn funnel<'r>(rows: &'r [Row<'_>]) -> Vec<(i64, &'r str, &'r str, i64
         .iter()
         .filter_map(|r| r.c.facts.as_ref().map(|f| (r, f)))
     {
-        let hour = r.at.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = hour_of(r.at);
         for m in &f.funnel {
             *sums
                 .entry((hour, m.node.as_str(), m.what.as_str()))

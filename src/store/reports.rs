@@ -16,6 +16,11 @@ pub(super) fn numbered(sql: &str) -> String {
 /// The funnel's rows are rolled up by the hour (`node_hours.hour`).
 pub const HOUR_MS: i64 = 3_600_000;
 
+/// The start of the hour Unix millisecond `ms` falls in.
+pub fn hour_of(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS) * HOUR_MS
+}
+
 /// Calls people call again about within this long were not resolved at
 /// their first contact, unless a report says otherwise.
 pub const REPEAT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -74,7 +79,7 @@ impl Period {
 /// hour `since` falls in, to `until`.
 pub(super) fn hours(since: Timestamp, until: Timestamp) -> [i64; 2] {
     let a = since.as_millisecond();
-    [a.div_euclid(HOUR_MS) * HOUR_MS, until.as_millisecond()]
+    [hour_of(a), until.as_millisecond()]
 }
 
 /// Ended calls by class, group and kind; calls not yet classed (in
@@ -154,6 +159,30 @@ pub type ClassesRow = (
     i64,
     i64,
 );
+
+/// The sections as the backends read them ([`CLASSES_SQL`] …
+/// [`FUNNEL_SQL`], in that order) made into [`ReportRows`].
+pub(super) fn rows(
+    classes: Vec<ClassesRow>,
+    waits: Vec<WaitRow>,
+    moves: Vec<MoveRow>,
+    ratings: Vec<RatingRow>,
+    topics: Vec<(String, i64, i64)>,
+    containment: Vec<(i64, i64)>,
+    funnel: Vec<FunnelRow>,
+) -> ReportRows {
+    let (classes, repeats) = split(classes);
+    ReportRows {
+        classes,
+        waits,
+        moves,
+        ratings,
+        topics,
+        containment: containment.first().copied().unwrap_or_default(),
+        repeats,
+        funnel,
+    }
+}
 
 /// [`CLASSES_SQL`]'s rows as calls by class, and the first-contact
 /// resolution of the calls that reached an agent.

@@ -35,6 +35,17 @@ async fn call_from(server: &Server, from: &str, sid: &str, moves: &[(&str, &str)
     );
 }
 
+/// `switchboard report --format json` on the store at `url`, which must succeed.
+fn report_json(url: &str) -> serde_json::Value {
+    let report = switchboard(&["report", "--database", url, "--format", "json"]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    serde_json::from_slice(&report.stdout).unwrap()
+}
+
 async fn calls_leave_the_figures_reports_count(db: TestDb) {
     let server = Server::with(demo(), &db, Some(open_hours())).await;
     // The power answer does not help: tier 1 answers after 42 s; rated 4.
@@ -115,13 +126,7 @@ async fn calls_leave_the_figures_reports_count(db: TestDb) {
     server.stop().await;
 
     // The report on them, the same on both backends.
-    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let r = report_json(&db.url());
     let classes = |o: &serde_json::Value| -> Vec<(String, u64)> {
         o["outcomes"]
             .as_array()
@@ -270,13 +275,7 @@ async fn repeat_calls_and_stumbles_reach_the_report(db: TestDb) {
     );
     server.stop().await;
 
-    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let r = report_json(&db.url());
     let tier1 = &r["resolution_by_group"][0];
     assert_eq!(tier1["name"], "support_tier1");
     assert_eq!(
@@ -436,9 +435,7 @@ async fn a_wait_counts_against_its_groups_declared_threshold(db: TestDb) {
     )
     .await;
     server.stop().await;
-    let report = switchboard(&["report", "--database", &db.url(), "--format", "json"]);
-    assert!(report.status.success());
-    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let r = report_json(&db.url());
     let tier1 = &r["queues"][0];
     assert_eq!(tier1["group"], "support_tier1");
     assert_eq!(tier1["threshold_s"], 45);

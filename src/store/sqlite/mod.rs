@@ -399,17 +399,15 @@ impl Backend for SqliteStore {
             self.in_period::<(i64, i64)>(reports::CONTAINMENT_SQL, &at),
             self.in_period(reports::FUNNEL_SQL, &hours),
         )?;
-        let (classes, repeats) = reports::split(classes);
-        Ok(ReportRows {
+        Ok(reports::rows(
             classes,
             waits,
             moves,
             ratings,
             topics,
-            containment: containment.first().copied().unwrap_or_default(),
-            repeats,
+            containment,
             funnel,
-        })
+        ))
     }
 
     fn kind(&self) -> &'static str {
