@@ -193,33 +193,85 @@ pub fn parse_until(s: &str, now: Timestamp) -> Result<Timestamp, String> {
     }
 }
 
+/// Which part of a closure an admin got wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClosureField {
+    /// The group's name.
+    Group,
+    /// When it opens again.
+    Until,
+    /// The message in one language (`None`: a language the flows do not
+    /// speak, or the message without one).
+    Message(Option<Lang>),
+}
+
+/// Everything wrong with a closure an admin asked for, field by field, so a
+/// form can show each beside its field; shown whole, one per line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosureProblems(pub Vec<(ClosureField, String)>);
+
+impl ClosureProblems {
+    /// The problem with `field`, if any.
+    pub fn of(&self, field: &ClosureField) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+impl std::fmt::Display for ClosureProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (_, m)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(m)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ClosureProblems {}
+
 /// A closure an admin asked for, checked against the flows serving calls:
 /// the group exists, the time is ahead, each message is `LANG=TEXT` in one
 /// of the flows' languages or plain `TEXT` in the default one. Also returns
 /// the flows' languages left without a message when some have one (their
-/// callers hear the default language's). The error says what to fix.
+/// callers hear the default language's). Every problem is found, not only
+/// the first, each saying what to fix; `until` is what the admin typed, or
+/// the reason it could not be read.
 pub fn closure(
     program: &crate::program::Program,
     group: &str,
-    until: Timestamp,
+    until: Result<Timestamp, String>,
     messages: &[String],
     now: Timestamp,
-) -> Result<(Closure, Vec<Lang>), String> {
+) -> Result<(Closure, Vec<Lang>), ClosureProblems> {
+    let mut problems = Vec::new();
     if program.group_by_name(group).is_none() {
         let names: Vec<&str> = program.groups.iter().map(|g| g.name.as_str()).collect();
         let hint = crate::diagnostic::did_you_mean(group, names.iter().copied())
             .map(|h| format!(" {h}"))
             .unwrap_or_default();
-        return Err(format!(
-            "the flows have no group `{group}`:{hint} (groups: {})",
-            names.join(", ")
+        problems.push((
+            ClosureField::Group,
+            format!(
+                "the flows have no group `{group}`:{hint} (groups: {})",
+                names.join(", ")
+            ),
         ));
     }
-    if until <= now {
-        return Err(format!(
-            "{} is not in the future: give the time the group opens again, e.g. `2h` (from now) or 2026-12-24T09:00:00-05:00",
-            until.strftime("%Y-%m-%d %H:%M:%S UTC")
-        ));
+    match &until {
+        Err(e) => problems.push((ClosureField::Until, e.clone())),
+        Ok(until) if *until <= now => problems.push((
+            ClosureField::Until,
+            format!(
+                "{} is not in the future: give the time the group opens again, e.g. `2h` (from now) or 2026-12-24T09:00:00-05:00",
+                until.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        )),
+        Ok(_) => {}
     }
     let languages = if program.languages.is_empty() {
         std::slice::from_ref(&program.default_language)
@@ -235,28 +287,39 @@ pub fn closure(
             Some((lang, text)) => {
                 if !languages.contains(&lang) {
                     let spoken: Vec<&str> = languages.iter().map(Lang::as_str).collect();
-                    return Err(format!(
-                        "the flows do not speak {lang}: give the message in one of {} (LANG=TEXT), or without a language for {}",
-                        spoken.join(", "),
-                        program.default_language
+                    problems.push((
+                        ClosureField::Message(None),
+                        format!(
+                            "the flows do not speak {lang}: give the message in one of {} (LANG=TEXT), or without a language for {}",
+                            spoken.join(", "),
+                            program.default_language
+                        ),
                     ));
+                    continue;
                 }
                 (lang, text.trim())
             }
             None => (program.default_language.clone(), m.trim()),
         };
         if text.is_empty() {
-            return Err(format!(
-                "the message for {lang} is empty: leave it out, or say something"
+            problems.push((
+                ClosureField::Message(Some(lang.clone())),
+                format!("the message for {lang} is empty: leave it out, or say something"),
             ));
-        }
-        if message.insert(lang.clone(), text.to_owned()).is_some() {
-            return Err(format!(
-                "two messages for {lang}: give one per language (a message without LANG= is {})",
-                program.default_language
+        } else if message.insert(lang.clone(), text.to_owned()).is_some() {
+            problems.push((
+                ClosureField::Message(Some(lang.clone())),
+                format!(
+                    "two messages for {lang}: give one per language (a message without LANG= is {})",
+                    program.default_language
+                ),
             ));
         }
     }
+    let until = match until {
+        Ok(until) if problems.is_empty() => until,
+        _ => return Err(ClosureProblems(problems)),
+    };
     let missing = if message.is_empty() {
         Vec::new()
     } else {
@@ -595,7 +658,7 @@ mod tests {
         let (c, missing) = closure(
             &p,
             "billing",
-            until,
+            Ok(until),
             &msgs(&["Closed for training = back at noon.", "zh-CN=培训中。"]),
             now,
         )
@@ -607,27 +670,56 @@ mod tests {
             "text before `=` that is no language tag is part of the message"
         );
         assert!(missing.is_empty());
-        let (_, missing) = closure(&p, "billing", until, &msgs(&["Closed."]), now).unwrap();
+        let (_, missing) = closure(&p, "billing", Ok(until), &msgs(&["Closed."]), now).unwrap();
         assert_eq!(missing, [Lang::parse("zh-CN").unwrap()]);
-        let (c, missing) = closure(&p, "billing", until, &[], now).unwrap();
+        let (c, missing) = closure(&p, "billing", Ok(until), &[], now).unwrap();
         assert!(c.message.is_empty() && missing.is_empty());
 
-        let e = closure(&p, "biling", until, &[], now).unwrap_err();
+        let e = closure(&p, "biling", Ok(until), &[], now)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("did you mean `billing`?") && e.contains("support_tier1"),
             "{e}"
         );
-        let e = closure(&p, "billing", now, &[], now).unwrap_err();
+        let e = closure(&p, "billing", Ok(now), &[], now)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not in the future"), "{e}");
-        let e = closure(&p, "billing", until, &msgs(&["fr-FR=Fermé."]), now).unwrap_err();
+        let e = closure(&p, "billing", Ok(until), &msgs(&["fr-FR=Fermé."]), now)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("do not speak fr-FR") && e.contains("en-US, zh-CN"),
             "{e}"
         );
-        let e = closure(&p, "billing", until, &msgs(&["A.", "en-US=B."]), now).unwrap_err();
+        let e = closure(&p, "billing", Ok(until), &msgs(&["A.", "en-US=B."]), now)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("two messages for en-US"), "{e}");
-        let e = closure(&p, "billing", until, &msgs(&["zh-CN= "]), now).unwrap_err();
+        let e = closure(&p, "billing", Ok(until), &msgs(&["zh-CN= "]), now)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("empty"), "{e}");
+
+        // Every field's problem at once, each under its field, for a form.
+        let e = closure(
+            &p,
+            "nosuch",
+            Err("`soon` is not a time".into()),
+            &msgs(&["zh-CN= "]),
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 3, "{e}");
+        assert!(
+            e.of(&ClosureField::Group)
+                .is_some_and(|m| m.contains("nosuch"))
+        );
+        assert_eq!(e.of(&ClosureField::Until), Some("`soon` is not a time"));
+        let zh = ClosureField::Message(Lang::parse("zh-CN"));
+        assert!(e.of(&zh).is_some_and(|m| m.contains("empty")), "{e}");
+        assert_eq!(e.to_string().lines().count(), 3);
     }
 
     fn schedule() -> Schedule {

@@ -79,8 +79,7 @@ pub(super) fn close(a: CloseArgs) -> anyhow::Result<ExitCode> {
     };
     let now = jiff::Timestamp::now();
     let (closure, missing) =
-        switchboard::routing::closure(&program, &a.group, a.until, &a.message, now)
-            .map_err(anyhow::Error::msg)?;
+        switchboard::routing::closure(&program, &a.group, Ok(a.until), &a.message, now)?;
     with_store(&a.db.url, async |store| {
         Ok(store.close_group(&closure).await?)
     })?;

@@ -209,8 +209,9 @@ pub struct NodeFunnel {
     pub gave_up: u64,
     /// Calls that hung up there (in a menu, or waiting in a queue).
     pub hung_up: u64,
-    /// (Timeouts + invalid + hung up) ÷ reached: how often callers
-    /// stumbled there.
+    /// (Timeouts + invalid + hung up) ÷ reached: how often each caller
+    /// who reached the node stumbled there — a count per call, so it
+    /// can be above 1.
     pub stumbles: Option<f64>,
 }
 

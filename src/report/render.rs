@@ -88,7 +88,7 @@ fn funnel_block(out: &mut String, f: &NodeFunnel) {
         f.invalid,
         f.gave_up,
         f.hung_up,
-        pct(f.stumbles)
+        mean(f.stumbles)
     );
     if !f.chose.is_empty() {
         let chose: Vec<String> = f
@@ -128,12 +128,16 @@ pub fn text(r: &Report) -> String {
     if let Some(k) = &r.kind {
         let _ = write!(scope, ", {k} groups");
     }
-    let _ = writeln!(
-        out,
-        "Calls started {} to {}{scope}",
-        day(r.since),
-        day(r.until)
-    );
+    if r.since == jiff::Timestamp::UNIX_EPOCH {
+        let _ = writeln!(out, "Every call started before {}{scope}", day(r.until));
+    } else {
+        let _ = writeln!(
+            out,
+            "Calls started {} to {}{scope}",
+            day(r.since),
+            day(r.until)
+        );
+    }
     if let Some(from) = r.covers_from {
         let _ = writeln!(
             out,
@@ -270,13 +274,17 @@ pub fn text(r: &Report) -> String {
     if !asked.is_empty() {
         let _ = writeln!(
             out,
-            "\nWhere callers stumble (per node, calls ended since {}; most stumbles first)",
-            day(r.funnel_from)
+            "\nWhere callers stumble (per node, calls ended {}; most stumbles first)",
+            if r.funnel_from == jiff::Timestamp::UNIX_EPOCH {
+                "at any time".to_owned()
+            } else {
+                format!("since {}", day(r.funnel_from))
+            }
         );
         let _ = writeln!(
             out,
             "  {:<28} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
-            "node", "reached", "timeout", "invalid", "gave up", "hung up", "stumbles"
+            "node", "reached", "timeout", "invalid", "gave up", "hung up", "per call"
         );
         for f in asked.iter().take(FUNNEL_LINES) {
             funnel_block(&mut out, f);
@@ -290,7 +298,7 @@ pub fn text(r: &Report) -> String {
         }
         let _ = writeln!(
             out,
-            "  stumbles: timeouts, invalid answers and hang-ups there, per call that reached the node."
+            "  per call: stumbles there (timeouts, invalid answers and hang-ups) per call that reached the node;\n  above 1, callers stumbled more than once each."
         );
     }
     if r.csat_overall.answers > 0 {
@@ -509,7 +517,14 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
     tables.push(resolution);
     let mut funnel = vec![
         [
-            "section", "node", "reached", "timeouts", "invalid", "gave_up", "hung_up", "stumbles",
+            "section",
+            "node",
+            "reached",
+            "timeouts",
+            "invalid",
+            "gave_up",
+            "hung_up",
+            "stumbles_per_call",
         ]
         .map(String::from)
         .to_vec(),

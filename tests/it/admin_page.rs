@@ -381,6 +381,42 @@ async fn an_admin_works_through_voicemails_callbacks_closures_and_callers() {
         .await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("is not a time"));
+    // Every field's problem beside its field, what was typed kept, nothing stored.
+    let bad = b
+        .post(
+            "/admin/closures",
+            &[
+                ("csrf", &csrf),
+                ("group", "genral"),
+                ("until", "2020-01-01T00:00:00Z"),
+                ("message:en-US", "Back after the drill."),
+                ("message:zh-CN", " "),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let beside = |id: &str, words: &str| {
+        let at = bad
+            .body
+            .find(&format!("id=\"{id}-problem\""))
+            .is_some_and(|i| {
+                bad.body[i..]
+                    .split("</p>")
+                    .next()
+                    .is_some_and(|p| p.contains(words))
+            });
+        assert!(at, "no {words:?} beside {id}: {}", bad.body);
+    };
+    beside("group", "did you mean `general`?");
+    beside("until", "not in the future");
+    assert!(bad.body.contains(r#"value="2020-01-01T00:00:00Z""#));
+    assert!(bad.body.contains(r#"value="Back after the drill.""#));
+    assert!(bad.body.contains(r#"aria-invalid="true""#));
+    assert!(store.closures(server.state.now()).await.unwrap().is_empty());
+    let not_closed = b
+        .post("/admin/closures/general/open", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(not_closed.status, 404, "{}", not_closed.body);
     let closed = b
         .post(
             "/admin/closures",

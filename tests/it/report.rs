@@ -223,6 +223,10 @@ fn an_empty_store_reports_zeros_and_a_backwards_period_is_refused() {
         text.contains("No calls in this period: every figure is zero"),
         "{text}"
     );
+    assert!(
+        text.starts_with("Every call started before ") && !text.contains("1970"),
+        "without --since the period is every stored call: {text}"
+    );
     let out = switchboard(&[
         "report",
         "--database",

@@ -332,13 +332,16 @@ async fn mark(State(st): State<AppState>, tray: Tray, id: i64) -> Response {
 
 async fn close(
     State(st): State<AppState>,
+    axum::Extension(signed): axum::Extension<Signed>,
     axum::Extension(form): axum::Extension<Posted>,
 ) -> Response {
     let now = st.now();
-    let until = match crate::routing::parse_until(form.get("until"), now) {
-        Ok(t) => t,
-        Err(e) => return pages::problem(StatusCode::BAD_REQUEST, &e),
-    };
+    let until = crate::routing::parse_until(form.get("until"), now);
+    let typed: BTreeMap<String, String> = form
+        .0
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("message:")?.to_owned(), v.clone())))
+        .collect();
     let messages: Vec<String> = form
         .0
         .iter()
@@ -352,9 +355,18 @@ async fn close(
     let closure = match crate::routing::closure(&program, form.get("group"), until, &messages, now)
     {
         Ok((c, _)) => c,
-        Err(e) => return pages::problem(StatusCode::BAD_REQUEST, &e),
+        Err(problems) => {
+            let attempt = pages::CloseAttempt {
+                group: form.get("group").to_owned(),
+                until: form.get("until").to_owned(),
+                messages: typed,
+                problems,
+            };
+            return pages::overview_page(&st, &signed, Some(attempt)).await;
+        }
     };
     if let Err(e) = st.store().close_group(&closure).await {
+        tracing::warn!(group = %closure.group, error = %e, "admin: could not close a group");
         return pages::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("The store did not answer: {e}. The group is not closed; try again."),
@@ -367,11 +379,15 @@ async fn close(
 
 async fn open(State(st): State<AppState>, Path(group): Path<String>) -> Response {
     match st.store().open_group(&group).await {
-        Ok(_) => {
+        Ok(true) => {
             tracing::info!(group = %group, "admin: reopened a group");
             st.refresh_closures().await;
             Redirect::to("/admin#closures").into_response()
         }
+        Ok(false) => pages::problem(
+            StatusCode::NOT_FOUND,
+            &format!("{group} was not closed by hand: nothing changed."),
+        ),
         Err(e) => pages::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("The store did not answer: {e}. Nothing changed; try again."),

@@ -192,6 +192,33 @@ pub(super) async fn overview(
     State(st): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> Response {
+    overview_page(&st, &signed, None).await
+}
+
+/// What an admin typed into the close form and what was wrong with it, to
+/// show the form again with each problem beside its field.
+pub(super) struct CloseAttempt {
+    pub group: String,
+    pub until: String,
+    /// Each language's message as typed, by language tag.
+    pub messages: std::collections::BTreeMap<String, String>,
+    pub problems: crate::routing::ClosureProblems,
+}
+
+/// A problem beside a form field, tied to it for screen readers.
+fn field_problem(id: &str, problem: Option<&str>) -> Markup {
+    html! { @if let Some(m) = problem { p.notice.error id=(format!("{id}-problem")) role="alert" { (m) } } }
+}
+
+/// The overview; with an attempt, the close form shows it again with its
+/// problems (answered 400).
+pub(super) async fn overview_page(
+    st: &AppState,
+    signed: &Signed,
+    attempt: Option<CloseAttempt>,
+) -> Response {
+    use crate::routing::ClosureField;
+    let st = st.clone();
     let (since, now) = last_day(&st);
     let store = st.store();
     let read = async {
@@ -278,17 +305,35 @@ pub(super) async fn overview(
                 } } }
             } }
         }
-        form method="post" action="/admin/closures" {
+        form method="post" action="/admin/closures" novalidate[attempt.is_some()] {
             input type="hidden" name="csrf" value=(signed.csrf);
-            label for="group" { "Close a group" }
-            select #group name="group" required {
-                @for g in &program.groups { option value=(g.name) { (g.name) " — " (g.display_name) } }
+            @if let Some(a) = &attempt {
+                p.notice.error role="alert" { "The group is not closed: fix what is marked below and send the form again." }
+                (field_problem("closure", a.problems.of(&ClosureField::Message(None))))
             }
+            @let typed = |f: fn(&CloseAttempt) -> &str| attempt.as_ref().map_or("", f);
+            @let group_problem = attempt.as_ref().and_then(|a| a.problems.of(&ClosureField::Group));
+            label for="group" { "Close a group" }
+            (field_problem("group", group_problem))
+            select #group name="group" required aria-invalid=[group_problem.map(|_| "true")] aria-describedby=[group_problem.map(|_| "group-problem")] {
+                @for g in &program.groups {
+                    @if g.name == typed(|a| &a.group) { option value=(g.name) selected { (g.name) " — " (g.display_name) } }
+                    @else { option value=(g.name) { (g.name) " — " (g.display_name) } }
+                }
+            }
+            @let until_problem = attempt.as_ref().and_then(|a| a.problems.of(&ClosureField::Until));
             label for="until" { "Until (a time like 2026-12-24T09:00:00-05:00, or a span from now like 2h)" }
-            input #until type="text" name="until" required placeholder="2h";
+            (field_problem("until", until_problem))
+            input #until type="text" name="until" required placeholder="2h" value=(typed(|a| &a.until))
+                aria-invalid=[until_problem.map(|_| "true")] aria-describedby=[until_problem.map(|_| "until-problem")];
             @for lang in &program.languages {
-                label for=(format!("message-{lang}")) { "Message callers hear first (" (lang.as_str()) ", optional)" }
-                input id=(format!("message-{lang}")) type="text" name=(format!("message:{lang}")) lang=(lang.as_str());
+                @let id = format!("message-{lang}");
+                @let problem = attempt.as_ref().and_then(|a| a.problems.of(&ClosureField::Message(Some(lang.clone()))));
+                label for=(id) { "Message callers hear first (" (lang.as_str()) ", optional)" }
+                (field_problem(&id, problem))
+                input id=(id) type="text" name=(format!("message:{lang}")) lang=(lang.as_str())
+                    value=(attempt.as_ref().and_then(|a| a.messages.get(lang.as_str())).map_or("", String::as_str))
+                    aria-invalid=[problem.map(|_| "true")] aria-describedby=[problem.map(|_| format!("{id}-problem"))];
             }
             p { button type="submit" { "Close the group" } }
         }
@@ -312,7 +357,12 @@ pub(super) async fn overview(
             }
         }
     };
-    html_response(StatusCode::OK, page("Today", "/admin", Some(&signed), body))
+    let status = if attempt.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html_response(status, page("Today", "/admin", Some(signed), body))
 }
 
 fn outcome_row(
