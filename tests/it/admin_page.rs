@@ -500,6 +500,16 @@ async fn an_admin_works_through_voicemails_callbacks_closures_and_callers() {
         )
         .await;
     assert_eq!(unconfirmed.status, 400);
+    let beside = unconfirmed
+        .body
+        .split(r#"id="confirm-problem""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next());
+    assert!(
+        beside.is_some_and(|p| p.contains("not the same number")),
+        "the problem sits beside the confirmation box: {}",
+        unconfirmed.body
+    );
     assert!(
         store.export_caller("+15550001111").await.unwrap().is_some(),
         "nothing erased"

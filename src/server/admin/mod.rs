@@ -428,14 +428,23 @@ async fn export_caller(
 
 async fn erase_caller(
     State(st): State<AppState>,
+    axum::Extension(signed): axum::Extension<Signed>,
     axum::Extension(form): axum::Extension<Posted>,
 ) -> Response {
     let number = form.get("number").trim().to_owned();
-    if number.is_empty() || form.get("confirm").trim() != number {
+    if number.is_empty() {
         return pages::problem(
             StatusCode::BAD_REQUEST,
-            "Type the number again in the confirmation box to erase it: nothing was erased.",
+            "No number to erase: look the caller up first. Nothing was erased.",
         );
+    }
+    if form.get("confirm").trim() != number {
+        let problem = if form.get("confirm").trim().is_empty() {
+            "Type the number again here to erase it: nothing was erased."
+        } else {
+            "That is not the same number: type it again exactly as shown. Nothing was erased."
+        };
+        return pages::callers_page(&st, &signed, Some(&number), Some(problem)).await;
     }
     match st.store().erase_caller(&number, st.now()).await {
         Ok(erased) => {

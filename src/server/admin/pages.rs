@@ -640,7 +640,18 @@ pub(super) async fn callers(
     Extension(signed): Extension<Signed>,
     Query(q): Query<NumberQuery>,
 ) -> Response {
-    let number = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    callers_page(&st, &signed, q.number.as_deref(), None).await
+}
+
+/// The callers page for `number`; with a problem, the erase form shows it
+/// beside its confirmation box (answered 400).
+pub(super) async fn callers_page(
+    st: &AppState,
+    signed: &Signed,
+    number: Option<&str>,
+    confirm_problem: Option<&str>,
+) -> Response {
+    let number = number.map(str::trim).filter(|n| !n.is_empty());
     let found = match number {
         Some(n) => match st.store().export_caller(n).await {
             Ok(doc) => Some(doc),
@@ -672,16 +683,23 @@ pub(super) async fn callers(
                         input type="hidden" name="csrf" value=(signed.csrf);
                         input type="hidden" name="number" value=(n);
                         label for="confirm" { "To erase, type the number again" }
-                        input #confirm type="tel" name="confirm" required autocomplete="off";
+                        (field_problem("confirm", confirm_problem))
+                        input #confirm type="tel" name="confirm" required autocomplete="off"
+                            aria-invalid=[confirm_problem.map(|_| "true")] aria-describedby=[confirm_problem.map(|_| "confirm-problem")];
                         p { button.danger type="submit" { "Erase " (n) " for good" } }
                     }
                 }
             }
         }
     };
+    let status = if confirm_problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     html_response(
-        StatusCode::OK,
-        page("Callers", "/admin/callers", Some(&signed), body),
+        status,
+        page("Callers", "/admin/callers", Some(signed), body),
     )
 }
 
