@@ -514,6 +514,18 @@ async fn an_admin_works_through_voicemails_callbacks_closures_and_callers() {
         store.export_caller("+15550001111").await.unwrap().is_some(),
         "nothing erased"
     );
+    let nothing = b
+        .post(
+            "/admin/callers/erase",
+            &[("csrf", &csrf), ("number", " "), ("confirm", " ")],
+        )
+        .await;
+    assert_eq!(nothing.status, 400);
+    assert!(
+        nothing.body.contains("No number to erase"),
+        "{}",
+        nothing.body
+    );
     let erased = b
         .post(
             "/admin/callers/erase",

@@ -342,14 +342,15 @@ async fn close(
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("message:")?.to_owned(), v.clone())))
         .collect();
-    let messages: Vec<String> = form
-        .0
-        .iter()
-        .filter(|(k, v)| k.starts_with("message") && !v.trim().is_empty())
-        .map(|(k, v)| match k.strip_prefix("message:") {
-            Some(lang) => format!("{lang}={v}"),
-            None => v.clone(),
-        })
+    // One box per language (`message:LANG`); a bare `message` is the default language's.
+    let messages: Vec<String> = std::iter::once(form.get("message").to_owned())
+        .filter(|v| !v.trim().is_empty())
+        .chain(
+            typed
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(lang, v)| format!("{lang}={v}")),
+        )
         .collect();
     let program = st.program();
     let closure = match crate::routing::closure(&program, form.get("group"), until, &messages, now)

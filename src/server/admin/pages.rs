@@ -218,8 +218,7 @@ pub(super) async fn overview_page(
     attempt: Option<CloseAttempt>,
 ) -> Response {
     use crate::routing::ClosureField;
-    let st = st.clone();
-    let (since, now) = last_day(&st);
+    let (since, now) = last_day(st);
     let store = st.store();
     let read = async {
         let period = crate::store::reports::Period {
