@@ -103,12 +103,26 @@ pub struct Group {
     pub hold_music: Option<String>,
     /// Announce position and expected wait.
     pub announce_position: bool,
+    /// The sentences announced (the group's own, else `[settings]`').
+    pub announcements: Announcements,
     /// How often.
     pub announce_every: Duration,
     /// Group that takes callers after `max_wait`.
     pub overflow: Option<crate::program::GroupId>,
     /// Languages the agents speak (empty: any).
     pub languages: Vec<Lang>,
+}
+
+/// What callers waiting in a queue are told ([`crate::engine::hold`]):
+/// text per language with `{position}`, `{ahead}` and `{minutes}` filled in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Announcements {
+    /// Their place in line.
+    pub position: Option<crate::program::Prompt>,
+    /// The expected wait, in minutes.
+    pub wait: Option<crate::program::Prompt>,
+    /// The expected wait when it is a minute or less.
+    pub short_wait: Option<crate::program::Prompt>,
 }
 
 impl fmt::Display for GroupKind {

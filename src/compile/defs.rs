@@ -5,7 +5,7 @@ use super::{Builder, DefKind, Settings};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::flow::raw::RawSettings;
 use crate::flow::spanned::Sp;
-use crate::flow::{Named, RawFile};
+use crate::flow::{FlowSet, Named, RawFile};
 use crate::program::{
     Fallback, Flow, FlowId, GlobalKeys, GroupId, Key, Lang, ListId, Prompt, ScheduleId,
 };
@@ -40,6 +40,7 @@ impl<'a> Builder<'a> {
             voices: BTreeMap::new(),
             max_key_presses: 5,
             retention: None,
+            announcements: routing::Announcements::default(),
         };
         let Some((file, s)) = found else { return out };
         let s = &s.value;
@@ -89,6 +90,43 @@ impl<'a> Builder<'a> {
         if let Some(r) = &s.retention {
             out.retention = self.retention(file, r);
         }
+        out.announcements = self.announcements(
+            file,
+            [&s.position_prompt, &s.wait_prompt, &s.short_wait_prompt],
+            "`[settings]`",
+            &out,
+        );
+        out
+    }
+
+    /// The queue announcements of `[settings]` or of a group (`whose`), checked.
+    fn announcements(
+        &mut self,
+        file: FileId,
+        [position, wait, short]: [&Option<Sp<crate::flow::prompt::RawPrompt>>; 3],
+        whose: &str,
+        settings: &Settings,
+    ) -> routing::Announcements {
+        let set: &FlowSet = self.set;
+        let cx = super::prompts::PromptCx {
+            file,
+            languages: &settings.languages,
+            default_language: &settings.default_language,
+            recordings: &set.recordings,
+        };
+        let mut d = Vec::new();
+        let mut one = |raw: &Option<Sp<crate::flow::prompt::RawPrompt>>,
+                       name: &str,
+                       allowed: &[&str]| {
+            raw.as_ref()
+                .and_then(|r| cx.announcement(r, &format!("`{name}` of {whose}"), allowed, &mut d))
+        };
+        let out = routing::Announcements {
+            position: one(position, "position_prompt", &["position", "ahead"]),
+            wait: one(wait, "wait_prompt", &["minutes", "position", "ahead"]),
+            short_wait: one(short, "short_wait_prompt", &["position", "ahead"]),
+        };
+        self.diags.extend(d);
         out
     }
 
@@ -424,6 +462,41 @@ impl<'a> Builder<'a> {
                 if let Some(o) = &g.overflow {
                     overflow_refs.push((id, file, o.clone()));
                 }
+                let own = self.announcements(
+                    file,
+                    [&g.position_prompt, &g.wait_prompt, &g.short_wait_prompt],
+                    &format!("group `{}`", n.name.value),
+                    settings,
+                );
+                let announcements = routing::Announcements {
+                    position: own
+                        .position
+                        .or_else(|| settings.announcements.position.clone()),
+                    wait: own.wait.or_else(|| settings.announcements.wait.clone()),
+                    short_wait: own
+                        .short_wait
+                        .or_else(|| settings.announcements.short_wait.clone()),
+                };
+                if let Some(a) = &g.announce_position
+                    && a.value
+                    && announcements.position.is_none()
+                {
+                    self.push(
+                        Diagnostic::new(
+                            Code::MissingField,
+                            format!(
+                                "group `{}` announces callers' places in line, but no sentence says it",
+                                n.name.value
+                            ),
+                        )
+                        .labelled(Span::new(file, a.range()), "nothing to announce")
+                        .hint("declare `position_prompt = { en-US = \"You are number {position} in line.\" }` in `[settings]` (for every group) or in this group"),
+                    );
+                }
+                let announce_position = match &g.announce_position {
+                    Some(a) => a.value,
+                    None => announcements.position.is_some(),
+                };
                 out.push(Group {
                     name: n.name.value.clone(),
                     display_name: g.name.clone().unwrap_or_else(|| n.name.value.clone()),
@@ -435,7 +508,8 @@ impl<'a> Builder<'a> {
                     service_level,
                     max_queue,
                     hold_music,
-                    announce_position: g.announce_position.unwrap_or(true),
+                    announce_position,
+                    announcements,
                     announce_every,
                     overflow: None,
                     languages,

@@ -240,6 +240,7 @@ pub(crate) struct Settings {
     pub(crate) voices: BTreeMap<Lang, String>,
     pub(crate) max_key_presses: u32,
     pub(crate) retention: Option<std::time::Duration>,
+    pub(crate) announcements: crate::routing::Announcements,
 }
 
 /// What references what, for `unused-definition`.

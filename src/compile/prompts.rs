@@ -58,6 +58,53 @@ impl PromptCx<'_> {
         out
     }
 
+    /// Compile a queue announcement (`position_prompt`, `wait_prompt`,
+    /// `short_wait_prompt`): spoken text only, whose `{placeholders}` are
+    /// among `allowed`.
+    pub(crate) fn announcement(
+        &self,
+        raw: &Sp<RawPrompt>,
+        what: &str,
+        allowed: &[&str],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Prompt> {
+        if let RawPrompt::Recorded { .. } = raw.value {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("{what} is a recording, but announcements are spoken text with numbers filled in"),
+                )
+                .labelled(self.span(raw.range()), "a recording")
+                .hint("write it as text per language, e.g. { en-US = \"You are number {position} in line.\" }"),
+            );
+            return None;
+        }
+        let compiled = self.prompt(raw, what, diags);
+        let mut ok = true;
+        for (lang, text, range) in &compiled.texts {
+            for name in placeholders(text) {
+                if !allowed.contains(&name) {
+                    ok = false;
+                    let list: Vec<String> = allowed.iter().map(|a| format!("{{{a}}}")).collect();
+                    diags.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("{what} uses `{{{name}}}` in {lang}, which is not filled in"),
+                        )
+                        .labelled(self.span(range.clone()), format!("unknown `{{{name}}}`"))
+                        .hint(
+                            match did_you_mean(name, allowed.iter().copied()) {
+                                Some(d) => d,
+                                None => format!("it may use {}", list.join(", ")),
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+        ok.then_some(compiled.prompt)
+    }
+
     /// Resolve a plain recording reference (hold music): the shared file, or any language's.
     pub(crate) fn audio_file(
         &self,
@@ -243,6 +290,23 @@ impl PromptCx<'_> {
             )),
         );
     }
+}
+
+/// The `{name}` placeholders of an announcement's text.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                out.push(after[..close].trim());
+                rest = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// Words that introduce keys in a prompt ("press 1", "pulse 1"…), matched as whole words.

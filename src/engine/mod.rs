@@ -14,12 +14,14 @@
 
 mod conditions;
 mod fits;
+mod hold;
 mod input;
 mod secrets;
 mod tally;
 mod walk;
 
 pub use fits::{Misfit, fits};
+pub use hold::{Place, Waiting, hold, queue_place};
 pub use secrets::{Sealed, Secrets};
 pub use tally::{AtNode, Missed, QueueWait, Tally, TopicHeard};
 

@@ -384,8 +384,19 @@ pub struct RawGroup {
     pub max_queue: Option<Sp<u32>>,
     /// Recording played while waiting.
     pub hold_music: Option<Sp<String>>,
-    /// Announce the caller's position and expected wait. Default true.
-    pub announce_position: Option<bool>,
+    /// Announce the caller's position and expected wait. Default: true
+    /// when a `position_prompt` is declared (here or in `[settings]`).
+    pub announce_position: Option<Sp<bool>>,
+    /// This group's own sentence for what a waiting caller hears as their place in line, e.g.
+    /// `{ en-US = "You are number {position} in line." }`; `{position}` and
+    /// `{ahead}` (callers before them) are filled in.
+    pub position_prompt: Option<Sp<RawPrompt>>,
+    /// The expected wait, e.g. `"The expected wait is about {minutes} minutes."`.
+    pub wait_prompt: Option<Sp<RawPrompt>>,
+    /// The expected wait when it is a minute or less, e.g. `"The expected wait is about a minute."`
+    /// (default: `wait_prompt` with `{minutes}` = 1).
+    pub short_wait_prompt: Option<Sp<RawPrompt>>,
+
     /// How often to announce, e.g. `"60s"`. Default 60s.
     pub announce_every: Option<Sp<String>>,
     /// Group that takes callers after `max_wait` (before the queue node's `on_no_answer`).
@@ -476,6 +487,15 @@ pub struct RawSettings {
     /// calls, their steps, voicemails, callbacks and survey answers are
     /// deleted by the server (docs/privacy.md). Default: kept until purged.
     pub retention: Option<Sp<String>>,
+    /// What a waiting caller hears as their place in line, e.g.
+    /// `{ en-US = "You are number {position} in line." }`; `{position}` and
+    /// `{ahead}` (callers before them) are filled in.
+    pub position_prompt: Option<Sp<RawPrompt>>,
+    /// The expected wait, e.g. `"The expected wait is about {minutes} minutes."`.
+    pub wait_prompt: Option<Sp<RawPrompt>>,
+    /// The expected wait when it is a minute or less, e.g. `"The expected wait is about a minute."`
+    /// (default: `wait_prompt` with `{minutes}` = 1).
+    pub short_wait_prompt: Option<Sp<RawPrompt>>,
 }
 
 /// Declares, in one place, every node type: its TOML table name, the

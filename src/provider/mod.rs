@@ -1,11 +1,88 @@
-//! Telephony providers at the edge: one module per provider renders the
-//! engine's [`Action`](crate::action::Action)s as that provider's voice XML
-//! (and, with the server, parses and verifies its callbacks).
+//! Telephony providers at the edge. Each provider is one module that
+//! implements [`Provider`]: it verifies a raw request (its signature
+//! scheme), parses it into a provider-neutral [`Callback`], and renders the
+//! engine's [`Action`]s as its voice document. The server's call service
+//! owns everything else (load → step → render → commit → conflicts), the
+//! same for every provider; `docs/providers.md` is the recipe for adding one.
 //!
 //! Renderers own no routes: the server hands them a [`Urls`] that knows
 //! where step callbacks, hold music and recordings live.
 
+pub mod callback;
 pub mod twilio;
+
+use crate::action::Action;
+use crate::program::Program;
+pub use callback::{BadCallback, Callback, Route};
+
+/// A request as it arrived, for a provider to verify and parse.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a axum::http::Method,
+    /// The URL exactly as the provider requested it: the public base, path and query.
+    pub url: &'a str,
+    /// The request's headers (signatures, timestamps, content type).
+    pub headers: &'a axum::http::HeaderMap,
+    /// The raw body, as signed.
+    pub body: &'a [u8],
+    /// Our URL's query parameters (`call`, `s`, `ev`, `group`).
+    pub query: &'a [(String, String)],
+    /// The body's parameters (see [`callback::body_params`]).
+    pub params: &'a [(String, String)],
+}
+
+impl Request<'_> {
+    /// A header's value, if it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|h| h.to_str().ok())
+    }
+}
+
+/// Why a request's signature was refused (for the log; the provider gets a bare 403).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// One document to render: a step's actions for one call.
+#[derive(Clone, Copy)]
+pub struct Document<'a> {
+    /// What the call does next.
+    pub actions: &'a [Action],
+    /// The program the call runs on (group names, queue names).
+    pub program: &'a Program,
+    /// The provider's call id.
+    pub call_id: &'a str,
+    /// The step the document's callbacks answer.
+    pub step: u64,
+    /// Where callbacks and media live.
+    pub urls: &'a dyn Urls,
+    /// `Some(group)` for what a caller waiting in that group's queue hears
+    /// next (the wait URL's answer); `None` for a step.
+    pub hold: Option<&'a str>,
+}
+
+/// A telephony provider: its name, its document type, its signature check,
+/// its callbacks and its voice XML.
+pub trait Provider: Send + Sync {
+    /// The route prefix (`/twilio/…`) and the name in logs, metrics and call records.
+    fn name(&self) -> &'static str;
+    /// The content type of its documents.
+    fn content_type(&self) -> &'static str;
+    /// Whether requests are checked against a configured credential (else
+    /// unsigned, allowed on loopback only).
+    fn signed(&self) -> bool;
+    /// Whether callback bodies may be JSON as well as form-encoded.
+    fn accepts_json(&self) -> bool {
+        false
+    }
+    /// Check the request's signature. Called only when [`Provider::signed`].
+    fn verify(&self, req: &Request<'_>) -> Result<(), Refused>;
+    /// What the request to `route` asks for.
+    fn parse(&self, route: Route, req: &Request<'_>) -> Result<Callback, BadCallback>;
+    /// The document for `doc`, complete and valid.
+    fn render(&self, doc: &Document<'_>) -> String;
+}
 
 /// Where a call's callbacks and media live, as the provider must request them.
 pub trait Urls {
@@ -17,6 +94,11 @@ pub trait Urls {
     fn wait(&self, call_id: &str, group: &str) -> String;
     /// A file of the recordings folder.
     fn media(&self, file: &str) -> String;
+    /// Where a caller taken out of a queue by us (their `max_wait` is up)
+    /// goes, on providers whose queue is our own hold loop.
+    fn leave(&self, call_id: &str, step: u64) -> String {
+        format!("{}&ev=leave", self.step(call_id, step))
+    }
 }
 
 /// URLs under one public base, e.g. `https://ivr.example.com` with prefix `twilio`:

@@ -12,13 +12,15 @@
 //! caller hears, answers 503 with `Retry-After` instead: it was not stored,
 //! and the provider may try it again (see `docs/calls.md`).
 
-use super::AppState;
+use super::{AppState, calls};
+use crate::provider::Provider;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::error;
 
@@ -58,7 +60,7 @@ pub fn retry_later() -> Response {
 /// Run the route within the deadline, catching panics; `answer` says what
 /// to answer when it cannot.
 pub async fn guard(
-    State((st, answer)): State<(AppState, Answer)>,
+    State((st, answer, provider)): State<(AppState, Answer, Arc<dyn Provider>)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -81,17 +83,18 @@ pub async fn guard(
             humantime::format_duration(st.answer_within())
         ),
     };
-    let call = super::twilio::call_in_query(uri.query());
+    let call = calls::in_query(uri.query(), "call");
     let mut headers = axum::http::HeaderMap::new();
     if let Some(h) = host {
         headers.insert(header::HOST, h);
     }
-    let base = super::twilio::base_url(&st, &headers);
+    let base = calls::base_url(&st, &headers);
     match answer {
-        Answer::Voice => super::twilio::apology_for(&st, call.as_deref(), &base, &why),
+        Answer::Voice => calls::apology_for(&st, &*provider, call.as_deref(), None, &base, &why),
         Answer::Hold => {
             error!("hold music instead: {why}");
-            super::twilio::hold(&st, &base)
+            let group = calls::in_query(uri.query(), "group");
+            calls::hold_pause(&st, &*provider, call.as_deref(), group.as_deref(), &base)
         }
         Answer::Status => {
             // The request's span carries the call id, once the handler read it.

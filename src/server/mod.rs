@@ -7,18 +7,19 @@
 //! keeps the flow version it started with while new calls get the latest.
 
 pub mod admin;
+pub mod calls;
 pub mod closures;
 pub mod connections;
 pub mod guard;
 pub mod metrics;
 mod recordings;
 pub mod reload;
-pub mod twilio;
 
 pub use connections::Limits;
 
 use crate::flow::FlowSet;
 use crate::program::Program;
+use crate::provider::Provider;
 use crate::store::versions::{VersionError, Versions};
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -45,6 +46,8 @@ pub struct AppState {
     metrics_here: bool,
     /// The admin page's password and sessions; `None`: no admin page.
     admin: Option<Arc<admin::auth::AdminAuth>>,
+    /// The providers whose routes are mounted.
+    providers: Arc<[Arc<dyn Provider>]>,
 }
 
 /// A test's hook into the handlers: called with the route's name (`voice`,
@@ -58,7 +61,6 @@ pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 struct Inner {
     store: Store,
     versions: Versions,
-    twilio_token: Option<String>,
     public_url: Option<String>,
     recordings: PathBuf,
     closures: closures::Followed,
@@ -77,7 +79,8 @@ pub struct LastReload {
 }
 
 impl AppState {
-    /// State over a compiled program, a store and the provider secrets.
+    /// State over a compiled program, a store and Twilio's auth token
+    /// (`None`: unsigned), serving Twilio alone until [`AppState::with_providers`].
     /// `public_url` is how providers reach us (behind a proxy or tunnel);
     /// without it the request's `Host` is used.
     pub fn new(
@@ -90,7 +93,6 @@ impl AppState {
         let inner = Arc::new(Inner {
             versions: Versions::new(store.clone(), program),
             store,
-            twilio_token,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             recordings,
             closures: Default::default(),
@@ -103,7 +105,23 @@ impl AppState {
             fault: None,
             metrics_here: true,
             admin: None,
+            providers: Arc::new([
+                Arc::new(crate::provider::twilio::Twilio::new(twilio_token)) as Arc<dyn Provider>
+            ]),
         }
+    }
+
+    /// The same state serving exactly `providers` (each at `/{name}/…`).
+    pub fn with_providers(self, providers: Vec<Arc<dyn Provider>>) -> Self {
+        AppState {
+            providers: providers.into(),
+            ..self
+        }
+    }
+
+    /// The providers whose routes are mounted.
+    pub fn providers(&self) -> &[Arc<dyn Provider>] {
+        &self.providers
     }
 
     /// The same state answering voice requests within `deadline` (the
@@ -265,7 +283,7 @@ pub fn app(state: AppState) -> Router {
             "/recordings",
             recordings::Recordings::new(&state.inner.recordings),
         )
-        .merge(twilio::routes(&state))
+        .merge(calls::routes(&state))
         .merge(admin::routes(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(

@@ -25,6 +25,7 @@ mod logs;
 mod metrics;
 mod postgres;
 mod properties;
+mod providers;
 mod recordings;
 mod reload;
 mod report;

@@ -2,85 +2,18 @@
 //! callbacks our TwiML points at (Gather, Dial, Enqueue and Record actions,
 //! and the no-input Redirect), and the status callback.
 //!
-//! Parsing is pure and strict: a callback that lacks what its kind needs, or
-//! whose `CallSid` is not the call its URL names, is [`BadCallback`] — the
-//! server answers it with 400 and touches no state.
+//! Parsing is pure and strict (see [`crate::provider::callback`]).
 
 use crate::engine::{CallStatus, DialStatus, Event, QueueResult};
 
-/// Why a callback cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BadCallback {
-    /// A required parameter is absent or empty.
-    #[error("the callback has no {0}")]
-    Missing(&'static str),
-    /// A parameter has a value Twilio does not send.
-    #[error("the callback's {0} is not valid: {1:?}")]
-    Invalid(&'static str, String),
-    /// The URL names one call and the body another.
-    #[error("the callback's CallSid {body:?} is not the call in its URL ({url:?})")]
-    WrongCall {
-        /// The call id in the URL.
-        url: String,
-        /// The CallSid in the body.
-        body: String,
-    },
-    /// Nothing in the callback says what happened.
-    #[error(
-        "the callback carries no result (Digits, SpeechResult, DialCallStatus, QueueResult or RecordingUrl)"
-    )]
-    NoResult,
-}
+pub use crate::provider::callback::{
+    BadCallback, Incoming, QueueWait, StatusCallback, StepCallback, param,
+};
+use crate::provider::callback::{digits, number, our_step, required};
+use std::time::Duration;
 
-/// A new call (`POST /twilio/voice`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Incoming {
-    /// Twilio's call id.
-    pub call_sid: String,
-    /// Caller ID (may be `anonymous` or a client name).
-    pub from: String,
-    /// The dialled number.
-    pub to: String,
-}
-
-/// A step callback: which call, which step it answers, and what happened.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepCallback {
-    /// Twilio's call id.
-    pub call_sid: String,
-    /// The step number our URL carried.
-    pub step: u64,
-    /// What happened.
-    pub event: Event,
-}
-
-/// A status callback: the call ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusCallback {
-    /// Twilio's call id.
-    pub call_sid: String,
-    /// The final status.
-    pub status: CallStatus,
-    /// Call length in seconds, when Twilio sends it.
-    pub duration: Option<u32>,
-}
-
-/// The first value of a form or query parameter.
-pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn required<'a>(
-    params: &'a [(String, String)],
-    name: &'static str,
-) -> Result<&'a str, BadCallback> {
-    param(params, name)
-        .filter(|v| !v.is_empty())
-        .ok_or(BadCallback::Missing(name))
-}
+/// What Twilio's step callbacks carry, for [`BadCallback::NoResult`].
+const RESULTS: &str = "Digits, SpeechResult, DialCallStatus, QueueResult or RecordingUrl";
 
 /// Parse the new-call request.
 pub fn incoming(params: &[(String, String)]) -> Result<Incoming, BadCallback> {
@@ -97,25 +30,14 @@ pub fn step(
     query: &[(String, String)],
     params: &[(String, String)],
 ) -> Result<StepCallback, BadCallback> {
-    let url_call = required(query, "call")?;
-    let call_sid = required(params, "CallSid")?;
-    if url_call != call_sid {
-        return Err(BadCallback::WrongCall {
-            url: url_call.to_owned(),
-            body: call_sid.to_owned(),
-        });
-    }
-    let s = required(query, "s")?;
-    let step = s
-        .parse()
-        .map_err(|_| BadCallback::Invalid("step number", s.to_owned()))?;
+    let (call_sid, step) = our_step(query, params, "CallSid")?;
     let event = if param(query, "ev") == Some("noinput") {
         Event::NoInput
     } else {
         event(params)?
     };
     Ok(StepCallback {
-        call_sid: call_sid.to_owned(),
+        call_sid,
         step,
         event,
     })
@@ -141,13 +63,7 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
             "error" | "system-error" => QueueResult::Error,
             other => return Err(BadCallback::Invalid("QueueResult", other.to_owned())),
         };
-        let waited = match param(params, "QueueTime").filter(|t| !t.is_empty()) {
-            Some(t) => Some(
-                t.parse()
-                    .map_err(|_| BadCallback::Invalid("QueueTime", t.to_owned()))?,
-            ),
-            None => None,
-        };
+        let waited = number(params, "QueueTime")?;
         return Ok(Event::Queue { result, waited });
     }
     if let Some(url) = param(params, "RecordingUrl").filter(|u| !u.is_empty()) {
@@ -170,24 +86,25 @@ fn event(params: &[(String, String)]) -> Result<Event, BadCallback> {
         });
     }
     match param(params, "Digits") {
-        Some("") => Ok(Event::NoInput),
-        Some(d)
-            if d.chars()
-                .all(|c| c.is_ascii_digit() || c == '*' || c == '#') =>
-        {
-            Ok(Event::Digits(d.to_owned()))
-        }
-        // What a caller typed is theirs: the reason, which is logged, gives
-        // its length only.
-        Some(d) => Err(BadCallback::Invalid(
-            "Digits",
-            format!(
-                "{} characters, not only keys 0-9, * and #",
-                d.chars().count()
-            ),
-        )),
-        None => Err(BadCallback::NoResult),
+        Some(d) => digits("Digits", d),
+        None => Err(BadCallback::NoResult(RESULTS)),
     }
+}
+
+/// Parse a queue's wait URL request: `query` is our URL's (`call`,
+/// `group`), `params` Twilio's (`QueueTime`, `QueuePosition`, `AvgQueueTime`).
+pub fn wait(
+    query: &[(String, String)],
+    params: &[(String, String)],
+) -> Result<QueueWait, BadCallback> {
+    let secs = |name| number::<u64>(params, name);
+    Ok(QueueWait {
+        call_sid: required(query, "call")?.to_owned(),
+        group: required(query, "group")?.to_owned(),
+        waited: secs("QueueTime")?.map(Duration::from_secs),
+        position: secs("QueuePosition")?,
+        average: secs("AvgQueueTime")?.map(Duration::from_secs),
+    })
 }
 
 /// Parse the status callback.
@@ -320,7 +237,7 @@ mod tests {
 
     #[test]
     fn bad_step_callbacks_are_refused_with_a_reason() {
-        assert_eq!(step_event(&[]), Err(BadCallback::NoResult));
+        assert_eq!(step_event(&[]), Err(BadCallback::NoResult(RESULTS)));
         assert_eq!(
             step_event(&[("Digits", "1<script>")]),
             Err(BadCallback::Invalid(

@@ -12,7 +12,7 @@
 pub mod callback;
 pub mod signature;
 
-use super::Urls;
+use super::{BadCallback, Callback, Document, Provider, Refused, Request, Route, Urls};
 use crate::action::{Action, Speech};
 use crate::program::Program;
 use crate::routing::Endpoint;
@@ -23,6 +23,72 @@ use std::time::Duration;
 
 /// The content type of TwiML responses.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// Twilio, with its auth token (`None`: requests are not checked).
+#[derive(Clone, Debug)]
+pub struct Twilio {
+    token: Option<String>,
+}
+
+impl Twilio {
+    /// Twilio, checking `X-Twilio-Signature` with `token` when there is one.
+    pub fn new(token: Option<String>) -> Self {
+        Twilio {
+            token: token.filter(|t| !t.is_empty()),
+        }
+    }
+}
+
+/// Verify `X-Twilio-Signature` (or the header a Twilio-compatible provider
+/// sends in its place) keyed with `key`: the classic HMAC-SHA1, or the
+/// shared-key HMAC-SHA256 the settings header announces.
+pub(crate) fn verify_twilio_style(
+    req: &Request<'_>,
+    key: &str,
+    signature: Option<&str>,
+    json_body: Option<&[u8]>,
+) -> Result<(), Refused> {
+    let algorithm =
+        signature::Algorithm::from_settings(req.header("x-twilio-webhooks-signature-settings"));
+    let params: &[(String, String)] = if json_body.is_some() { &[] } else { req.params };
+    signature::verify(algorithm, key, req.url, params, json_body, signature)
+        .map_err(|e| Refused(e.to_string()))
+}
+
+/// Parse a TwiML-style callback (Twilio's parameter names) to `route`.
+pub(crate) fn parse_twilio_style(route: Route, req: &Request<'_>) -> Result<Callback, BadCallback> {
+    Ok(match route {
+        Route::Voice => Callback::NewCall(callback::incoming(req.params)?),
+        Route::Step => Callback::Step(callback::step(req.query, req.params)?),
+        Route::Status => Callback::Status(callback::status(req.params)?),
+        Route::Wait => Callback::Wait(callback::wait(req.query, req.params)?),
+        Route::Done => Callback::Done,
+    })
+}
+
+impl Provider for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+    fn content_type(&self) -> &'static str {
+        CONTENT_TYPE
+    }
+    fn signed(&self) -> bool {
+        self.token.is_some()
+    }
+    fn verify(&self, req: &Request<'_>) -> Result<(), Refused> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        verify_twilio_style(req, token, req.header("x-twilio-signature"), None)
+    }
+    fn parse(&self, route: Route, req: &Request<'_>) -> Result<Callback, BadCallback> {
+        parse_twilio_style(route, req)
+    }
+    fn render(&self, doc: &Document<'_>) -> String {
+        render(doc.actions, doc.program, doc.call_id, doc.step, doc.urls)
+    }
+}
 
 /// Render one step's actions as a TwiML document.
 pub fn render(

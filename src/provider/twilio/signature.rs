@@ -166,12 +166,7 @@ pub fn verify(
     Ok(())
 }
 
-/// Decode an `application/x-www-form-urlencoded` body into ordered pairs.
-pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
+pub use crate::provider::callback::form_pairs;
 
 #[cfg(test)]
 mod tests {
