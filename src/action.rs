@@ -92,8 +92,12 @@ pub enum Action {
     /// Continue the call at its current step URL (fetch the next instructions).
     Redirect,
     /// Take the caller out of the queue they wait in (the queue's wait URL
-    /// answers with this once the group's `max_wait` has passed).
-    Leave,
+    /// answers with this once the group's `max_wait` has passed, or, where
+    /// the queue is our own, when it is over `max_queue`).
+    Leave {
+        /// Because the queue is full (the queue result `full`, else `timeout`).
+        full: bool,
+    },
     /// End the call.
     Hangup,
 }

@@ -21,6 +21,7 @@ macro_rules! outln {
 }
 
 mod admin;
+mod providers;
 
 /// Switchboard: IVR phone trees as reviewable, checked files.
 #[derive(Parser, Debug)]
@@ -294,9 +295,8 @@ struct ServeArgs {
     /// e.g. https://ivr.example.com; default: the request's Host.
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Twilio auth token for X-Twilio-Signature checks.
-    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
-    twilio_auth_token: Option<String>,
+    #[command(flatten)]
+    providers: providers::ProviderArgs,
     /// Accept unsigned requests on a non-loopback address (never in production).
     #[arg(long)]
     allow_unsigned: bool,
@@ -859,7 +859,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use switchboard::server::{self, AppState};
     use switchboard::store::Store;
-    use tracing::{info, warn};
+    use tracing::info;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -876,13 +876,7 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             .max_connections
             .unwrap_or_else(server::connections::default_max_connections),
     };
-    let token = a.twilio_auth_token.filter(|t| !t.is_empty());
-    if token.is_none() && !a.listen.ip().is_loopback() && !a.allow_unsigned {
-        anyhow::bail!(
-            "refusing to listen on {} without TWILIO_AUTH_TOKEN: anyone could post forged callbacks. Set the token, listen on 127.0.0.1, or pass --allow-unsigned for a closed test network",
-            a.listen
-        );
-    }
+    let mounted = a.providers.mount(a.listen, a.allow_unsigned)?;
     let keys = switchboard::privacy::DataKeys::from_env()?;
     let Some((program, set)) = program(&a.flows, style)? else {
         return Ok(ExitCode::from(1));
@@ -922,9 +916,10 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             program,
             store,
             recordings,
-            token.clone(),
+            None,
             a.public_url.clone(),
         )
+        .with_providers(mounted.iter().map(|m| m.provider.clone()).collect())
         .answering_within(a.answer_within);
         let state = match a.metrics_listen {
             Some(_) => state.with_metrics_elsewhere(),
@@ -992,12 +987,12 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        outln!("  twilio    voice URL {base}/twilio/voice, status callback {base}/twilio/status");
-        match &token {
-            Some(_) => outln!("  verified  X-Twilio-Signature on every Twilio route"),
-            None => {
-                outln!("  WARNING   no TWILIO_AUTH_TOKEN: unsigned requests are accepted");
-                warn!("no TWILIO_AUTH_TOKEN: requests are not verified");
+        if mounted.is_empty() {
+            outln!("  providers none mounted: every provider route answers 404");
+        }
+        for m in &mounted {
+            for line in m.describe(&base) {
+                outln!("{line}");
             }
         }
         // Reload on SIGHUP and when a flow file changes: a set that compiles

@@ -25,10 +25,14 @@ pub struct Waiting {
     pub position: Option<u64>,
     /// How long callers wait in this queue on average, if known.
     pub expected: Option<Duration>,
+    /// The queue is our own (the provider keeps none), so we enforce its
+    /// `max_queue` too: a caller placed beyond it leaves with `full`.
+    pub ours: bool,
 }
 
 /// The next hold document's actions for a caller of `language` waiting in
-/// `group`: `[Leave]` once `max_wait` has passed; else the announcement
+/// `group`: leave once `max_wait` has passed (or, in our own queue, when
+/// the caller is placed beyond `max_queue`); else the announcement
 /// when one is due (at the start, then every `announce_every`) and a
 /// position is known, then the hold music (or a pause, without any).
 pub fn hold(p: &Program, group: GroupId, language: &Lang, w: &Waiting) -> Vec<Action> {
@@ -36,7 +40,13 @@ pub fn hold(p: &Program, group: GroupId, language: &Lang, w: &Waiting) -> Vec<Ac
         return vec![Action::Speak(Speech::Pause { seconds: 10 })];
     };
     if g.max_wait.is_some_and(|m| w.waited >= m) {
-        return vec![Action::Leave];
+        return vec![Action::Leave { full: false }];
+    }
+    if w.ours
+        && let (Some(max), Some(position)) = (g.max_queue, w.position)
+        && position > u64::from(max)
+    {
+        return vec![Action::Leave { full: true }];
     }
     let mut actions = Vec::new();
     let every = g.announce_every.max(Duration::from_secs(1));
@@ -146,6 +156,7 @@ start = "m"
 [groups.desk]
 kind = "service"
 max_wait = "10m"
+max_queue = 3
 announce_every = "60s"
 
 [groups.quiet]
@@ -193,6 +204,7 @@ group = "own"
                 Action::Speak(Speech::Say { text, language, .. }) => format!("{language}: {text}"),
                 Action::Speak(Speech::Pause { seconds }) => format!("pause {seconds}"),
                 Action::Speak(Speech::Play { file }) => format!("play {file}"),
+                Action::Leave { full } => format!("leave{}", if *full { " full" } else { "" }),
                 other => format!("{other:?}"),
             })
             .collect()
@@ -208,6 +220,7 @@ group = "own"
             waited: Duration::from_secs(secs),
             position: Some(position),
             expected: expected.map(Duration::from_secs),
+            ours: false,
         }
     }
 
@@ -253,7 +266,21 @@ group = "own"
             at(&p, "desk", "en-US", waiting(125, 2, None)),
             ["en-US: You are number 2 in line.", "pause 10"]
         );
-        assert_eq!(at(&p, "desk", "en-US", waiting(600, 2, None)), ["Leave"]);
+        assert_eq!(at(&p, "desk", "en-US", waiting(600, 2, None)), ["leave"]);
+        // Beyond max_queue: full, where the queue is ours; the provider's own queue says so itself.
+        let ours = |position| Waiting {
+            ours: true,
+            ..waiting(0, position, None)
+        };
+        assert_eq!(at(&p, "desk", "en-US", ours(4)), ["leave full"]);
+        assert_eq!(
+            at(&p, "desk", "en-US", ours(3))[0],
+            "en-US: You are number 3 in line."
+        );
+        assert_eq!(
+            at(&p, "desk", "en-US", waiting(0, 4, None))[0],
+            "en-US: You are number 4 in line."
+        );
         assert_eq!(at(&p, "quiet", "en-US", waiting(0, 2, None)), ["pause 10"]);
         // No place known: music only.
         let unknown = Waiting::default();

@@ -9,7 +9,11 @@
 //! where step callbacks, hold music and recordings live.
 
 pub mod callback;
+pub mod plivo;
+pub mod signalwire;
+pub mod telnyx;
 pub mod twilio;
+pub mod xml;
 
 use crate::action::Action;
 use crate::program::Program;
@@ -30,6 +34,8 @@ pub struct Request<'a> {
     pub query: &'a [(String, String)],
     /// The body's parameters (see [`callback::body_params`]).
     pub params: &'a [(String, String)],
+    /// The time the request arrived, by the server's clock (for signed timestamps).
+    pub now: jiff::Timestamp,
 }
 
 impl Request<'_> {
@@ -94,10 +100,11 @@ pub trait Urls {
     fn wait(&self, call_id: &str, group: &str) -> String;
     /// A file of the recordings folder.
     fn media(&self, file: &str) -> String;
-    /// Where a caller taken out of a queue by us (their `max_wait` is up)
-    /// goes, on providers whose queue is our own hold loop.
-    fn leave(&self, call_id: &str, step: u64) -> String {
-        format!("{}&ev=leave", self.step(call_id, step))
+    /// Where a caller taken out of a queue by us goes (their `max_wait` is
+    /// up, or the queue is `full`), on providers whose queue is our own hold loop.
+    fn leave(&self, call_id: &str, step: u64, full: bool) -> String {
+        let ev = if full { "full" } else { "leave" };
+        format!("{}&ev={ev}", self.step(call_id, step))
     }
 }
 

@@ -253,7 +253,7 @@ impl Urls for DoneUrls<'_> {
     fn media(&self, file: &str) -> String {
         self.0.media(file)
     }
-    fn leave(&self, _: &str, _: u64) -> String {
+    fn leave(&self, _: &str, _: u64, _: bool) -> String {
         self.1.clone()
     }
 }
@@ -300,6 +300,7 @@ async fn handle(
         body: &bytes,
         query: &query,
         params: &params,
+        now: st.now(),
     };
     if provider.signed()
         && let Err(e) = provider.verify(&raw)
@@ -671,6 +672,7 @@ impl Service<'_> {
                 .unwrap_or_default(),
             position: w.position.or_else(|| ours.as_ref().map(|o| o.position)),
             expected: w.average,
+            ours: w.position.is_none(),
         };
         let actions = engine::hold(&p, group, &language, &waiting);
         Ok(self.render(&actions, &p, call, step, Some(&w.group)))

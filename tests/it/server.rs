@@ -22,7 +22,7 @@ pub(crate) struct Server {
 }
 
 /// A server's state over `program` and a database, signed with [`TOKEN`].
-async fn state(
+pub(crate) async fn state(
     program: switchboard::program::Program,
     db: &(impl Database + ?Sized),
     recordings: std::path::PathBuf,
@@ -627,7 +627,7 @@ fn assert_apologises_and_queues_for_the_fallback(doc: &str) {
 }
 
 /// The Redirect a Gather or Record falls through to when nothing is entered.
-fn no_input_url(doc: &str) -> String {
+pub(crate) fn no_input_url(doc: &str) -> String {
     find(&tree(doc), "Redirect")
         .map(text)
         .unwrap_or_else(|| panic!("no fall-through Redirect in {doc}"))
@@ -645,172 +645,13 @@ async fn every_demo_scenario_plays_through_the_server_as_twilio_would(db: TestDb
     );
 }
 
-/// What playing the demo scenarios sent the server that is a caller's own.
-#[derive(Default)]
-pub(crate) struct Played {
-    pub(crate) scenarios: usize,
-    /// The numbers the calls came from.
-    pub(crate) callers: Vec<String>,
-    /// The keys pressed (every `Digits` value).
-    pub(crate) entries: Vec<String>,
-    /// What callers said.
-    pub(crate) speech: Vec<String>,
-}
+pub(crate) use crate::providers::Played;
 
 /// Play every demo scenario through the real server over HTTP as Twilio
 /// would, each on a fresh database of `db`'s kind, checking each one's
 /// outcome and end node.
 pub(crate) async fn play_demo_scenarios(db: &TestDb) -> Played {
-    use switchboard::engine::{Event, QueueResult};
-    use switchboard::simulate::{Move, outcome_code};
-    let set = switchboard::flow::load_dir(Path::new("flows")).unwrap();
-    let program = switchboard::compile::compile(&set).program.unwrap();
-    let clock = std::sync::Arc::new(std::sync::Mutex::new(jiff::Timestamp::UNIX_EPOCH));
-    // Each scenario gets its own database: the server takes caller history from
-    // its store, and scenarios must not become each other's earlier calls.
-    let mut played = Played::default();
-    for entry in std::fs::read_dir("flows/tests").unwrap() {
-        let path = entry.unwrap().path();
-        let mut sources = switchboard::source::Sources::new();
-        let id = sources.add(
-            path.display().to_string(),
-            std::fs::read_to_string(&path).unwrap(),
-        );
-        let (scenarios, diags) = switchboard::scenario::parse(&program, id, &sources.get(id).text);
-        assert!(diags.is_empty(), "{diags:?}");
-        for (n, s) in scenarios.iter().enumerate() {
-            let sid = format!("CA{}-{n}", path.file_stem().unwrap().to_string_lossy());
-            let read = clock.clone();
-            let now: switchboard::server::Clock =
-                std::sync::Arc::new(move || *read.lock().unwrap());
-            let db = db.fresh().await;
-            let server = Server::with(program.clone(), &db, Some(now)).await;
-            // The scenario's earlier calls, stored as calls that reached their group.
-            for (i, past) in s.setup.history.iter().enumerate() {
-                let call = switchboard::engine::Start {
-                    call_id: format!("{sid}-earlier{i}"),
-                    caller: s.setup.from.clone(),
-                    called: s.setup.to.clone(),
-                    history: vec![],
-                    language: None,
-                };
-                let mut earlier = switchboard::engine::start(&program, call, past.at);
-                let group = past.group.as_deref().and_then(|g| program.group_by_name(g));
-                earlier.state.outcome = group.map(switchboard::engine::Outcome::Group);
-                let commit = switchboard::store::Commit::from_step(
-                    &program, None, &earlier, past.at, None, None,
-                );
-                server.state.store().commit(commit).await.unwrap();
-            }
-            // The groups an admin closed, as `switchboard close` stores them.
-            for g in &s.setup.closed {
-                let closure = switchboard::routing::Closure {
-                    group: g.clone(),
-                    until: jiff::Timestamp::MAX,
-                    message: Default::default(),
-                    closed_at: s.setup.at,
-                };
-                server.state.store().close_group(&closure).await.unwrap();
-            }
-            *clock.lock().unwrap() = s.setup.at;
-            server.state.refresh_closures().await;
-            played.callers.push(s.setup.from.clone());
-            let new_call = [
-                ("CallSid", sid.as_str()),
-                ("From", s.setup.from.as_str()),
-                ("To", s.setup.to.as_str()),
-            ];
-            let (code, mut doc) = post(&server.url("/twilio/voice"), &new_call, None).await;
-            assert_eq!(code, 200, "{}: {doc}", s.name);
-            for (token, m) in &s.moves {
-                let e = match m {
-                    Move::Wait(d) => {
-                        let mut c = clock.lock().unwrap();
-                        *c = c
-                            .checked_add(jiff::SignedDuration::try_from(*d).unwrap())
-                            .unwrap();
-                        continue;
-                    }
-                    Move::Event(e) => e.clone(),
-                };
-                let cs = ("CallSid", sid.clone());
-                let (url, params): (String, Vec<(&str, String)>) = match &e {
-                    Event::NoInput => (no_input_url(&doc), vec![cs]),
-                    Event::Digits(d) => {
-                        played.entries.push(d.clone());
-                        (action(&doc), vec![cs, ("Digits", d.clone())])
-                    }
-                    Event::Speech { text, .. } => (
-                        action(&doc),
-                        vec![
-                            cs,
-                            ("Digits", String::new()),
-                            ("SpeechResult", {
-                                played.speech.push(text.clone());
-                                text.clone()
-                            }),
-                            ("Confidence", "0.9".into()),
-                        ],
-                    ),
-                    Event::Dial(st) => {
-                        (action(&doc), vec![cs, ("DialCallStatus", st.word().into())])
-                    }
-                    Event::Queue { result, .. } => {
-                        let word = match result {
-                            QueueResult::Bridged => "bridged",
-                            QueueResult::Full => "queue-full",
-                            QueueResult::Timeout => "leave",
-                            QueueResult::Hangup => "hangup",
-                            QueueResult::Error => "error",
-                        };
-                        (action(&doc), vec![cs, ("QueueResult", word.into())])
-                    }
-                    Event::Recording { url, seconds } => (
-                        action(&doc),
-                        vec![
-                            cs,
-                            ("RecordingUrl", url.clone()),
-                            ("RecordingDuration", seconds.to_string()),
-                        ],
-                    ),
-                    Event::Status(st) => (
-                        server.url("/twilio/status"),
-                        vec![cs, ("CallStatus", st.word().into())],
-                    ),
-                };
-                let pairs: Vec<(&str, &str)> =
-                    params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let (code, body) = post(&url, &pairs, None).await;
-                assert!(
-                    code == 200 || code == 204,
-                    "{} at `{token}`: {code} {body}",
-                    s.name
-                );
-                if std::env::var("REPLAY_DEBUG").is_ok_and(|n| s.name.contains(&n)) {
-                    eprintln!("--- {token} -> {url}\n{body}");
-                }
-                doc = body;
-            }
-            let state = server.state.store().load(&sid).await.unwrap().unwrap();
-            let got = state
-                .outcome
-                .map_or_else(|| "none".to_owned(), |o| outcome_code(&program, o));
-            if let Some(want) = &s.outcome {
-                assert_eq!(&got, want, "{}", s.name);
-            }
-            if let Some(end) = s.ends_at {
-                assert_eq!(
-                    program.qualified_name(state.at),
-                    program.qualified_name(end),
-                    "{}",
-                    s.name
-                );
-            }
-            played.scenarios += 1;
-            server.stop().await;
-        }
-    }
-    played
+    crate::providers::play_demo_scenarios_as(db, &crate::providers::Twilio).await
 }
 
 crate::on_both! {

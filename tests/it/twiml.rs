@@ -39,7 +39,7 @@ fn render(p: &Program, actions: &[Action]) -> String {
     )
 }
 
-fn cases(p: &Program) -> Vec<(&'static str, Vec<Action>)> {
+pub(crate) fn cases(p: &Program) -> Vec<(&'static str, Vec<Action>)> {
     let dtmf = InputModes {
         dtmf: true,
         speech: false,
@@ -137,7 +137,7 @@ fn cases(p: &Program) -> Vec<(&'static str, Vec<Action>)> {
                 Action::Speak(Speech::Play {
                     file: "hold.wav".into(),
                 }),
-                Action::Leave,
+                Action::Leave { full: false },
             ],
         ),
         (

@@ -12,14 +12,13 @@
 pub mod callback;
 pub mod signature;
 
+use super::xml::{self, W, redirect, secs};
 use super::{BadCallback, Callback, Document, Provider, Refused, Request, Route, Urls};
 use crate::action::{Action, Speech};
 use crate::program::Program;
 use crate::routing::Endpoint;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::events::BytesText;
 use std::io;
-use std::time::Duration;
 
 /// The content type of TwiML responses.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -98,33 +97,20 @@ pub fn render(
     step: u64,
     urls: &dyn Urls,
 ) -> String {
-    let mut w = Writer::new(Vec::with_capacity(512));
-    let result = write(&mut w, actions, program, call_id, step, urls);
-    match result
-        .ok()
-        .and_then(|()| String::from_utf8(w.into_inner()).ok())
-    {
-        Some(doc) => doc,
-        // Writing into memory cannot fail; if it ever did, hang up cleanly rather than send half a document.
-        None => {
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.to_owned()
-        }
-    }
+    xml::document(HANGUP, |w| write(w, actions, program, call_id, step, urls))
 }
 
-fn secs(d: Duration) -> String {
-    d.as_secs().max(1).to_string()
-}
+/// A complete TwiML document that hangs up.
+const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#;
 
 fn write(
-    w: &mut Writer<Vec<u8>>,
+    w: &mut W,
     actions: &[Action],
     program: &Program,
     call_id: &str,
     step: u64,
     urls: &dyn Urls,
 ) -> io::Result<()> {
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let step_url = urls.step(call_id, step);
     let no_input = urls.no_input(call_id, step);
     w.create_element("Response").write_inner_content(|w| {
@@ -227,7 +213,7 @@ fn write(
                     redirect(w, &no_input)?;
                 }
                 Action::Redirect => redirect(w, &step_url)?,
-                Action::Leave => {
+                Action::Leave { .. } => {
                     w.create_element("Leave").write_empty()?;
                 }
                 Action::Hangup => {
@@ -240,7 +226,7 @@ fn write(
     Ok(())
 }
 
-fn speech(w: &mut Writer<Vec<u8>>, s: &Speech, urls: &dyn Urls) -> io::Result<()> {
+fn speech(w: &mut W, s: &Speech, urls: &dyn Urls) -> io::Result<()> {
     match s {
         Speech::Say {
             text,
@@ -264,12 +250,5 @@ fn speech(w: &mut Writer<Vec<u8>>, s: &Speech, urls: &dyn Urls) -> io::Result<()
                 .write_empty()?;
         }
     }
-    Ok(())
-}
-
-fn redirect(w: &mut Writer<Vec<u8>>, url: &str) -> io::Result<()> {
-    w.create_element("Redirect")
-        .with_attribute(("method", "POST"))
-        .write_text_content(BytesText::new(url))?;
     Ok(())
 }

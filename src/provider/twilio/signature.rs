@@ -94,7 +94,7 @@ pub fn sign(algorithm: Algorithm, key: &str, url: &str, params: &[(String, Strin
 
 /// The URL as given, without its port, and with the scheme's default port:
 /// every form Twilio's SDKs accept a signature for.
-fn url_variants(url: &str) -> Vec<String> {
+pub(crate) fn url_variants(url: &str) -> Vec<String> {
     let mut out = vec![url.to_owned()];
     let Some((scheme, rest)) = url.split_once("://") else {
         return out;
