@@ -443,7 +443,8 @@ impl Service<'_> {
         let step = engine::start(&p, start, moment.at());
         note(&p, &step.state);
         let body = self.body(&step.actions, &p, &sid, step.state.step, None);
-        let commit = Commit::from_step(&p, None, &step, now, Some(body.clone()), None);
+        let commit = Commit::from_step(&p, None, &step, now, Some(body.clone()), None)
+            .carried_by(self.provider.name());
         let ended = commit.facts.as_ref().map(|f| f.class);
         match self.st.store().commit(commit).await {
             Ok(()) => {

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 
 /// A `calls` row: call_sid, flow, version, called, started_at, ended_at,
-/// final_status, outcome, outcome_group, node.
+/// final_status, outcome, outcome_group, node, provider.
 pub type CallRow = (
     String,
     String,
@@ -24,6 +24,7 @@ pub type CallRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
     String,
 );
 
@@ -91,7 +92,7 @@ impl Erasure {
 /// The reads of [`CallerRows`], one per table, the same SQL on both
 /// backends (`$1` is the number).
 pub(super) const CALLS_SQL: &str = "SELECT call_sid, flow, version, called, started_at, ended_at,
-        final_status, outcome, outcome_group, node
+        final_status, outcome, outcome_group, node, COALESCE(provider, 'twilio')
     FROM calls WHERE caller = $1 ORDER BY started_at, call_sid";
 pub(super) const STEPS_SQL: &str = "SELECT c.call_sid, s.step, s.at, s.node, s.wait,
         CAST(s.state AS TEXT), CAST(s.events AS TEXT)
@@ -127,7 +128,7 @@ pub fn export(number: &str, rows: &CallerRows) -> Value {
     let calls: Vec<Value> = rows
         .calls
         .iter()
-        .map(|(sid, flow, version, called, started, ended, status, outcome, group, node)| {
+        .map(|(sid, flow, version, called, started, ended, status, outcome, group, node, provider)| {
             let steps: Vec<Value> = rows
                 .steps
                 .iter()
@@ -172,6 +173,7 @@ pub fn export(number: &str, rows: &CallerRows) -> Value {
                 "flow": flow,
                 "flow_version": version,
                 "called": called,
+                "provider": provider,
                 "started_at": time(*started),
                 "ended_at": ended.map(time),
                 "final_status": status,
@@ -222,6 +224,7 @@ mod tests {
                 Some("group:billing".into()),
                 Some("billing".into()),
                 "csat.goodbye".into(),
+                "plivo".into(),
             )],
             steps: vec![(
                 "CA1".into(),
@@ -245,6 +248,7 @@ mod tests {
         assert_eq!(doc["calls"][0]["steps"][0]["variables"]["tier"], "1");
         assert_eq!(doc["calls"][0]["survey_answers"][0]["rating"], 5);
         assert_eq!(doc["calls"][0]["ended_at"], "1970-01-01T00:01:00Z");
+        assert_eq!(doc["calls"][0]["provider"], "plivo");
         assert_eq!(doc["callbacks_to_this_number"][0]["call"], "CA9");
     }
 }

@@ -153,6 +153,8 @@ pub struct Commit {
     pub erase_secrets: bool,
     /// The step ended the call: what it adds to reports.
     pub facts: Option<CallFacts>,
+    /// The provider that carried the call (kept with a new call's row).
+    pub provider: Option<&'static str>,
 }
 
 /// How a call ended up, as the store keeps it.
@@ -293,6 +295,15 @@ impl Commit {
             erase_secrets,
             facts: ended.then(|| crate::report::facts(p, &state)),
             state,
+            provider: None,
+        }
+    }
+
+    /// The same commit, of a call carried by `provider` (its route prefix).
+    pub fn carried_by(self, provider: &'static str) -> Commit {
+        Commit {
+            provider: Some(provider),
+            ..self
         }
     }
 

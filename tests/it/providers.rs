@@ -4,7 +4,7 @@
 //! `tests/data/` come from those SDKs, see `scripts/provider-oracle.py`).
 
 use crate::server::{Server, action, call, find, no_input_url, post, text};
-use crate::support::db::TestDb;
+use crate::support::db::{Database, TestDb};
 use crate::support::xml::tree;
 use crate::support::{demo, open_hours};
 use std::path::Path;
@@ -658,6 +658,62 @@ pub(crate) async fn play_demo_scenarios_as(db: &TestDb, dialect: &impl Dialect) 
     played
 }
 
+/// Two providers at once on one flow set and one database: each call's
+/// record says which provider carried it.
+async fn one_server_answers_several_providers_and_records_which(db: TestDb) {
+    use switchboard::provider::plivo::Plivo;
+    use switchboard::provider::twilio::Twilio;
+    let state = crate::server::state(demo(), &db, "recordings".into(), Some(open_hours())).await;
+    let state = state.with_providers(vec![
+        Arc::new(Twilio::new(Some(crate::server::TOKEN.into()))),
+        Arc::new(Plivo::new(Some(PLIVO_TOKEN.into()), None)),
+    ]);
+    let server = Server::launch(state, None).await;
+    let caller = "+15550007777";
+    let (code, _) = Twilio
+        .post(
+            &server.url("/twilio/voice"),
+            &Twilio.new_call("CA-both", caller, "+18005550100"),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = PlivoDialect
+        .post(
+            &server.url("/plivo/voice"),
+            &PlivoDialect.new_call("u-both", caller, "+18005550100"),
+        )
+        .await;
+    assert_eq!(code, 200);
+    // A Plivo-signed request to Twilio's routes is not Twilio's.
+    let url = server.url("/twilio/voice");
+    let params = Twilio.new_call("CA-cross", caller, "+18005550100");
+    assert_eq!(
+        send_form(&url, &params, &plivo_headers(PLIVO_TOKEN, &url, &params))
+            .await
+            .0,
+        403
+    );
+    server.stop().await;
+    let store = switchboard::store::Store::open(&db.url()).await.unwrap();
+    let export = store
+        .export_caller(caller)
+        .await
+        .unwrap()
+        .expect("the caller's calls");
+    let carried: Vec<(&str, &str)> = export["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["call"].as_str().unwrap(), c["provider"].as_str().unwrap()))
+        .collect();
+    assert_eq!(carried.len(), 2, "{export}");
+    assert!(
+        carried.contains(&("CA-both", "twilio")) && carried.contains(&("u-both", "plivo")),
+        "{carried:?}"
+    );
+    store.close().await;
+}
+
 async fn every_demo_scenario_plays_through_plivo(db: TestDb) {
     let played = play_demo_scenarios_as(&db, &PlivoDialect).await;
     assert!(played.scenarios >= 38, "{} played", played.scenarios);
@@ -674,6 +730,7 @@ async fn every_demo_scenario_plays_through_signalwire(db: TestDb) {
 }
 
 crate::on_both! {
+    one_server_answers_several_providers_and_records_which,
     every_demo_scenario_plays_through_plivo,
     every_demo_scenario_plays_through_telnyx,
     every_demo_scenario_plays_through_signalwire,

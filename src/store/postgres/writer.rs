@@ -228,14 +228,15 @@ const BATCH_SQL: &str = "WITH
 new_calls AS (
     INSERT INTO calls (call_sid, flow, version, caller, called,
         started_at, node, updated_at, ended_at, final_status, outcome, outcome_group,
-        class, kind, grp)
+        class, kind, grp, provider)
     SELECT u.call_sid, u.flow, u.version, u.caller, u.called, u.at, u.node, u.at,
-        u.ended_at, u.final_status, u.outcome, u.outcome_group, u.class, u.kind, u.grp
+        u.ended_at, u.final_status, u.outcome, u.outcome_group, u.class, u.kind, u.grp,
+        u.provider
     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
         $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[], $46::text[],
-        $47::text[], $48::text[])
+        $47::text[], $48::text[], $75::text[])
         WITH ORDINALITY AS u(call_sid, flow, version, caller, called, at, node, ended_at,
-        final_status, outcome, outcome_group, class, kind, grp, n)
+        final_status, outcome, outcome_group, class, kind, grp, provider, n)
     ORDER BY u.n
     RETURNING id, call_sid
 ),
@@ -448,6 +449,7 @@ async fn write(
         .bind(column(&funnel, |f| f.2))
         .bind(column(&funnel, |f| f.3))
         .bind(shard)
+        .bind(column(&new, |r| r.c.provider))
         .execute(conn)
         .await?;
     Ok(())

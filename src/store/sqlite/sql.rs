@@ -44,8 +44,9 @@ pub(super) fn store_error(e: rusqlite::Error) -> StoreError {
 }
 
 const NEW_CALL: &str = "INSERT INTO calls (call_sid, flow, version, caller, called, started_at,
-        node, updated_at, ended_at, final_status, outcome, outcome_group, class, kind, grp)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+        node, updated_at, ended_at, final_status, outcome, outcome_group, class, kind, grp,
+        provider)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 /// A step's call by its id: its row is new in this batch or older. A
 /// missing call gives a NULL id, which the table refuses.
@@ -158,6 +159,7 @@ fn write_rows(db: &rusqlite::Connection, rows: &[Row<'_>]) -> Result<(), rusqlit
             class,
             kind,
             grp,
+            r.c.provider,
         ])?;
     }
     let mut step = db.prepare_cached(STEP)?;
