@@ -59,6 +59,10 @@ pub enum Action {
         timeout: Duration,
         /// Key that ends input (not part of the digits); `None` for none.
         finish_on_key: Option<Key>,
+        /// The keys that are an answer here, for providers that list them
+        /// in a grammar (VoiceXML): a menu's options and its flow's global
+        /// keys, a survey's ratings. Empty: any digits, up to `num_digits`.
+        keys: Vec<Key>,
         /// Words to help speech recognition.
         hints: Vec<String>,
         /// Speech recognition language.

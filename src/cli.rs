@@ -297,6 +297,11 @@ struct ServeArgs {
     public_url: Option<String>,
     #[command(flatten)]
     providers: providers::ProviderArgs,
+    /// Where recordings uploaded by providers are kept (VoiceXML
+    /// voicemails), served to supervisors at /admin/recordings/…;
+    /// default: `uploads` beside the recordings folder.
+    #[arg(long, env = "SWITCHBOARD_UPLOADS")]
+    uploads: Option<PathBuf>,
     /// Accept unsigned requests on a non-loopback address (never in production).
     #[arg(long)]
     allow_unsigned: bool,
@@ -921,6 +926,10 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         )
         .with_providers(mounted.iter().map(|m| m.provider.clone()).collect())
         .answering_within(a.answer_within);
+        let state = match a.uploads.clone() {
+            Some(dir) => state.with_uploads(dir),
+            None => state,
+        };
         let state = match a.metrics_listen {
             Some(_) => state.with_metrics_elsewhere(),
             None => state,

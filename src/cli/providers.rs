@@ -8,6 +8,7 @@ use switchboard::provider::plivo::Plivo;
 use switchboard::provider::signalwire::SignalWire;
 use switchboard::provider::telnyx::Telnyx;
 use switchboard::provider::twilio::Twilio;
+use switchboard::provider::vxml::VoiceXml;
 
 /// A provider `serve` can mount.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,10 +21,18 @@ pub(crate) enum Name {
     Telnyx,
     /// SignalWire (cXML), at /signalwire/….
     Signalwire,
+    /// W3C VoiceXML 2.1 browsers (Cisco CVP/VVB, Avaya Experience Portal), at /vxml/….
+    Vxml,
 }
 
 impl Name {
-    const ALL: [Name; 4] = [Name::Twilio, Name::Plivo, Name::Telnyx, Name::Signalwire];
+    const ALL: [Name; 5] = [
+        Name::Twilio,
+        Name::Plivo,
+        Name::Telnyx,
+        Name::Signalwire,
+        Name::Vxml,
+    ];
 
     /// The variable its credential is read from.
     fn variable(self) -> &'static str {
@@ -32,6 +41,7 @@ impl Name {
             Name::Plivo => "PLIVO_AUTH_TOKEN",
             Name::Telnyx => "TELNYX_PUBLIC_KEY",
             Name::Signalwire => "SIGNALWIRE_SIGNING_KEY",
+            Name::Vxml => "SWITCHBOARD_VXML_TOKEN",
         }
     }
 
@@ -42,6 +52,7 @@ impl Name {
             Name::Plivo => "X-Plivo-Signature-V3",
             Name::Telnyx => "telnyx-signature-ed25519 (and a timestamp within 300 s)",
             Name::Signalwire => "X-SignalWire-Signature",
+            Name::Vxml => "HTTP Basic credentials (the token as password)",
         }
     }
 }
@@ -50,7 +61,7 @@ impl Name {
 #[derive(clap::Args, Debug)]
 pub(crate) struct ProviderArgs {
     /// Providers to mount, comma-separated (twilio, plivo, telnyx,
-    /// signalwire); default: twilio, and every provider whose credential is
+    /// signalwire, vxml); default: twilio, and every provider whose credential is
     /// set. Callbacks to one that is not mounted get 404.
     #[arg(long, env = "SWITCHBOARD_PROVIDERS", value_enum, value_delimiter = ',')]
     providers: Vec<Name>,
@@ -71,6 +82,10 @@ pub(crate) struct ProviderArgs {
     /// SignalWire project Signing Key for X-SignalWire-Signature checks.
     #[arg(long, env = "SIGNALWIRE_SIGNING_KEY", hide_env_values = true)]
     signalwire_signing_key: Option<String>,
+    /// The password VoiceXML platforms send as HTTP Basic credentials
+    /// (VoiceXML browsers sign nothing).
+    #[arg(long, env = "SWITCHBOARD_VXML_TOKEN", hide_env_values = true)]
+    vxml_token: Option<String>,
 }
 
 /// A mounted provider and how its requests are checked.
@@ -92,6 +107,7 @@ impl ProviderArgs {
             Name::Plivo => set(&self.plivo_auth_token).or_else(|| set(&self.plivo_main_auth_token)),
             Name::Telnyx => set(&self.telnyx_public_key),
             Name::Signalwire => set(&self.signalwire_signing_key),
+            Name::Vxml => set(&self.vxml_token),
         }
     }
 
@@ -130,6 +146,7 @@ impl ProviderArgs {
                 )),
                 Name::Telnyx => Arc::new(Telnyx::new(credential.as_deref())?),
                 Name::Signalwire => Arc::new(SignalWire::new(credential)),
+                Name::Vxml => Arc::new(VoiceXml::new(credential)),
             };
             out.push(Mounted { provider, name });
         }
@@ -153,6 +170,7 @@ impl Name {
             Name::Plivo => "plivo",
             Name::Telnyx => "telnyx",
             Name::Signalwire => "signalwire",
+            Name::Vxml => "vxml",
         }
     }
 }
@@ -161,9 +179,10 @@ impl Mounted {
     /// The lines `serve` prints about this provider.
     pub(crate) fn describe(&self, base: &str) -> Vec<String> {
         let n = self.provider.name();
-        let mut lines = vec![format!(
-            "  {n:<9} voice URL {base}/{n}/voice, status callback {base}/{n}/status"
-        )];
+        let mut lines = vec![match self.name {
+            Name::Vxml => format!("  {n:<9} application URL {base}/{n}/voice"),
+            _ => format!("  {n:<9} voice URL {base}/{n}/voice, status callback {base}/{n}/status"),
+        }];
         if self.provider.signed() {
             lines.push(format!(
                 "  verified  {} on every {n} route",

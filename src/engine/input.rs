@@ -20,22 +20,22 @@ impl Walker<'_> {
             (
                 Wait::Choice,
                 NodeKind::Menu(_),
-                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput | Event::NoMatch),
             ) => self.menu(e),
             (
                 Wait::Digits,
                 NodeKind::Input(_),
-                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput | Event::NoMatch),
             ) => self.digits(e),
             (
                 Wait::CallbackNumber,
                 NodeKind::Callback { .. },
-                e @ (Event::Digits(_) | Event::NoInput),
+                e @ (Event::Digits(_) | Event::NoInput | Event::NoMatch),
             ) => self.callback_number(e),
             (
                 Wait::Rating,
                 NodeKind::Survey { .. },
-                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput),
+                e @ (Event::Digits(_) | Event::Speech { .. } | Event::NoInput | Event::NoMatch),
             ) => self.rating(e),
             (Wait::Queue, NodeKind::Queue(_), Event::Queue { result, waited }) => {
                 self.queue_result(result, waited)
@@ -254,6 +254,7 @@ impl Walker<'_> {
                         (format!("said \"{text}\""), o.target, Some(exit))
                     })
             }
+            Event::NoMatch => None,
             _ => {
                 self.miss(Missed::Timeout, m.attempts, m.no_input_prompt.as_ref());
                 return;
@@ -292,6 +293,10 @@ impl Walker<'_> {
                     self.here(RecordKind::Spoke { text: text.clone() });
                 }
                 text.chars().filter(char::is_ascii_digit).collect()
+            }
+            Event::NoMatch => {
+                self.miss(Missed::Invalid, i.attempts, i.invalid_prompt.as_ref());
+                return;
             }
             _ => {
                 self.miss(Missed::Timeout, i.attempts, i.no_input_prompt.as_ref());
@@ -334,6 +339,11 @@ impl Walker<'_> {
                     self.s.caller.clone()
                 }
             }
+            Event::NoMatch => {
+                self.missed(Missed::Invalid, 1, false);
+                self.decided("not a phone number: using the caller's number");
+                self.s.caller.clone()
+            }
             _ => {
                 self.missed(Missed::Timeout, 1, false);
                 self.decided("no number entered: using the caller's number");
@@ -364,6 +374,7 @@ impl Walker<'_> {
                 let digits: String = text.chars().filter(char::is_ascii_digit).collect();
                 digits.parse::<u32>().ok()
             }
+            Event::NoMatch => None,
             _ => {
                 self.missed(Missed::Timeout, 1, false);
                 None

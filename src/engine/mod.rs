@@ -244,6 +244,9 @@ pub enum Event {
     },
     /// A prompt timed out with nothing entered (or an empty recording).
     NoInput,
+    /// Input the provider's own grammar rejected, unheard by us (a
+    /// VoiceXML `nomatch`): an answer that is not valid here.
+    NoMatch,
     /// A transfer or agent dial finished.
     Dial(DialStatus),
     /// The caller left a queue.
@@ -293,6 +296,7 @@ impl Event {
             Event::Digits(d) => format!("keys {d}"),
             Event::Speech { text, .. } => format!("speech \"{text}\""),
             Event::NoInput => "no input".into(),
+            Event::NoMatch => "input that matched nothing".into(),
             Event::Dial(d) => format!("dial result {}", d.word()),
             Event::Queue { result, .. } => format!("queue result {}", result.word()),
             Event::Recording { seconds, .. } => format!("a {seconds}s recording"),

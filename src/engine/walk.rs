@@ -111,6 +111,7 @@ impl<'p> Walker<'p> {
             num_digits,
             timeout,
             finish_on_key: None,
+            keys: Vec::new(),
             hints: Vec::new(),
             language: self.s.language.clone(),
         }
@@ -420,8 +421,24 @@ impl<'p> Walker<'p> {
                     speech: !hints.is_empty(),
                 };
                 let mut g = self.gather(Some(&m.prompt), input, Some(1), m.timeout);
-                if let Action::Gather { hints: h, .. } = &mut g {
+                let flow_keys = &p.flows[node.flow.index()].keys;
+                let mut answers: Vec<crate::program::Key> =
+                    m.options.iter().map(|o| o.key).collect();
+                answers.extend(
+                    [
+                        flow_keys.operator.map(|(k, _)| k),
+                        flow_keys.repeat,
+                        flow_keys.back,
+                        flow_keys.top,
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
+                answers.sort_unstable_by_key(|k| k.as_char());
+                answers.dedup();
+                if let Action::Gather { hints: h, keys, .. } = &mut g {
                     *h = hints;
+                    *keys = answers;
                 }
                 g
             }
@@ -449,7 +466,19 @@ impl<'p> Walker<'p> {
                 NodeKind::Survey {
                     prompt, timeout, ..
                 },
-            ) => self.gather(Some(prompt), dtmf, Some(1), *timeout),
+            ) => {
+                let scale = match &node.kind {
+                    NodeKind::Survey { scale, .. } => *scale,
+                    _ => 0,
+                };
+                let mut g = self.gather(Some(prompt), dtmf, Some(1), *timeout);
+                if let Action::Gather { keys, .. } = &mut g {
+                    *keys = (1..=scale.min(9))
+                        .filter_map(|n| crate::program::Key::parse(&n.to_string()))
+                        .collect();
+                }
+                g
+            }
             (Wait::Queue, NodeKind::Queue(q)) => {
                 let g = self.s.tried.last().copied().unwrap_or(q.group);
                 self.group_action(g, q.priority)

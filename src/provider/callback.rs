@@ -132,6 +132,9 @@ pub enum Callback {
     Wait(QueueWait),
     /// The end of the fallback route.
     Done,
+    /// A document the provider answers itself, storing nothing (a
+    /// VoiceXML browser's first fetch, before the call has an id).
+    Answer(String),
 }
 
 /// The first value of a form or query parameter.

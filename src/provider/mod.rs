@@ -13,6 +13,7 @@ pub mod plivo;
 pub mod signalwire;
 pub mod telnyx;
 pub mod twilio;
+pub mod vxml;
 pub mod xml;
 
 use crate::action::Action;
@@ -80,6 +81,12 @@ pub trait Provider: Send + Sync {
     fn signed(&self) -> bool;
     /// Whether callback bodies may be JSON as well as form-encoded.
     fn accepts_json(&self) -> bool {
+        false
+    }
+    /// Whether callbacks may upload files (`multipart/form-data`, a
+    /// VoiceXML `<record>`): the server keeps each file and hands the
+    /// parser its URL as the field's value.
+    fn accepts_uploads(&self) -> bool {
         false
     }
     /// Check the request's signature. Called only when [`Provider::signed`].

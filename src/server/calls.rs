@@ -279,39 +279,84 @@ async fn handle(
         provider: &*provider,
         base: &base,
     };
-    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+    let limit = if provider.accepts_uploads() {
+        super::uploads::UPLOAD_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return CallError::TooLarge.respond(&st, &*provider, &base);
     };
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|c| c.to_str().ok());
-    let params = match body_params(content_type, &bytes, provider.accepts_json()) {
+    let read = match content_type {
+        Some(ct) if provider.accepts_uploads() && super::uploads::is_multipart(Some(ct)) => {
+            super::uploads::read(ct, bytes.clone())
+                .await
+                .map(|p| (p.fields, p.files))
+        }
+        _ => body_params(content_type, &bytes, provider.accepts_json()).map(|p| (p, Vec::new())),
+    };
+    let (mut params, files) = match read {
         Ok(p) => p,
         Err(e) => return CallError::Bad(e).respond(&st, &*provider, &base),
     };
     let query = form_pairs(parts.uri.query().unwrap_or("").as_bytes());
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{base}{path_and_query}");
-    let raw = Request {
+    let now = st.now();
+    let base_req = Request {
         method: &parts.method,
         url: &url,
         headers: &parts.headers,
         body: &bytes,
         query: &query,
-        params: &params,
-        now: st.now(),
+        params: &[],
+        now,
     };
+    fn with<'a>(r: Request<'a>, params: &'a [(String, String)]) -> Request<'a> {
+        Request { params, ..r }
+    }
     if provider.signed()
-        && let Err(e) = provider.verify(&raw)
+        && let Err(e) = provider.verify(&with(base_req, &params))
     {
         warn!(%url, provider = provider.name(), "refused a request: {e}");
         super::metrics::signature_failed(provider.name());
         return (StatusCode::FORBIDDEN, "signature check failed\n").into_response();
     }
-    let callback = match provider.parse(route, &raw) {
+    // Uploaded files are kept (only for a verified request), and the
+    // parser sees each as its URL for supervisors.
+    let mut kept = Vec::new();
+    for (field, data) in files {
+        let name = super::uploads::file_name(param(&query, "call").unwrap_or("call"));
+        match super::uploads::keep(st.uploads(), &name, &data).await {
+            Ok(path) => kept.push(path),
+            Err(e) => {
+                let call = param(&query, "call").map(str::to_owned);
+                let why = format!(
+                    "could not keep an uploaded recording in {}: {e}",
+                    st.uploads().display()
+                );
+                return CallError::Apology {
+                    call,
+                    language: None,
+                    why,
+                }
+                .respond(&st, &*provider, &base);
+            }
+        }
+        params.push((field, format!("{base}/admin/recordings/{name}")));
+    }
+    let callback = match provider.parse(route, &with(base_req, &params)) {
         Ok(c) => c,
-        Err(e) => return CallError::Bad(e).respond(&st, &*provider, &base),
+        Err(e) => {
+            for path in kept {
+                let _ = tokio::fs::remove_file(path).await;
+            }
+            return CallError::Bad(e).respond(&st, &*provider, &base);
+        }
     };
     let served = match callback {
         Callback::NewCall(i) => cx.new_call(i).await,
@@ -319,6 +364,7 @@ async fn handle(
         Callback::Status(s) => cx.status(s).await,
         Callback::Wait(w) => cx.wait(w).await,
         Callback::Done => Ok(cx.render(&[Action::Hangup], &st.program(), "", 0, None)),
+        Callback::Answer(doc) => Ok(document(&*provider, doc)),
     };
     served.unwrap_or_else(|e| e.respond(&st, &*provider, &base))
 }

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod metrics;
 mod recordings;
 pub mod reload;
+pub mod uploads;
 
 pub use connections::Limits;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     admin: Option<Arc<admin::auth::AdminAuth>>,
     /// The providers whose routes are mounted.
     providers: Arc<[Arc<dyn Provider>]>,
+    /// Where uploaded recordings are kept.
+    uploads: Arc<PathBuf>,
 }
 
 /// A test's hook into the handlers: called with the route's name (`voice`,
@@ -90,6 +93,12 @@ impl AppState {
         twilio_token: Option<String>,
         public_url: Option<String>,
     ) -> Self {
+        let uploads = Arc::new(
+            recordings
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("uploads"),
+        );
         let inner = Arc::new(Inner {
             versions: Versions::new(store.clone(), program),
             store,
@@ -105,6 +114,7 @@ impl AppState {
             fault: None,
             metrics_here: true,
             admin: None,
+            uploads,
             providers: Arc::new([
                 Arc::new(crate::provider::twilio::Twilio::new(twilio_token)) as Arc<dyn Provider>
             ]),
@@ -241,6 +251,19 @@ impl AppState {
             now: self.now(),
             closures: self.inner.closures.current(),
         }
+    }
+
+    /// The same state keeping uploaded recordings in `dir`.
+    pub fn with_uploads(self, dir: PathBuf) -> Self {
+        AppState {
+            uploads: Arc::new(dir),
+            ..self
+        }
+    }
+
+    /// Where uploaded recordings are kept (see [`uploads`]).
+    pub fn uploads(&self) -> &std::path::Path {
+        &self.uploads
     }
 
     /// The store.

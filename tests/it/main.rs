@@ -36,3 +36,4 @@ mod store;
 mod support;
 mod twiml;
 mod versions;
+mod vxml;

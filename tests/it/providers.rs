@@ -129,9 +129,9 @@ pub(crate) struct Played {
     pub(crate) speech: Vec<String>,
 }
 
-type Params = Vec<(String, String)>;
+pub(crate) type Params = Vec<(String, String)>;
 
-fn owned(pairs: &[(&str, &str)]) -> Params {
+pub(crate) fn owned(pairs: &[(&str, &str)]) -> Params {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -157,6 +157,8 @@ pub(crate) trait Dialect: Sync {
         url: &str,
         params: &Params,
     ) -> impl std::future::Future<Output = (u16, String)> + Send;
+    /// Check a document the server answered (beyond being what the walk expects).
+    fn check(&self, _doc: &str) {}
 }
 
 /// A Twilio-style result for `e` (Twilio, Telnyx and SignalWire share them).
@@ -171,6 +173,7 @@ fn twilio_event(
     let kv = |k: &str, v: String| (k.to_owned(), v);
     match e {
         Event::NoInput => (no_input_url(doc), vec![cs]),
+        Event::NoMatch => panic!("{prefix} has no grammar of its own to miss"),
         Event::Digits(d) => (action(doc), vec![cs, kv("Digits", d.clone())]),
         Event::Speech { text, .. } => (
             action(doc),
@@ -239,14 +242,18 @@ impl Dialect for Twilio {
 }
 
 /// Send a form body with `headers`.
-async fn send_form(url: &str, params: &Params, headers: &[(&str, String)]) -> (u16, String) {
+pub(crate) async fn send_form(
+    url: &str,
+    params: &Params,
+    headers: &[(&str, String)],
+) -> (u16, String) {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
     send(url, "application/x-www-form-urlencoded", body, headers).await
 }
 
-async fn send(
+pub(crate) async fn send(
     url: &str,
     content_type: &str,
     body: String,
@@ -331,6 +338,7 @@ impl Dialect for PlivoDialect {
         let kv = |k: &str, v: String| (k.to_owned(), v);
         match e {
             Event::NoInput => (no_input_url(doc), vec![cs]),
+            Event::NoMatch => panic!("Plivo has no grammar of its own to miss"),
             Event::Digits(d) => {
                 let mut p = vec![cs, kv("Digits", d.clone())];
                 if doc.contains("<GetInput") {
@@ -607,6 +615,7 @@ pub(crate) async fn play_demo_scenarios_as(db: &TestDb, dialect: &impl Dialect) 
                 .post(&server.url(&format!("/{prefix}/voice")), &new_call)
                 .await;
             assert_eq!(code, 200, "{}: {doc}", s.name);
+            dialect.check(&doc);
             for (token, m) in &s.moves {
                 let e = match m {
                     Move::Wait(d) => {
@@ -633,6 +642,9 @@ pub(crate) async fn play_demo_scenarios_as(db: &TestDb, dialect: &impl Dialect) 
                 );
                 if std::env::var("REPLAY_DEBUG").is_ok_and(|n| s.name.contains(&n)) {
                     eprintln!("--- {token} -> {url}\n{body}");
+                }
+                if code == 200 {
+                    dialect.check(&body);
                 }
                 doc = body;
             }
@@ -1007,6 +1019,7 @@ fn a_plivo_document_over_100_kb_keeps_its_control_elements() {
             num_digits: Some(1),
             timeout: std::time::Duration::from_secs(5),
             finish_on_key: None,
+            keys: vec![],
             hints: vec![],
             language: p.default_language.clone(),
         },
@@ -1033,7 +1046,7 @@ fn a_plivo_document_over_100_kb_keeps_its_control_elements() {
 }
 
 /// A server on the demo at open hours, serving `dialect`'s provider.
-async fn serving(dialect: &impl Dialect, db: &TestDb) -> Server {
+pub(crate) async fn serving(dialect: &impl Dialect, db: &TestDb) -> Server {
     let state = crate::server::state(demo(), db, "recordings".into(), Some(open_hours())).await;
     Server::launch(dialect.mount(state), None).await
 }

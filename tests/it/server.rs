@@ -32,7 +32,8 @@ pub(crate) async fn state(
         .await
         .unwrap()
         .with_keys(crate::support::data_key());
-    let state = AppState::new(program, store, recordings, Some(TOKEN.into()), None);
+    let state = AppState::new(program, store, recordings, Some(TOKEN.into()), None)
+        .with_uploads(std::env::temp_dir().join("switchboard-test-uploads"));
     match clock {
         Some(c) => state.with_clock(c),
         None => state,

@@ -273,6 +273,7 @@ fn write(w: &mut W, doc: &Document<'_>, spoken: bool) -> io::Result<()> {
                 finish_on_key,
                 hints,
                 language,
+                ..
             } => {
                 let finish = finish_on_key.map(|k| k.to_string()).unwrap_or_default();
                 let timeout = secs(*timeout);

@@ -125,6 +125,7 @@ fn write(
                     finish_on_key,
                     hints,
                     language,
+                    ..
                 } => {
                     let modes = match (input.dtmf, input.speech) {
                         (true, true) => "dtmf speech",

@@ -39,6 +39,7 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/flow.svg", get(pages::flow_svg))
         .route("/admin/voicemails", get(pages::voicemails))
         .route("/admin/voicemails/{id}/done", post(voicemail_done))
+        .route("/admin/recordings/{name}", get(recording))
         .route("/admin/callbacks", get(pages::callbacks))
         .route("/admin/callbacks/{id}/done", post(callback_done))
         .route("/admin/closures", post(close))
@@ -302,6 +303,23 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Response {
         set_cookie(COOKIE, "", 0, secure(&st, &headers), "/admin"),
     );
     res
+}
+
+/// A recording a provider uploaded (a VoiceXML voicemail), for supervisors.
+async fn recording(State(st): State<AppState>, Path(name): Path<String>) -> Response {
+    let missing = || {
+        pages::problem(
+            StatusCode::NOT_FOUND,
+            "There is no such recording: it may have been purged or erased.",
+        )
+    };
+    if !crate::server::uploads::is_ours(&name) {
+        return missing();
+    }
+    match tokio::fs::read(st.uploads().join(&name)).await {
+        Ok(audio) => ([(header::CONTENT_TYPE, "audio/wav")], audio).into_response(),
+        Err(_) => missing(),
+    }
 }
 
 async fn voicemail_done(st: State<AppState>, Path(id): Path<i64>) -> Response {
