@@ -47,7 +47,14 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also prove every flow callers enter suits these providers
+        /// (comma-separated): a feature one cannot do is an error at its
+        /// node. `[numbers]` entries may name their own `provider`.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        provider: Vec<providers::Name>,
     },
+    /// Print what each provider can do with each flow feature (the table of docs/providers.md).
+    Providers,
     /// Draw the phone tree as a Mermaid or Graphviz DOT diagram.
     Graph {
         /// Flow directory.
@@ -402,7 +409,15 @@ pub(crate) fn main() -> ExitCode {
             dir,
             format,
             deny_warnings,
-        } => check(&dir, format, deny_warnings, style),
+            provider,
+        } => {
+            let kinds: Vec<_> = provider.iter().map(|p| p.kind()).collect();
+            check(&dir, &kinds, format, deny_warnings, style)
+        }
+        Command::Providers => (|| -> anyhow::Result<ExitCode> {
+            out!("{}", switchboard::provider::capability::table());
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Graph { dir, flow, format } => graph(&dir, flow.as_deref(), format, style),
         Command::Simulate { dir, args } => simulate(&dir, args, style),
         Command::Test {
@@ -480,11 +495,13 @@ fn load(dir: &Path) -> anyhow::Result<(FlowSet, Compiled)> {
 
 fn check(
     dir: &Path,
+    providers: &[switchboard::provider::capability::Kind],
     format: CheckFormat,
     deny_warnings: bool,
     style: Style,
 ) -> anyhow::Result<ExitCode> {
-    let (set, compiled) = load(dir)?;
+    let set = flow::load_dir(dir)?;
+    let compiled = compile::compile_for(&set, providers);
     let failed = compiled.summary.counts.errors > 0
         || (deny_warnings && compiled.summary.counts.warnings > 0);
     match format {

@@ -105,6 +105,10 @@ codes! {
     ImpossibleExit = "impossible-exit", Warning;
     /// An input that reads like a card number, PIN, security code, tax number or date of birth but is not `sensitive`.
     UnmarkedSensitiveEntry = "unmarked-sensitive-entry", Warning;
+    /// A node uses a feature the provider carrying its calls cannot do (`[numbers]`' `provider`, or `check --provider`).
+    ProviderUnsupported = "provider-unsupported", Error;
+    /// A node uses a feature the provider carrying its calls leaves out of its documents; callers are routed the same.
+    ProviderIgnores = "provider-ignores", Warning;
 }
 
 impl fmt::Display for Code {

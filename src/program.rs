@@ -113,6 +113,9 @@ impl fmt::Display for Lang {
     }
 }
 
+/// A queue node's priority when it declares none.
+pub const DEFAULT_PRIORITY: u32 = 5;
+
 /// What a caller hears: text per language and/or audio per language.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Prompt {

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard::provider::Provider;
+use switchboard::provider::capability::Kind;
 use switchboard::provider::plivo::Plivo;
 use switchboard::provider::signalwire::SignalWire;
 use switchboard::provider::telnyx::Telnyx;
@@ -164,14 +165,19 @@ impl ProviderArgs {
 }
 
 impl Name {
-    fn prefix(self) -> &'static str {
+    /// The provider, as flow files and the capability table name it.
+    pub(crate) fn kind(self) -> Kind {
         match self {
-            Name::Twilio => "twilio",
-            Name::Plivo => "plivo",
-            Name::Telnyx => "telnyx",
-            Name::Signalwire => "signalwire",
-            Name::Vxml => "vxml",
+            Name::Twilio => Kind::Twilio,
+            Name::Plivo => Kind::Plivo,
+            Name::Telnyx => Kind::Telnyx,
+            Name::Signalwire => Kind::SignalWire,
+            Name::Vxml => Kind::Vxml,
         }
+    }
+
+    fn prefix(self) -> &'static str {
+        self.kind().name()
     }
 }
 

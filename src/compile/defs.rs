@@ -638,12 +638,19 @@ impl<'a> Builder<'a> {
     pub(super) fn routing(
         &mut self,
         settings: &Settings,
-    ) -> (BTreeMap<String, FlowId>, Option<FlowId>, Fallback) {
+    ) -> (
+        BTreeMap<String, FlowId>,
+        Option<FlowId>,
+        Fallback,
+        Vec<crate::provider::capability::Target>,
+    ) {
+        use crate::provider::capability::{Kind, Target};
         let mut numbers = BTreeMap::new();
+        let mut targets = Vec::new();
         let mut first: HashMap<String, Span> = HashMap::new();
         let files: &'a [RawFile] = &self.set.files;
         for f in files {
-            for (num, flow) in &f.numbers {
+            for (num, flow, provider) in &f.numbers {
                 let span = Span::new(f.file, num.range());
                 if !self.e164(f.file, num, "numbers") {
                     continue;
@@ -653,8 +660,33 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 first.insert(num.value.clone(), span);
+                let carrier = provider.as_ref().and_then(|pr| match Kind::parse(pr) {
+                    Some(k) => Some((k, Span::new(f.file, pr.range()))),
+                    None => {
+                        let names = Kind::ALL.map(Kind::name);
+                        self.push(
+                            Diagnostic::new(
+                                Code::UnknownReference,
+                                format!("number `{}` names the provider `{}`, which Switchboard does not know", num.value, pr.value),
+                            )
+                            .labelled(Span::new(f.file, pr.range()), "unknown provider")
+                            .hint(crate::diagnostic::did_you_mean(&pr.value, names).unwrap_or_else(|| {
+                                format!("providers: {}", names.join(", "))
+                            })),
+                        );
+                        None
+                    }
+                });
                 if let Some(id) = self.flow_ref(f.file, flow) {
                     numbers.insert(num.value.clone(), id);
+                    if let Some((provider, span)) = carrier {
+                        targets.push(Target {
+                            flow: id,
+                            provider,
+                            why: format!("number {}", num.value),
+                            span: Some(span),
+                        });
+                    }
                 }
             }
         }
@@ -716,7 +748,7 @@ impl<'a> Builder<'a> {
                 .text
                 .insert(settings.default_language.clone(), text.to_owned());
         }
-        (numbers, default, fallback)
+        (numbers, default, fallback, targets)
     }
 
     pub(super) fn flow_ref(&mut self, file: FileId, name: &Sp<String>) -> Option<FlowId> {

@@ -55,6 +55,13 @@ pub struct Summary {
 
 /// Compile a loaded flow set. Pure and deterministic.
 pub fn compile(set: &FlowSet) -> Compiled {
+    compile_for(set, &[])
+}
+
+/// [`compile`], proving also that every flow callers enter suits each of
+/// `providers` (`check --provider`), as `[numbers]`' `provider` keys do
+/// for their numbers' flows.
+pub fn compile_for(set: &FlowSet, providers: &[crate::provider::capability::Kind]) -> Compiled {
     let mut b = Builder::new(set);
     b.diags.extend(set.diagnostics.iter().cloned());
     b.collect_flows();
@@ -65,7 +72,7 @@ pub fn compile(set: &FlowSet) -> Compiled {
     let groups = b.groups(&settings);
     let flows = b.flows(&settings);
     let nodes = b.nodes(&settings, &flows, &groups, &schedules);
-    let (numbers, default_flow, fallback) = b.routing(&settings);
+    let (numbers, default_flow, fallback, mut targets) = b.routing(&settings);
     let impossible = impossible::find(&nodes, &schedules);
     b.impossible_exits(&impossible, &nodes);
     let impossible: Vec<_> = impossible.into_iter().map(|f| f.exit).collect();
@@ -164,6 +171,20 @@ pub fn compile(set: &FlowSet) -> Compiled {
     };
     if !earlier_errors {
         b.unused(&program);
+        for &provider in providers {
+            targets.extend(
+                entries
+                    .iter()
+                    .map(|&flow| crate::provider::capability::Target {
+                        flow,
+                        provider,
+                        why: format!("--provider {}", provider.name()),
+                        span: None,
+                    }),
+            );
+        }
+        b.diags
+            .extend(crate::provider::capability::check(&program, &targets));
     }
 
     let mut diagnostics = b.diags;

@@ -736,7 +736,14 @@ impl<'a> Builder<'a> {
         Queue {
             group: group.unwrap_or(UNRESOLVED_GROUP),
             prompt,
-            priority: self.bounded(at.file, q.priority.as_ref(), 5, 1, 10, "`priority`"),
+            priority: self.bounded(
+                at.file,
+                q.priority.as_ref(),
+                crate::program::DEFAULT_PRIORITY,
+                1,
+                10,
+                "`priority`",
+            ),
             on_no_answer: self.opt_target(at, q.on_no_answer.as_ref()),
             on_full: self.opt_target(at, q.on_full.as_ref()),
             on_closed,

@@ -15,7 +15,7 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::{FileId, Sources, Span};
 use raw::{RawFlowHeader, RawGroup, RawList, RawNodeKind, RawSchedule, RawSettings, SECTIONS};
 use serde::Deserialize;
-use spanned::Sp;
+use spanned::{Sp, StringOr};
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,9 @@ pub struct Named<T> {
     pub span: Range<usize>,
 }
 
+/// A `[numbers]` entry: the number, its flow, and the provider that carries it if said.
+pub type NumberEntry = (Sp<String>, Sp<String>, Option<Sp<String>>);
+
 /// One parsed flow file.
 #[derive(Clone, Debug)]
 pub struct RawFile {
@@ -60,8 +63,8 @@ pub struct RawFile {
     pub schedules: Vec<Named<RawSchedule>>,
     /// `[lists.*]`.
     pub lists: Vec<Named<RawList>>,
-    /// `[numbers]`: called number → flow.
-    pub numbers: Vec<(Sp<String>, Sp<String>)>,
+    /// `[numbers]`: called number → flow, and the provider that carries it if said.
+    pub numbers: Vec<NumberEntry>,
     /// `[settings]`.
     pub settings: Option<Sp<RawSettings>>,
     /// Names (nodes, groups, schedules, lists) whose definitions failed to parse:
@@ -167,11 +170,15 @@ pub fn parse_file(file: FileId, name: &str, text: &str) -> (RawFile, Vec<Diagnos
                 }
             }
             "numbers" => {
-                for (k, v, _) in entries(file, section, value, &mut diags) {
-                    if let Some(flow) =
-                        de::<Sp<String>>(file, v, &format!("number `{}`", k.value), &mut diags)
-                    {
-                        raw.numbers.push((Sp::new(k.to_string(), k.range()), flow));
+                for (k, v, at) in entries(file, section, value, &mut diags) {
+                    let what = format!("number `{}`", k.value);
+                    if let Some(n) = de::<raw::RawNumber>(file, v, &what, &mut diags) {
+                        let (flow, provider) = match n {
+                            StringOr::String(f) => (Sp::new(f, at), None),
+                            StringOr::Table(t) => (t.flow, t.provider),
+                        };
+                        raw.numbers
+                            .push((Sp::new(k.to_string(), k.range()), flow, provider));
                     }
                 }
             }

@@ -445,6 +445,21 @@ pub struct RawSchedule {
     pub exceptions: Vec<Sp<RawException>>,
 }
 
+/// A `[numbers]` entry: the flow's name, or the flow and the provider
+/// that carries the number, `{ flow = "main", provider = "plivo" }`
+/// (`check` then proves the flow suits that provider).
+pub type RawNumber = StringOr<RawNumberTable>;
+
+/// The table form of a `[numbers]` entry.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNumberTable {
+    /// The flow calls to the number enter.
+    pub flow: Sp<String>,
+    /// The provider that carries the number: twilio, plivo, telnyx, signalwire or vxml.
+    pub provider: Option<Sp<String>>,
+}
+
 /// `[lists.<name>]`: a named list of caller numbers (VIPs, blocked callers…).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -542,8 +557,8 @@ macro_rules! node_types {
             schedules: Option<BTreeMap<String, RawSchedule>>,
             /// Named caller lists.
             lists: Option<BTreeMap<String, RawList>>,
-            /// Called number (E.164) → flow name.
-            numbers: Option<BTreeMap<String, String>>,
+            /// Called number (E.164) → flow name, or `{ flow, provider }`.
+            numbers: Option<BTreeMap<String, RawNumber>>,
             /// Options for the whole flow set.
             settings: Option<RawSettings>,
         }

@@ -9,6 +9,7 @@
 //! where step callbacks, hold music and recordings live.
 
 pub mod callback;
+pub mod capability;
 pub mod plivo;
 pub mod signalwire;
 pub mod telnyx;

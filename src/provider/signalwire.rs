@@ -12,6 +12,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+/// What cXML does with each feature: TwiML's verbs, so Twilio's answers.
+pub fn support(feature: super::capability::Feature) -> super::capability::Support {
+    super::twilio::support(feature)
+}
+
 /// SignalWire, with the project's signing key (`None`: unchecked).
 #[derive(Clone, Debug)]
 pub struct SignalWire {

@@ -13,6 +13,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
+/// What TeXML does with each feature: TwiML's verbs, so Twilio's answers.
+pub fn support(feature: super::capability::Feature) -> super::capability::Support {
+    super::twilio::support(feature)
+}
+
 /// How far a request's timestamp may be from our clock.
 pub const TOLERANCE_SECS: i64 = 300;
 

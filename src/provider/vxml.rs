@@ -58,6 +58,30 @@ const RESULTS: &str = "answer, t, msg or ev";
 /// A complete VoiceXML document that hangs up.
 const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><vxml version="2.1" xmlns="http://www.w3.org/2001/vxml"><form><block><disconnect/></block></form></vxml>"#;
 
+/// What VoiceXML 2.1 does with each feature (see [`super::capability`]).
+pub fn support(feature: super::capability::Feature) -> super::capability::Support {
+    use super::capability::{Feature as F, Support as S};
+    match feature {
+        F::Queue => S::Emulated(
+            "callers wait in Switchboard's own hold loop, with max_wait and overflow; agents reach them through the agent line, not yet built: until then use `agents` groups",
+        ),
+        F::Announcements => {
+            S::Emulated("the place in line comes from Switchboard's own queue; no expected wait")
+        }
+        F::MaxQueue => {
+            S::Emulated("Switchboard's own queue refuses callers beyond it (queue result `full`)")
+        }
+        F::Priority => S::Ignored("Switchboard's own queue is first come, first served"),
+        F::SeveralAtOnce => S::Cannot("a `<transfer>` rings one destination"),
+        F::CallerId => S::Ignored("a `<transfer>` presents the platform's own caller ID"),
+        F::Voices => S::Ignored("voices are chosen on the VoiceXML platform"),
+        F::Recording => S::Emulated(
+            "the browser uploads the `<record>` audio, which Switchboard keeps for supervisors",
+        ),
+        _ => S::Native,
+    }
+}
+
 /// VoiceXML, with the password of the platform's Basic credentials (`None`: unchecked).
 #[derive(Clone, Debug)]
 pub struct VoiceXml {

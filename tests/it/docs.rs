@@ -44,6 +44,7 @@ fn every_toml_example_in_the_docs_parses() {
         "docs/flows.md",
         "docs/calls.md",
         "docs/testing.md",
+        "docs/providers.md",
         "README.md",
     ] {
         let doc = std::fs::read_to_string(path).expect(path);

@@ -1307,3 +1307,66 @@ async fn plivo_callers_wait_in_our_own_queue_and_leave_it_at_max_wait() {
     assert_eq!(code, 400);
     server.stop().await;
 }
+
+#[test]
+fn the_capability_table_in_the_docs_is_what_the_code_says() {
+    let out = crate::support::switchboard(&["providers"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let doc = std::fs::read_to_string("docs/providers.md").unwrap();
+    let start = "<!-- capability table: switchboard providers -->\n";
+    let at = doc.find(start).expect("the table's start marker") + start.len();
+    let end = doc[at..]
+        .find("<!-- end of capability table -->")
+        .expect("its end marker");
+    assert_eq!(
+        &doc[at..at + end],
+        table,
+        "docs/providers.md's table is stale: paste `switchboard providers` between its markers"
+    );
+    assert!(
+        table.contains("| several endpoints rung at once (`agents`) |"),
+        "{table}"
+    );
+}
+
+#[test]
+fn check_proves_a_flow_suits_the_provider_named() {
+    use crate::support::switchboard;
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    for ok in ["twilio", "plivo", "telnyx", "signalwire", "twilio,plivo"] {
+        let out = switchboard(&["check", "--provider", ok, "flows"]);
+        assert!(out.status.success(), "{ok}: {}", text(&out));
+    }
+    // The demo's priority desk rings a number and a SIP desk at once: not on VoiceXML.
+    let out = switchboard(&["check", "--provider", "vxml", "flows"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out);
+    assert!(
+        err.contains("error[provider-unsupported]")
+            && err.contains("queue `main.vip_desk`")
+            && err.contains("flows/main.toml:"),
+        "{err}"
+    );
+    let out = switchboard(&["check", "--provider", "pliv", "flows"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses an unknown provider"
+    );
+    assert!(text(&out).contains("plivo"), "{}", text(&out));
+    // A `[numbers]` entry naming a provider that does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.toml"),
+        "[flow]\nstart = \"bye\"\n\n[numbers]\n\"+18005550100\" = { flow = \"main\", provider = \"plivio\" }\n\n[hangup.bye]\nprompt = \"Goodbye.\"\n",
+    )
+    .unwrap();
+    let out = switchboard(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out);
+    assert!(
+        err.contains("unknown-reference") && err.contains("did you mean `plivo`"),
+        "{err}"
+    );
+}

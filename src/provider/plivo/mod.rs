@@ -43,6 +43,24 @@ const RESULTS: &str = "Digits, Speech, DialStatus or RecordUrl";
 /// A complete Plivo XML document that hangs up.
 const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#;
 
+/// What Plivo XML does with each feature (see [`super::capability`]).
+pub fn support(feature: super::capability::Feature) -> super::capability::Support {
+    use super::capability::{Feature as F, Support as S};
+    match feature {
+        F::Queue => S::Emulated(
+            "callers wait in Switchboard's own hold loop (Plivo has no `<Enqueue>`), with max_wait and overflow; agents reach them through the agent line, not yet built: until then use `agents` groups",
+        ),
+        F::Announcements => {
+            S::Emulated("the place in line comes from Switchboard's own queue; no expected wait")
+        }
+        F::MaxQueue => {
+            S::Emulated("Switchboard's own queue refuses callers beyond it (queue result `full`)")
+        }
+        F::Priority => S::Ignored("Switchboard's own queue is first come, first served"),
+        _ => S::Native,
+    }
+}
+
 /// Plivo, with the (sub)account's auth token and optionally the main
 /// account's (`X-Plivo-Signature-Ma-V3`). Without a token requests are not checked.
 #[derive(Clone, Debug)]

@@ -23,6 +23,18 @@ use std::io;
 /// The content type of TwiML responses.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
+/// What TwiML does with each feature (see [`super::capability`]); Telnyx's
+/// TeXML and SignalWire's cXML share it.
+pub fn support(feature: super::capability::Feature) -> super::capability::Support {
+    use super::capability::{Feature as F, Support as S};
+    match feature {
+        F::Priority => {
+            S::Ignored("queue priority needs TaskRouter, which TwiML alone does not reach")
+        }
+        _ => S::Native,
+    }
+}
+
 /// Twilio, with its auth token (`None`: requests are not checked).
 #[derive(Clone, Debug)]
 pub struct Twilio {
