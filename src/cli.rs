@@ -248,8 +248,15 @@ struct LoadtestArgs {
     /// Calls in flight at once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Auth token to sign requests with (the server's TWILIO_AUTH_TOKEN).
-    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    /// The provider to play: its routes, callbacks and signatures.
+    #[arg(long, value_enum, default_value = "twilio")]
+    provider: providers::Name,
+    /// The credential to sign with: the server's TWILIO_AUTH_TOKEN,
+    /// PLIVO_AUTH_TOKEN, SIGNALWIRE_SIGNING_KEY or SWITCHBOARD_VXML_TOKEN
+    /// (read from that variable when not given), or for Telnyx the base64
+    /// 32-byte seed of a test key pair whose public key the server has as
+    /// TELNYX_PUBLIC_KEY. None: unsigned (a server on loopback without one).
+    #[arg(long, hide_env_values = true)]
     token: Option<String>,
     /// The dialled number.
     #[arg(long, default_value = "+18005550100")]
@@ -1382,11 +1389,21 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let kind = a.provider.kind();
+        let token = a
+            .token
+            .clone()
+            .or_else(|| a.provider.credential_from_env())
+            .filter(|t| !t.is_empty());
+        if let Some(why) = token.as_deref().and_then(|t| loadtest::key_problem(kind, t)) {
+            anyhow::bail!(why);
+        }
         let plan = Plan {
             targets: a.target.clone(),
             calls: a.calls,
             concurrency: a.concurrency,
-            token: a.token.clone().filter(|t| !t.is_empty()),
+            provider: kind,
+            token,
             to: a.to.clone(),
             max_steps: a.max_steps,
             seed: a.seed,

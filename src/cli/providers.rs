@@ -179,6 +179,14 @@ impl Name {
     fn prefix(self) -> &'static str {
         self.kind().name()
     }
+
+    /// Its credential from its variable, where one signs (not Telnyx's public key).
+    pub(crate) fn credential_from_env(self) -> Option<String> {
+        match self {
+            Name::Telnyx => None,
+            _ => std::env::var(self.variable()).ok(),
+        }
+    }
 }
 
 impl Mounted {

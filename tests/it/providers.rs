@@ -1370,3 +1370,65 @@ fn check_proves_a_flow_suits_the_provider_named() {
         "{err}"
     );
 }
+
+/// `loadtest --provider NAME` against one server mounting all five
+/// providers, each signed: every call ends with its whole log stored.
+async fn loadtest_drives_every_provider(db: TestDb) {
+    use switchboard::provider::capability::Kind;
+    use switchboard::provider::{
+        plivo::Plivo, signalwire::SignalWire, telnyx::Telnyx, twilio::Twilio, vxml::VoiceXml,
+    };
+    let state = crate::server::state(demo(), &db, "recordings".into(), None).await;
+    let state = state.with_providers(vec![
+        Arc::new(Twilio::new(Some(crate::server::TOKEN.into()))),
+        Arc::new(Plivo::new(Some(PLIVO_TOKEN.into()), None)),
+        Arc::new(Telnyx::new(Some(TELNYX_PUBLIC_KEY)).unwrap()),
+        Arc::new(SignalWire::new(Some(SIGNALWIRE_KEY.into()))),
+        Arc::new(VoiceXml::new(Some("vxml-load".into()))),
+    ]);
+    let server = Server::launch(state, None).await;
+    use base64::Engine;
+    let seed = base64::engine::general_purpose::STANDARD.encode(telnyx_key().to_bytes());
+    for (n, (kind, token)) in [
+        (Kind::Twilio, crate::server::TOKEN.to_owned()),
+        (Kind::Plivo, PLIVO_TOKEN.to_owned()),
+        (Kind::Telnyx, seed),
+        (Kind::SignalWire, SIGNALWIRE_KEY.to_owned()),
+        (Kind::Vxml, "vxml-load".to_owned()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let plan = switchboard::loadtest::Plan {
+            targets: switchboard::loadtest::Targets::new([server.url("")]).unwrap(),
+            calls: 16,
+            concurrency: 4,
+            provider: kind,
+            token: Some(token),
+            to: "+18005550100".into(),
+            max_steps: 8,
+            // Plivo's and SignalWire's ids are both UUIDs: other seeds, other calls.
+            seed: 11 + n as u64,
+            think: std::time::Duration::from_millis(1),
+            rate: None,
+            connections: 4,
+        };
+        let report = switchboard::loadtest::run(plan).await;
+        assert_eq!(report.errors, 0, "{kind:?}: {report:?}");
+        assert!(report.requests >= 16 * 3, "{kind:?}: {report:?}");
+        for id in &report.call_ids {
+            let state = server.state.store().load_stored(id).await.unwrap();
+            let state = state.unwrap_or_else(|| panic!("{kind:?}: {id} not stored"));
+            assert_eq!(
+                state.wait,
+                switchboard::engine::Wait::Ended,
+                "{kind:?} {id}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+crate::on_both! {
+    loadtest_drives_every_provider,
+}

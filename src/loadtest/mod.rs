@@ -1,8 +1,9 @@
 //! `switchboard loadtest`: capacity planning before go-live. Plays N calls at
-//! concurrency C against a running server exactly as Twilio would — signed
-//! form posts, following the action URLs in the TwiML we answer with, random
-//! keys, queue and dial results — then reports throughput and latency, and
-//! checks in the store that every call ended with its event log written.
+//! concurrency C against a running server exactly as a provider would
+//! (Twilio by default, or any other with `--provider`) — signed form posts,
+//! following the action URLs in the documents we answer with, random keys,
+//! queue and dial results — then reports throughput and latency, and checks
+//! in the store that every call ended with its event log written.
 //!
 //! Against several instances sharing one database ([`Targets`]), each call's
 //! requests go to them in turn, the action URLs of each answer moved onto
@@ -12,9 +13,13 @@
 //!
 //! Only ever point it at your own servers (loopback or a test network).
 
-use crate::provider::twilio::signature::{Algorithm, sign};
-use quick_xml::Reader;
-use quick_xml::events::Event as Xml;
+mod dialect;
+
+use crate::provider::capability::Kind;
+#[cfg(test)]
+use dialect::Wait;
+pub use dialect::key_problem;
+use dialect::{Post, next_wait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -191,7 +196,11 @@ pub struct Plan {
     pub calls: usize,
     /// Calls in flight at once.
     pub concurrency: usize,
-    /// Twilio auth token to sign with (none: unsigned).
+    /// The provider to play (its routes, callbacks and signatures).
+    pub provider: Kind,
+    /// The provider's credential to sign with (none: unsigned): Twilio's
+    /// auth token, Plivo's, SignalWire's signing key, the VoiceXML token,
+    /// or for Telnyx the base64 seed of a test key pair ([`key_problem`]).
     pub token: Option<String>,
     /// The dialled number.
     pub to: String,
@@ -245,47 +254,6 @@ pub struct Report {
     /// Call ids placed, to check in the store.
     #[serde(skip)]
     pub call_ids: Vec<String>,
-}
-
-/// The next thing a document waits for, and where its result goes.
-#[derive(Debug, PartialEq, Eq)]
-enum Wait {
-    Gather(String),
-    Enqueue(String),
-    Dial(String),
-    Record(String),
-    Hangup,
-}
-
-/// Find the waiting verb of a TwiML document.
-fn next_wait(doc: &str) -> Wait {
-    let mut reader = Reader::from_str(doc);
-    loop {
-        match reader.read_event() {
-            Ok(Xml::Start(e) | Xml::Empty(e)) => {
-                let name = e.name().as_ref().to_owned();
-                let action = e
-                    .attributes()
-                    .filter_map(Result::ok)
-                    .find(|a| a.key.as_ref() == "action")
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    });
-                match (name.as_str(), action) {
-                    ("Gather", Some(a)) => return Wait::Gather(a),
-                    ("Enqueue", Some(a)) => return Wait::Enqueue(a),
-                    ("Dial", Some(a)) => return Wait::Dial(a),
-                    ("Record", Some(a)) => return Wait::Record(a),
-                    ("Hangup", _) => return Wait::Hangup,
-                    _ => {}
-                }
-            }
-            Ok(Xml::Eof) | Err(_) => return Wait::Hangup,
-            _ => {}
-        }
-    }
 }
 
 struct Tally {
@@ -343,26 +311,28 @@ impl Pacer {
     }
 }
 
-async fn post(
-    client: &reqwest::Client,
-    plan: &Plan,
-    url: &str,
-    params: &[(&str, String)],
-    tally: &Tally,
-) -> Option<String> {
-    let pairs: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
+async fn post(client: &reqwest::Client, plan: &Plan, req: Post, tally: &Tally) -> Option<String> {
+    let Post { url, params } = req;
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&pairs)
+        .extend_pairs(&params)
         .finish();
+    let headers = match &plan.token {
+        Some(t) => dialect::sign_headers(
+            plan.provider,
+            t,
+            &url,
+            &params,
+            &body,
+            jiff::Timestamp::now().as_second(),
+        ),
+        None => Vec::new(),
+    };
     let mut req = client
-        .post(url)
+        .post(&url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body);
-    if let Some(t) = &plan.token {
-        req = req.header("x-twilio-signature", sign(Algorithm::Sha1, t, url, &pairs));
+    for (k, v) in headers {
+        req = req.header(k, v);
     }
     // At a rate, wait for the request's start time, then start the clock
     // before taking a connection: a server that falls behind keeps the
@@ -413,8 +383,9 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
             .wrapping_add(i as u64),
     );
-    // Shaped like Twilio's: CA and 32 hex digits, in no particular order.
-    let sid = format!("CA{:016x}{:016x}", rng.u64(..), rng.u64(..));
+    // Shaped like the provider's, in no particular order.
+    let kind = plan.provider;
+    let sid = dialect::call_id(kind, rng.u64(..), rng.u64(..));
     let from = format!("+1555{:07}", rng.u32(0..10_000_000));
     let mut route = plan.targets.route(i);
     let mut next_base = || route.next().unwrap_or_default();
@@ -423,67 +394,26 @@ async fn one_call(client: &reqwest::Client, plan: &Plan, i: usize, tally: &Tally
     let mut doc = post(
         client,
         plan,
-        &format!("{answered}/twilio/voice"),
-        &[
-            ("CallSid", sid.clone()),
-            ("From", from),
-            ("To", plan.to.clone()),
-        ],
+        dialect::new_call(kind, answered, &sid, &from, &plan.to),
         tally,
     )
     .await;
     for _ in 0..plan.max_steps {
         let Some(d) = doc.take() else { break };
         think(plan.think, &mut rng, 0.5).await;
-        let (url, params): (String, Vec<(&str, String)>) = match next_wait(&d) {
-            Wait::Hangup => break,
-            Wait::Gather(url) => {
-                let digits = match rng.u8(0..10) {
-                    0 => String::new(),
-                    1 => "12345678#".to_owned(),
-                    _ => ["1", "2", "3", "4", "5", "0", "*", "9"][rng.usize(0..8)].to_owned(),
-                };
-                (url, vec![("Digits", digits)])
-            }
-            Wait::Enqueue(url) => (
-                url,
-                vec![(
-                    "QueueResult",
-                    ["bridged", "bridged", "leave", "queue-full"][rng.usize(0..4)].to_owned(),
-                )],
-            ),
-            Wait::Dial(url) => (
-                url,
-                vec![(
-                    "DialCallStatus",
-                    ["completed", "no-answer", "busy"][rng.usize(0..3)].to_owned(),
-                )],
-            ),
-            Wait::Record(url) => (
-                url,
-                vec![
-                    ("RecordingUrl", "https://loadtest.invalid/r".to_owned()),
-                    ("RecordingDuration", "12".to_owned()),
-                ],
-            ),
+        let mut pick = |n: usize| rng.usize(0..n.max(1));
+        let Some(mut next) = dialect::answer(kind, &sid, next_wait(kind, &d), &mut pick) else {
+            break;
         };
-        let mut all = vec![("CallSid", sid.clone())];
-        all.extend(params);
         let to = next_base();
-        let url = rebase(&url, answered, to);
+        next.url = rebase(&next.url, answered, to);
         answered = to;
-        doc = post(client, plan, &url, &all, tally).await;
+        doc = post(client, plan, next, tally).await;
     }
-    let status = [
-        ("CallSid", sid.clone()),
-        ("CallStatus", "completed".to_owned()),
-        ("CallDuration", "60".to_owned()),
-    ];
     let _ = post(
         client,
         plan,
-        &format!("{}/twilio/status", next_base()),
-        &status,
+        dialect::status(kind, next_base(), &sid),
         tally,
     )
     .await;
@@ -713,17 +643,20 @@ mod tests {
     fn finds_the_waiting_verb_and_its_action() {
         let gather = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hi</Say><Gather action="http://x/twilio/step?call=C&amp;s=1"><Say>Press 1</Say></Gather><Redirect>http://x/n</Redirect></Response>"#;
         assert_eq!(
-            next_wait(gather),
+            next_wait(Kind::Twilio, gather),
             Wait::Gather("http://x/twilio/step?call=C&s=1".into())
         );
         assert_eq!(
-            next_wait(r#"<Response><Enqueue action="a" waitUrl="w">q</Enqueue></Response>"#),
+            next_wait(
+                Kind::Twilio,
+                r#"<Response><Enqueue action="a" waitUrl="w">q</Enqueue></Response>"#
+            ),
             Wait::Enqueue("a".into())
         );
         assert_eq!(
-            next_wait("<Response><Say>Bye</Say><Hangup/></Response>"),
+            next_wait(Kind::Twilio, "<Response><Say>Bye</Say><Hangup/></Response>"),
             Wait::Hangup
         );
-        assert_eq!(next_wait("not xml <"), Wait::Hangup);
+        assert_eq!(next_wait(Kind::Twilio, "not xml <"), Wait::Hangup);
     }
 }
