@@ -383,4 +383,69 @@ mod callbacks {
             }
         }
     }
+
+    /// Every provider, with its credential, and a request as it arrived.
+    fn providers() -> Vec<Box<dyn switchboard::provider::Provider>> {
+        use switchboard::provider::{plivo, signalwire, telnyx, twilio, vxml};
+        vec![
+            Box::new(twilio::Twilio::new(Some("t".into()))),
+            Box::new(plivo::Plivo::new(Some("t".into()), Some("m".into()))),
+            Box::new(telnyx::Telnyx::new(Some("A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")).unwrap()),
+            Box::new(signalwire::SignalWire::new(Some("t".into()))),
+            Box::new(vxml::VoiceXml::new(Some("t".into()))),
+        ]
+    }
+
+    proptest! {
+        /// Arbitrary bodies, queries, content types and signature headers
+        /// never panic any provider's verifier or parser, on any route: a
+        /// request is refused (403), malformed (400) or a callback.
+        #[test]
+        fn every_provider_verifies_and_parses_anything_without_panicking(
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            query in "[a-zA-Z0-9=&%+._:-]{0,80}",
+            header in "[ -~]{0,120}",
+            json in any::<bool>(),
+            get in any::<bool>(),
+            known in prop::sample::select(vec![
+                "CallUUID=u1&Digits=1", "CallUUID=u1&DialStatus=timeout", "CallUUID=u1&RecordUrl=x&RecordingDurationMs=-5",
+                "CallUUID=u1&CallStatus=cancel&Duration=x", "answer=1+2&mode=dtmf", "t=near_end_disconnect", "msg=x&msg_seconds=NaN",
+                "call=vx1&from=tel%3A%2B1555&to=sip%3A%2B1800%40h", "CallSid=v3%3Aa&Digits=%23",
+            ]),
+        ) {
+            use switchboard::provider::{Request, Route};
+            use switchboard::provider::callback::{body_params, form_pairs};
+            let ct = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("content-type", axum::http::HeaderValue::from_static(ct));
+            if let Ok(v) = axum::http::HeaderValue::from_str(&header) {
+                for name in ["x-twilio-signature", "x-plivo-signature-v3", "x-plivo-signature-v3-nonce",
+                    "x-plivo-signature-ma-v3", "telnyx-signature-ed25519", "telnyx-timestamp",
+                    "x-signalwire-signature", "authorization"] {
+                    headers.insert(name, v.clone());
+                }
+            }
+            let method = if get { axum::http::Method::GET } else { axum::http::Method::POST };
+            let url = format!("https://ivr.example.com/p/step?{query}");
+            let q = form_pairs(query.as_bytes());
+            for p in providers() {
+                for b in [body.as_slice(), known.as_bytes()] {
+                    let Ok(params) = body_params(Some(ct), b, p.accepts_json()) else { continue };
+                    let req = Request {
+                        method: &method,
+                        url: &url,
+                        headers: &headers,
+                        body: b,
+                        query: &q,
+                        params: &params,
+                        now: jiff::Timestamp::UNIX_EPOCH,
+                    };
+                    let _ = p.verify(&req);
+                    for (route, _) in Route::ALL {
+                        let _ = p.parse(route, &req);
+                    }
+                }
+            }
+        }
+    }
 }
