@@ -62,8 +62,8 @@ const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><vxml version="2.1
 pub fn support(feature: super::capability::Feature) -> super::capability::Support {
     use super::capability::{Feature as F, Support as S};
     match feature {
-        F::Queue => S::Emulated(
-            "callers wait in Switchboard's own hold loop, with max_wait and overflow; agents reach them through the agent line, not yet built: until then use `agents` groups",
+        F::Queue => S::Cannot(
+            "callers would wait in Switchboard's own hold loop, but a VoiceXML browser cannot join a caller to an agent's call; give the group `agents` (a `<transfer>`)",
         ),
         F::Announcements => {
             S::Emulated("the place in line comes from Switchboard's own queue; no expected wait")

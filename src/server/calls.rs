@@ -682,6 +682,11 @@ impl Service<'_> {
         // Hold music moves nothing: should the call's own version be
         // unavailable, the current program's group of that name still plays it.
         let state = self.st.store().load(call).await.ok().flatten();
+        if state.is_none() && w.position.is_none() {
+            // Our own hold loop for a call we do not know: nothing to hold
+            // it for, so the caller gets the apology and the fallback route.
+            return Err(CallError::apology(call, None, "a hold-loop turn for an unknown call"));
+        }
         let (p, language, step) = match &state {
             Some(s) => match self.program_of(s).await {
                 Ok(p) => (p, s.language.clone(), s.step),

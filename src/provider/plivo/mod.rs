@@ -47,8 +47,8 @@ const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/
 pub fn support(feature: super::capability::Feature) -> super::capability::Support {
     use super::capability::{Feature as F, Support as S};
     match feature {
-        F::Queue => S::Emulated(
-            "callers wait in Switchboard's own hold loop (Plivo has no `<Enqueue>`), with max_wait and overflow; agents reach them through the agent line, not yet built: until then use `agents` groups",
+        F::Queue => S::Cannot(
+            "Plivo has no `<Enqueue>`: callers wait in Switchboard's own hold loop, but no agent can take them until the agent line joins agents to them; give the group `agents` (dialled directly)",
         ),
         F::Announcements => {
             S::Emulated("the place in line comes from Switchboard's own queue; no expected wait")
