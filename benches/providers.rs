@@ -39,7 +39,9 @@ fn bench(c: &mut Criterion) {
     };
     let at_language = engine::start(&p, start, now);
     let at_menu = engine::step(&p, &at_language.state, Event::Digits("1".into()), now).state;
-    let general = p.group_by_name("general").expect("the demo's general group");
+    let general = p
+        .group_by_name("general")
+        .expect("the demo's general group");
     let waiting = engine::Waiting {
         waited: std::time::Duration::from_secs(0),
         position: Some(3),
@@ -53,19 +55,22 @@ fn bench(c: &mut Criterion) {
     for kind in kinds {
         let provider = provider(kind);
         let urls = BaseUrls::new("https://ivr.example.com", kind.name());
-        c.bench_function(&format!("providers/{}/main_menu_press_2", kind.name()), |b| {
-            b.iter(|| {
-                let s = engine::step(&p, black_box(&at_menu), Event::Digits("2".into()), now);
-                provider.render(&Document {
-                    actions: &s.actions,
-                    program: &p,
-                    call_id: &s.state.call_id,
-                    step: s.state.step,
-                    urls: &urls,
-                    hold: None,
+        c.bench_function(
+            &format!("providers/{}/main_menu_press_2", kind.name()),
+            |b| {
+                b.iter(|| {
+                    let s = engine::step(&p, black_box(&at_menu), Event::Digits("2".into()), now);
+                    provider.render(&Document {
+                        actions: &s.actions,
+                        program: &p,
+                        call_id: &s.state.call_id,
+                        step: s.state.step,
+                        urls: &urls,
+                        hold: None,
+                    })
                 })
-            })
-        });
+            },
+        );
         c.bench_function(&format!("providers/{}/hold", kind.name()), |b| {
             b.iter(|| {
                 let actions = engine::hold(&p, general, &p.default_language, black_box(&waiting));

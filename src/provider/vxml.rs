@@ -300,6 +300,11 @@ fn bootstrap(url: &str) -> String {
     })
 }
 
+/// Fixed, already well-formed markup, written as it is.
+fn raw(w: &mut W, markup: &str) {
+    w.get_mut().extend_from_slice(markup.as_bytes());
+}
+
 fn var(w: &mut W, name: &str, expr: &str) -> io::Result<()> {
     w.create_element("var")
         .with_attribute(("name", name))
@@ -350,60 +355,24 @@ fn prompt(w: &mut W, s: &Speech, urls: &dyn Urls) -> io::Result<()> {
     Ok(())
 }
 
-fn property(w: &mut W, name: &str, value: &str) -> io::Result<()> {
-    w.create_element("property")
-        .with_attribute(("name", name))
-        .with_attribute(("value", value))
-        .write_empty()?;
-    Ok(())
-}
-
-/// An SRGS grammar of `mode` whose root rule is one of `items`, each
-/// item repeated `repeat` times if given. The rule's id is the mode's
-/// (`dtmf`, `voice`): ids are unique in the whole document.
-fn grammar(
-    w: &mut W,
-    mode: &str,
-    lang: Option<&Lang>,
-    items: &[String],
-    repeat: Option<String>,
-) -> io::Result<()> {
-    let mut el = w
-        .create_element("grammar")
+/// The SRGS voice grammar of a menu's speech words, in `lang`.
+fn voice_grammar(w: &mut W, lang: &Lang, words: &[String]) -> io::Result<()> {
+    w.create_element("grammar")
         .with_attribute(("xmlns", SRGS_NS))
         .with_attribute(("version", "1.0"))
-        .with_attribute(("mode", mode))
-        .with_attribute(("root", mode));
-    if let Some(l) = lang {
-        el = el.with_attribute(("xml:lang", l.as_str()));
-    }
-    el.write_inner_content(|w| {
-        w.create_element("rule")
-            .with_attribute(("id", mode))
-            .with_attribute(("scope", "public"))
-            .write_inner_content(|w| {
-                let one_of = |w: &mut W| -> io::Result<()> {
-                    w.create_element("one-of").write_inner_content(|w| {
-                        for i in items {
-                            w.create_element("item")
-                                .write_text_content(BytesText::new(i))?;
-                        }
-                        Ok(())
-                    })?;
-                    Ok(())
-                };
-                match &repeat {
-                    Some(r) => {
-                        w.create_element("item")
-                            .with_attribute(("repeat", r.as_str()))
-                            .write_inner_content(|w| one_of(w))?;
-                    }
-                    None => one_of(w)?,
-                }
-                Ok(())
-            })?;
-        Ok(())
-    })?;
+        .with_attribute(("mode", "voice"))
+        .with_attribute(("root", "voice"))
+        .with_attribute(("xml:lang", lang.as_str()))
+        .write_inner_content(|w| {
+            // Rule ids are XML ids, unique in the document: the DTMF rule is `dtmf`.
+            raw(w, r#"<rule id="voice" scope="public"><one-of>"#);
+            for word in words {
+                w.create_element("item")
+                    .write_text_content(BytesText::new(word))?;
+            }
+            raw(w, "</one-of></rule>");
+            Ok(())
+        })?;
     Ok(())
 }
 
@@ -447,58 +416,54 @@ fn write(w: &mut W, doc: &Document<'_>) -> io::Result<()> {
                         hints,
                         language,
                     } => {
-                        w.create_element("var")
-                            .with_attribute(("name", "mode"))
-                            .write_empty()?;
-                        w.create_element("var")
-                            .with_attribute(("name", "confidence"))
-                            .write_empty()?;
-                        w.create_element("field")
-                            .with_attribute(("name", "answer"))
-                            .write_inner_content(|w| {
-                                let speech_too = input.speech && !hints.is_empty();
-                                property(
-                                    w,
-                                    "inputmodes",
-                                    if speech_too { "dtmf voice" } else { "dtmf" },
-                                )?;
-                                property(w, "timeout", &format!("{}s", timeout.as_secs().max(1)))?;
-                                let term = finish_on_key.map(|k| k.to_string()).unwrap_or_default();
-                                property(w, "termchar", &term)?;
-                                if keys.is_empty() {
-                                    let digits: Vec<String> =
-                                        (0..10).map(|d| d.to_string()).collect();
-                                    let max = num_digits.unwrap_or(1).max(1);
-                                    grammar(w, "dtmf", None, &digits, Some(format!("1-{max}")))?;
-                                } else {
-                                    let keys: Vec<String> =
-                                        keys.iter().map(|k| k.to_string()).collect();
-                                    grammar(w, "dtmf", None, &keys, None)?;
-                                }
-                                if speech_too {
-                                    grammar(w, "voice", Some(language), hints, None)?;
-                                }
-                                for p in prompts {
-                                    prompt(w, p, urls)?;
-                                }
-                                w.create_element("noinput")
-                                    .write_inner_content(|w| submit(w, &on("noinput"), None))?;
-                                w.create_element("nomatch")
-                                    .write_inner_content(|w| submit(w, &on("nomatch"), None))?;
-                                w.create_element("filled").write_inner_content(|w| {
-                                    for (name, expr) in [
-                                        ("mode", "answer$.inputmode"),
-                                        ("confidence", "answer$.confidence"),
-                                    ] {
-                                        w.create_element("assign")
-                                            .with_attribute(("name", name))
-                                            .with_attribute(("expr", expr))
-                                            .write_empty()?;
-                                    }
-                                    submit(w, &step_url, Some("answer mode confidence"))
-                                })?;
-                                Ok(())
-                            })?;
+                        // Fixed markup (names, modes, keys and durations
+                        // need no escaping) is written as it is; URLs and
+                        // words go through the writer, escaped.
+                        let speech_too = input.speech && !hints.is_empty();
+                        let modes = if speech_too { "dtmf voice" } else { "dtmf" };
+                        let term = finish_on_key.map(|k| k.as_char());
+                        let mut head = String::with_capacity(512);
+                        head.push_str(r#"<var name="mode"/><var name="confidence"/><field name="answer"><property name="inputmodes" value=""#);
+                        head.push_str(modes);
+                        head.push_str(r#""/><property name="timeout" value=""#);
+                        head.push_str(&timeout.as_secs().max(1).to_string());
+                        head.push_str(r#"s"/><property name="termchar" value=""#);
+                        head.extend(term);
+                        head.push_str(r#""/><grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" mode="dtmf" root="dtmf"><rule id="dtmf" scope="public">"#);
+                        if keys.is_empty() {
+                            let max = num_digits.unwrap_or(1).max(1);
+                            head.push_str(&format!(r#"<item repeat="1-{max}">"#));
+                            head.push_str("<one-of>");
+                            for d in '0'..='9' {
+                                head.push_str("<item>");
+                                head.push(d);
+                                head.push_str("</item>");
+                            }
+                            head.push_str("</one-of></item>");
+                        } else {
+                            head.push_str("<one-of>");
+                            for k in keys {
+                                head.push_str("<item>");
+                                head.push(k.as_char());
+                                head.push_str("</item>");
+                            }
+                            head.push_str("</one-of>");
+                        }
+                        head.push_str("</rule></grammar>");
+                        raw(w, &head);
+                        if speech_too {
+                            voice_grammar(w, language, hints)?;
+                        }
+                        for p in prompts {
+                            prompt(w, p, urls)?;
+                        }
+                        raw(w, "<noinput>");
+                        submit(w, &on("noinput"), None)?;
+                        raw(w, "</noinput><nomatch>");
+                        submit(w, &on("nomatch"), None)?;
+                        raw(w, r#"</nomatch><filled><assign name="mode" expr="answer$.inputmode"/><assign name="confidence" expr="answer$.confidence"/>"#);
+                        submit(w, &step_url, Some("answer mode confidence"))?;
+                        raw(w, "</filled></field>");
                     }
                     Action::Enqueue { queue, group, .. } => {
                         let name = doc

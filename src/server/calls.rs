@@ -685,7 +685,11 @@ impl Service<'_> {
         if state.is_none() && w.position.is_none() {
             // Our own hold loop for a call we do not know: nothing to hold
             // it for, so the caller gets the apology and the fallback route.
-            return Err(CallError::apology(call, None, "a hold-loop turn for an unknown call"));
+            return Err(CallError::apology(
+                call,
+                None,
+                "a hold-loop turn for an unknown call",
+            ));
         }
         let (p, language, step) = match &state {
             Some(s) => match self.program_of(s).await {

@@ -390,7 +390,9 @@ mod callbacks {
         vec![
             Box::new(twilio::Twilio::new(Some("t".into()))),
             Box::new(plivo::Plivo::new(Some("t".into()), Some("m".into()))),
-            Box::new(telnyx::Telnyx::new(Some("A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")).unwrap()),
+            Box::new(
+                telnyx::Telnyx::new(Some("A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")).unwrap(),
+            ),
             Box::new(signalwire::SignalWire::new(Some("t".into()))),
             Box::new(vxml::VoiceXml::new(Some("t".into()))),
         ]

@@ -1342,7 +1342,10 @@ fn check_proves_a_flow_suits_the_provider_named() {
     let out = switchboard(&["check", "--provider", "plivo", "flows"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out);
-    assert!(err.contains("queue `main.operator`") && err.contains("which plivo cannot do"), "{err}");
+    assert!(
+        err.contains("queue `main.operator`") && err.contains("which plivo cannot do"),
+        "{err}"
+    );
     // The demo's priority desk rings a number and a SIP desk at once: not on VoiceXML.
     let out = switchboard(&["check", "--provider", "vxml", "flows"]);
     assert_eq!(out.status.code(), Some(1));
