@@ -140,8 +140,21 @@ def plivo_documents():
         d.add(px.RedirectElement(WAIT, method="POST"))
         return d
 
+    def conference():
+        # A caller an agent took from our own queue joins their room.
+        d = r()
+        d.add(px.ConferenceElement("general-u123", start_conference_on_enter=False, end_conference_on_exit=True,
+                                   action=STEP + "&ev=bridged", method="POST"))
+        return d
+
+    def agent_waits():
+        d = r()
+        d.add(px.PlayElement(BASE + "/recordings/hold.wav"))
+        d.add(px.RedirectElement(BASE + "/plivo/agent?group=general", method="POST"))
+        return d
+
     return [menu, input_digits, survey_without_prompt, queue, transfer, voicemail, goodbye, wait_then_leave,
-            redirect, hold]
+            redirect, hold, conference, agent_waits]
 
 
 def telnyx_signatures():

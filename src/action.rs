@@ -102,6 +102,20 @@ pub enum Action {
         /// Because the queue is full (the queue result `full`, else `timeout`).
         full: bool,
     },
+    /// Join a conference room: a caller an agent took from Switchboard's
+    /// own queue (its result is the queue's `bridged`), or the agent.
+    Conference {
+        /// The room.
+        room: String,
+        /// The agent's side (starts the room and ends it on leaving).
+        agent: bool,
+    },
+    /// An agent waits for a caller of `group` in Switchboard's own queue:
+    /// ask again (the agent URL) after the hold music before it.
+    AwaitCaller {
+        /// The group, by name.
+        group: String,
+    },
     /// End the call.
     Hangup,
 }

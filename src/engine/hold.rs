@@ -113,11 +113,14 @@ pub struct Place {
 /// `me`'s place among `live` calls waiting for `group` (by when each
 /// joined, then by call id), and how long it has waited at `now`.
 pub fn queue_place(me: &CallState, group: &str, now: Timestamp, live: &[CallState]) -> Place {
+    // (A caller an agent has taken is no longer in line, nor ahead of anyone.)
     let joined = |s: &CallState| {
         s.tally
             .queues
             .last()
-            .filter(|q| q.group == group && q.result.is_none() && s.wait == Wait::Queue)
+            .filter(|q| {
+                q.group == group && q.result.is_none() && s.wait == Wait::Queue && s.room.is_none()
+            })
             .map(|q| q.joined)
     };
     let mine = joined(me).unwrap_or_else(|| now.as_millisecond());

@@ -40,6 +40,15 @@ impl Walker<'_> {
             (Wait::Queue, NodeKind::Queue(_), Event::Queue { result, waited }) => {
                 self.queue_result(result, waited)
             }
+            (Wait::Queue, NodeKind::Queue(_), Event::Claimed { room }) if self.s.room.is_none() => {
+                self.here(RecordKind::Result {
+                    result: "queue: taken by an agent".into(),
+                });
+                self.s.room = Some(room.clone());
+                self.actions
+                    .push(crate::action::Action::Conference { room, agent: false });
+                self.advanced = true;
+            }
             (Wait::Queue, NodeKind::Queue(_), Event::Dial(d)) if self.dialing_agents() => {
                 let result = if d == DialStatus::Completed {
                     QueueResult::Bridged

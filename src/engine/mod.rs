@@ -184,6 +184,10 @@ pub struct CallState {
     /// Its queue waits and the answers it heard, for reports.
     #[serde(default, skip_serializing_if = "Tally::is_empty")]
     pub tally: Tally,
+    /// The room an agent took the call into from Switchboard's own queue
+    /// (providers without queues of their own), once one has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// A menu in the back key's history.
@@ -265,6 +269,11 @@ pub enum Event {
     },
     /// The call ended (status callback).
     Status(CallStatus),
+    /// An agent took the caller from Switchboard's own queue, into `room`.
+    Claimed {
+        /// The conference room agent and caller meet in.
+        room: String,
+    },
 }
 
 macro_rules! words {
@@ -301,6 +310,7 @@ impl Event {
             Event::Queue { result, .. } => format!("queue result {}", result.word()),
             Event::Recording { seconds, .. } => format!("a {seconds}s recording"),
             Event::Status(c) => format!("call status {}", c.word()),
+            Event::Claimed { .. } => "taken by an agent".into(),
         }
     }
 }
@@ -557,6 +567,7 @@ pub fn start_in<'a>(
         history: call.history,
         outcome: None,
         tally: Tally::default(),
+        room: None,
     };
     let mut w = walk::Walker::new(program, state, now.into());
     w.record(

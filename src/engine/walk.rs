@@ -18,7 +18,7 @@ pub(super) struct Walker<'p> {
     pub(super) now: Timestamp,
     /// Groups an admin has closed.
     pub(super) closures: &'p Closures,
-    actions: Vec<Action>,
+    pub(super) actions: Vec<Action>,
     records: Vec<Record>,
     visits: usize,
     /// The state moved: the step number goes up.

@@ -98,16 +98,21 @@ pub enum Route {
     Wait,
     /// Where the fallback route ends.
     Done,
+    /// An agent's call, for the next caller of a group in Switchboard's own
+    /// queue (mounted for providers that hold callers in it and can join
+    /// two calls: Plivo).
+    Agent,
 }
 
 impl Route {
     /// Every route, with the path segment it is mounted at.
-    pub const ALL: [(Route, &'static str); 5] = [
+    pub const ALL: [(Route, &'static str); 6] = [
         (Route::Voice, "voice"),
         (Route::Step, "step"),
         (Route::Status, "status"),
         (Route::Wait, "wait"),
         (Route::Done, "done"),
+        (Route::Agent, "agent"),
     ];
 
     /// The route mounted at `segment`.
@@ -135,6 +140,13 @@ pub enum Callback {
     /// A document the provider answers itself, storing nothing (a
     /// VoiceXML browser's first fetch, before the call has an id).
     Answer(String),
+    /// An agent's call asks for the next caller of `group`.
+    Agent {
+        /// The agent's call id.
+        call_sid: String,
+        /// The group, by name.
+        group: String,
+    },
 }
 
 /// The first value of a form or query parameter.

@@ -84,6 +84,12 @@ pub trait Provider: Send + Sync {
     fn accepts_json(&self) -> bool {
         false
     }
+    /// Whether agents take callers from Switchboard's own queue at
+    /// `/{name}/agent?group=NAME` (providers without queues of their own
+    /// that can join two calls in a room).
+    fn agents(&self) -> bool {
+        false
+    }
     /// Whether callbacks may upload files (`multipart/form-data`, a
     /// VoiceXML `<record>`): the server keeps each file and hands the
     /// parser its URL as the field's value.
@@ -108,6 +114,8 @@ pub trait Urls {
     fn wait(&self, call_id: &str, group: &str) -> String;
     /// A file of the recordings folder.
     fn media(&self, file: &str) -> String;
+    /// Where an agent takes the next caller of `group` from Switchboard's own queue.
+    fn agent(&self, group: &str) -> String;
     /// Where a caller taken out of a queue by us goes (their `max_wait` is
     /// up, or the queue is `full`), on providers whose queue is our own hold loop.
     fn leave(&self, call_id: &str, step: u64, full: bool) -> String {
@@ -173,6 +181,14 @@ impl Urls for BaseUrls {
     }
     fn media(&self, file: &str) -> String {
         format!("{}/recordings/{}", self.base, encode(file, true))
+    }
+    fn agent(&self, group: &str) -> String {
+        format!(
+            "{}/{}/agent?group={}",
+            self.base,
+            self.prefix,
+            encode(group, false)
+        )
     }
 }
 

@@ -157,6 +157,7 @@ impl Provider for VoiceXml {
                 average: None,
             }),
             Route::Done => Callback::Done,
+            Route::Agent => return Err(BadCallback::Invalid("route", "agent".into())),
         })
     }
     fn render(&self, doc: &Document<'_>) -> String {
@@ -537,7 +538,9 @@ fn write(w: &mut W, doc: &Document<'_>) -> io::Result<()> {
                         w.create_element("block")
                             .write_inner_content(|w| submit(w, &url, None))?;
                     }
-                    Action::Hangup => {
+                    // A VoiceXML browser cannot join a conference room (`check`
+                    // refuses queue groups for it): end the call cleanly.
+                    Action::Hangup | Action::Conference { .. } | Action::AwaitCaller { .. } => {
                         w.create_element("block").write_inner_content(|w| {
                             w.create_element("disconnect").write_empty()?;
                             Ok(())

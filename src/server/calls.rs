@@ -47,8 +47,11 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
     let providers = state.providers();
     for provider in providers.iter() {
         for (route, segment) in Route::ALL {
+            if route == Route::Agent && !provider.agents() {
+                continue;
+            }
             let answer = match route {
-                Route::Voice | Route::Step | Route::Done => Answer::Voice,
+                Route::Voice | Route::Step | Route::Done | Route::Agent => Answer::Voice,
                 Route::Wait => Answer::Hold,
                 Route::Status => Answer::Status,
             };
@@ -253,6 +256,9 @@ impl Urls for DoneUrls<'_> {
     fn media(&self, file: &str) -> String {
         self.0.media(file)
     }
+    fn agent(&self, group: &str) -> String {
+        self.0.agent(group)
+    }
     fn leave(&self, _: &str, _: u64, _: bool) -> String {
         self.1.clone()
     }
@@ -271,6 +277,7 @@ async fn handle(
         Route::Status => "status",
         Route::Wait => "wait",
         Route::Done => "done",
+        Route::Agent => "agent",
     });
     let (parts, body) = req.into_parts();
     let base = base_url(&st, &parts.headers);
@@ -365,6 +372,7 @@ async fn handle(
         Callback::Wait(w) => cx.wait(w).await,
         Callback::Done => Ok(cx.render(&[Action::Hangup], &st.program(), "", 0, None)),
         Callback::Answer(doc) => Ok(document(&*provider, doc)),
+        Callback::Agent { call_sid, group } => cx.agent(&call_sid, &group).await,
     };
     served.unwrap_or_else(|e| e.respond(&st, &*provider, &base))
 }
@@ -673,6 +681,94 @@ impl Service<'_> {
         )))
     }
 
+    /// An agent's call takes the caller who has waited longest for `group`
+    /// in Switchboard's own queue: the caller's call is moved on (claimed,
+    /// optimistically: of two agents racing for one caller, the second
+    /// takes the next), and agent and caller meet in a room of their own.
+    /// With no one waiting the agent hears the group's hold music and asks again.
+    async fn agent(&self, agent_call: &str, group_name: &str) -> Result<Response, CallError> {
+        note_call(agent_call);
+        let current = self.st.program();
+        let Some(gid) = current.group_by_name(group_name) else {
+            return Err(CallError::Bad(BadCallback::Invalid(
+                "group",
+                group_name.to_owned(),
+            )));
+        };
+        let now = self.st.now();
+        for _ in 0..STATUS_TRIES {
+            let live = self.st.store().live_states();
+            let mut waiting: Vec<(engine::Place, &engine::CallState)> = live
+                .iter()
+                .filter(|s| s.wait == engine::Wait::Queue && s.room.is_none())
+                .map(|s| (engine::queue_place(s, group_name, now, &live), s))
+                .filter(|(_, s)| {
+                    s.tally
+                        .queues
+                        .last()
+                        .is_some_and(|q| q.group == group_name && q.result.is_none())
+                })
+                .collect();
+            waiting.sort_by_key(|(place, s)| (place.position, s.call_id.clone()));
+            let Some((_, caller)) = waiting.first() else {
+                break;
+            };
+            let caller = (*caller).clone();
+            let p = self
+                .program_of(&caller)
+                .await
+                .map_err(|why| CallError::apology(agent_call, None, why.why))?;
+            let room: String = format!("{group_name}-{}", caller.call_id)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let moment = self.st.moment();
+            let (_, stored) = self
+                .step_and_commit(
+                    &p,
+                    &caller,
+                    Event::Claimed { room: room.clone() },
+                    &moment,
+                    None,
+                )
+                .await;
+            match stored {
+                Ok(()) => {
+                    tracing::info!(agent = agent_call, caller = %caller.call_id, %room, "an agent took a caller");
+                    let join = [Action::Conference { room, agent: true }];
+                    return Ok(self.render(&join, &current, agent_call, 0, None));
+                }
+                // Another agent, or the caller's own callback, moved it first: the next.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => {
+                    return Err(CallError::apology(
+                        agent_call,
+                        None,
+                        format!("could not hand a caller to an agent: {e}"),
+                    ));
+                }
+            }
+        }
+        let g = current.groups.get(gid.index());
+        let music = match g.and_then(|g| g.hold_music.clone()) {
+            Some(file) => Speech::Play { file },
+            None => Speech::Pause { seconds: 10 },
+        };
+        let wait = [
+            Action::Speak(music),
+            Action::AwaitCaller {
+                group: group_name.to_owned(),
+            },
+        ];
+        Ok(self.render(&wait, &current, agent_call, 0, None))
+    }
+
     /// What a caller waiting in a queue hears next ([`engine::hold`]): the
     /// position and wait the provider reports, or else our own queue's.
     async fn wait(&self, w: QueueWait) -> Result<Response, CallError> {
@@ -717,6 +813,18 @@ impl Service<'_> {
                 ));
             }
         };
+        if let Some(s) = state.as_ref()
+            && let Some(room) = &s.room
+            && s.wait == engine::Wait::Queue
+        {
+            // An agent took this caller: into their room, the queue's
+            // `bridged` reported at the step it waits at when the talk ends.
+            let join = [Action::Conference {
+                room: room.clone(),
+                agent: false,
+            }];
+            return Ok(self.render(&join, &p, call, s.step, Some(&w.group)));
+        }
         let now = self.st.now();
         let ours = state
             .as_ref()

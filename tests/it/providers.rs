@@ -174,6 +174,7 @@ fn twilio_event(
     match e {
         Event::NoInput => (no_input_url(doc), vec![cs]),
         Event::NoMatch => panic!("{prefix} has no grammar of its own to miss"),
+        Event::Claimed { .. } => panic!("{prefix} queues callers itself"),
         Event::Digits(d) => (action(doc), vec![cs, kv("Digits", d.clone())]),
         Event::Speech { text, .. } => (
             action(doc),
@@ -339,6 +340,7 @@ impl Dialect for PlivoDialect {
         match e {
             Event::NoInput => (no_input_url(doc), vec![cs]),
             Event::NoMatch => panic!("Plivo has no grammar of its own to miss"),
+            Event::Claimed { .. } => panic!("agents claim callers at /plivo/agent, not callers"),
             Event::Digits(d) => {
                 let mut p = vec![cs, kv("Digits", d.clone())];
                 if doc.contains("<GetInput") {
@@ -957,7 +959,26 @@ fn plivo_and_cxml_documents_match_what_the_official_sdks_build() {
             .1[..2]
             .to_vec(),
     ));
-    for (name, actions) in &cases {
+    let mut plivo_cases = cases.clone();
+    plivo_cases.push((
+        "conference",
+        vec![switchboard::action::Action::Conference {
+            room: "general-u123".into(),
+            agent: false,
+        }],
+    ));
+    plivo_cases.push((
+        "agent_waits",
+        vec![
+            switchboard::action::Action::Speak(switchboard::action::Speech::Play {
+                file: "hold.wav".into(),
+            }),
+            switchboard::action::Action::AwaitCaller {
+                group: "general".into(),
+            },
+        ],
+    ));
+    for (name, actions) in &plivo_cases {
         let urls = BaseUrls::new("https://ivr.example.com", "plivo");
         let ours = plivo.render(&Document {
             actions,
@@ -1334,16 +1355,15 @@ fn the_capability_table_in_the_docs_is_what_the_code_says() {
 fn check_proves_a_flow_suits_the_provider_named() {
     use crate::support::switchboard;
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
-    for ok in ["twilio", "telnyx", "signalwire", "twilio,signalwire"] {
+    for ok in ["twilio", "plivo", "telnyx", "signalwire", "twilio,plivo"] {
         let out = switchboard(&["check", "--provider", ok, "flows"]);
         assert!(out.status.success(), "{ok}: {}", text(&out));
     }
-    // The demo's queue groups have no one to take callers on Plivo yet.
-    let out = switchboard(&["check", "--provider", "plivo", "flows"]);
-    assert_eq!(out.status.code(), Some(1));
+    // VoiceXML cannot join a caller to an agent: the demo's queue groups are refused.
+    let out = switchboard(&["check", "--provider", "vxml", "flows"]);
     let err = text(&out);
     assert!(
-        err.contains("queue `main.operator`") && err.contains("which plivo cannot do"),
+        err.contains("queue `main.operator`") && err.contains("which vxml cannot do"),
         "{err}"
     );
     // The demo's priority desk rings a number and a SIP desk at once: not on VoiceXML.
@@ -1439,4 +1459,71 @@ async fn loadtest_drives_every_provider(db: TestDb) {
 
 crate::on_both! {
     loadtest_drives_every_provider,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plivo_agents_take_callers_from_our_own_queue_into_a_room_of_their_own() {
+    let db = TestDb::sqlite();
+    let clock = Arc::new(std::sync::Mutex::new(open_hours()()));
+    let read = clock.clone();
+    let now: switchboard::server::Clock = Arc::new(move || *read.lock().unwrap());
+    let state = crate::server::state(demo(), &db, "recordings".into(), Some(now)).await;
+    let server = Server::launch(PlivoDialect.mount(state), None).await;
+    let mut waits = Vec::new();
+    for sid in ["u-one", "u-two"] {
+        let new = PlivoDialect.new_call(sid, "+15550001111", "+18005550100");
+        let (_, doc) = PlivoDialect.post(&server.url("/plivo/voice"), &new).await;
+        let (url, p) = PlivoDialect.event(&server, &doc, sid, &Event::Digits("1".into()));
+        let (_, menu) = PlivoDialect.post(&url, &p).await;
+        let (url, p) = PlivoDialect.event(&server, &menu, sid, &Event::Digits("0".into()));
+        let (_, queued) = PlivoDialect.post(&url, &p).await;
+        waits.push(plivo_wait(&queued).unwrap());
+        let mut c = clock.lock().unwrap();
+        *c = c.checked_add(jiff::SignedDuration::from_secs(30)).unwrap();
+    }
+    let agent = |id: &str| {
+        owned(&[
+            ("CallUUID", id),
+            ("From", "14155550900"),
+            ("To", "18005550999"),
+        ])
+    };
+    let room_of = |doc: &str| find(&tree(doc), "Conference").map(text);
+    let agent_url = server.url("/plivo/agent?group=general");
+    // The first agent gets the caller who waited longest, the second the next.
+    let (code, a1) = PlivoDialect.post(&agent_url, &agent("agent-1")).await;
+    assert_eq!(code, 200, "{a1}");
+    assert_eq!(room_of(&a1).as_deref(), Some("general-u-one"), "{a1}");
+    let (_, a2) = PlivoDialect.post(&agent_url, &agent("agent-2")).await;
+    assert_eq!(room_of(&a2).as_deref(), Some("general-u-two"), "{a2}");
+    // A third finds no one: hold music, then the agent URL again.
+    let (_, a3) = PlivoDialect.post(&agent_url, &agent("agent-3")).await;
+    assert!(room_of(&a3).is_none(), "{a3}");
+    let again = find(&tree(&a3), "Redirect").map(text).unwrap_or_default();
+    assert!(again.contains("/plivo/agent?group=general"), "{a3}");
+    // The first caller's next hold-loop turn joins the room; the talk's end
+    // is the queue's `bridged`.
+    let (_, hold) = PlivoDialect
+        .post(&waits[0], &owned(&[("CallUUID", "u-one")]))
+        .await;
+    let root = tree(&hold);
+    let conf = find(&root, "Conference").unwrap_or_else(|| panic!("not joined: {hold}"));
+    assert_eq!(text(conf), "general-u-one");
+    let action = conf.attrs.get("action").cloned().unwrap();
+    assert!(action.ends_with("&ev=bridged"), "{action}");
+    let (code, after) = PlivoDialect
+        .post(&action, &owned(&[("CallUUID", "u-one")]))
+        .await;
+    assert_eq!(code, 200, "{after}");
+    let state = server.state.store().load("u-one").await.unwrap().unwrap();
+    let outcome = state
+        .outcome
+        .map(|o| switchboard::engine::outcome_code(&demo(), o));
+    assert_eq!(outcome.as_deref(), Some("group:general"));
+    // An unknown group: 400 naming it; Twilio mounts no agent route.
+    let (code, body) = PlivoDialect
+        .post(&server.url("/plivo/agent?group=nope"), &agent("agent-4"))
+        .await;
+    assert_eq!((code, body.contains("group")), (400, true), "{body}");
+    server.stop().await;
 }

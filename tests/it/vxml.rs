@@ -130,6 +130,7 @@ impl Dialect for Browser {
         match e {
             Event::NoInput => (submit_in(doc, "noinput"), vec![]),
             Event::NoMatch => (submit_in(doc, "nomatch"), vec![]),
+            Event::Claimed { .. } => panic!("no agent can take a VoiceXML caller"),
             Event::Digits(d) => {
                 let spaced: Vec<String> = d.chars().map(|c| c.to_string()).collect();
                 (

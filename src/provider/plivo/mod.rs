@@ -12,7 +12,10 @@
 //!   `<Redirect>` back to it; once the group's `max_wait` is up it
 //!   redirects to the step URL with `ev=leave` instead, which is the queue
 //!   result `timeout`. Place in line and waiting time come from our own
-//!   queue state, since Plivo reports none.
+//!   queue state, since Plivo reports none. An agent's call to
+//!   `/plivo/agent?group=NAME` takes the caller who waited longest: both
+//!   meet in a `<Conference>` room of their own, whose action reports the
+//!   queue's `bridged`.
 //! - `<Dial>` rings `<Number>`s and SIP `<User>`s; its action gets `DialStatus`.
 //! - A document may be at most 100 KB: a longer one (prompts of novel
 //!   length) loses its spoken prompts, keeping every control element.
@@ -47,8 +50,8 @@ const HANGUP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/
 pub fn support(feature: super::capability::Feature) -> super::capability::Support {
     use super::capability::{Feature as F, Support as S};
     match feature {
-        F::Queue => S::Cannot(
-            "Plivo has no `<Enqueue>`: callers wait in Switchboard's own hold loop, but no agent can take them until the agent line joins agents to them; give the group `agents` (dialled directly)",
+        F::Queue => S::Emulated(
+            "Plivo has no `<Enqueue>`: callers wait in Switchboard's own hold loop; an agent's call to `/plivo/agent?group=NAME` takes the one who waited longest into a `<Conference>` room of their own",
         ),
         F::Announcements => {
             S::Emulated("the place in line comes from Switchboard's own queue; no expected wait")
@@ -89,6 +92,9 @@ impl Provider for Plivo {
     fn signed(&self) -> bool {
         self.token.is_some() || self.main_token.is_some()
     }
+    fn agents(&self) -> bool {
+        true
+    }
     fn verify(&self, req: &Request<'_>) -> Result<(), Refused> {
         let get = req.method == axum::http::Method::GET;
         let params: &[(String, String)] = if get { &[] } else { req.params };
@@ -122,6 +128,10 @@ impl Provider for Plivo {
             Route::Status => Callback::Status(status(params)?),
             Route::Wait => Callback::Wait(wait(req.query, params)?),
             Route::Done => Callback::Done,
+            Route::Agent => Callback::Agent {
+                call_sid: required(params, "CallUUID")?.to_owned(),
+                group: required(req.query, "group")?.to_owned(),
+            },
         })
     }
     fn render(&self, doc: &Document<'_>) -> String {
@@ -382,6 +392,28 @@ fn write(w: &mut W, doc: &Document<'_>, spoken: bool) -> io::Result<()> {
             Action::Leave { full } => {
                 left = true;
                 redirect(w, &urls.leave(doc.call_id, doc.step, *full))?;
+            }
+            Action::AwaitCaller { group } => {
+                left = true;
+                redirect(w, &urls.agent(group))?;
+            }
+            Action::Conference { room, agent } => {
+                let mut el = w
+                    .create_element("Conference")
+                    .with_attribute((
+                        "startConferenceOnEnter",
+                        if *agent { "true" } else { "false" },
+                    ))
+                    .with_attribute(("endConferenceOnExit", "true"));
+                let bridged = format!("{step_url}&ev=bridged");
+                if !*agent {
+                    // The caller's side reports the queue's `bridged` when the talk is over.
+                    el = el
+                        .with_attribute(("action", bridged.as_str()))
+                        .with_attribute(("method", "POST"));
+                }
+                el.write_text_content(BytesText::new(room))?;
+                left = true;
             }
             Action::Hangup => {
                 w.create_element("Hangup").write_empty()?;

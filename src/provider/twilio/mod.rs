@@ -74,6 +74,8 @@ pub(crate) fn parse_twilio_style(route: Route, req: &Request<'_>) -> Result<Call
         Route::Status => Callback::Status(callback::status(req.params)?),
         Route::Wait => Callback::Wait(callback::wait(req.query, req.params)?),
         Route::Done => Callback::Done,
+        // Twilio-style agents take queued callers with <Dial><Queue>.
+        Route::Agent => return Err(BadCallback::Invalid("route", "agent".into())),
     })
 }
 
@@ -228,6 +230,25 @@ fn write(
                 Action::Redirect => redirect(w, &step_url)?,
                 Action::Leave { .. } => {
                     w.create_element("Leave").write_empty()?;
+                }
+                // Not produced for Twilio (its agents dequeue callers themselves).
+                Action::AwaitCaller { .. } => {
+                    w.create_element("Hangup").write_empty()?;
+                }
+                Action::Conference { room, agent } => {
+                    // Twilio queues callers itself, so Switchboard's own
+                    // queue never joins them to a room; rendered all the same.
+                    let on = if *agent { "true" } else { "false" };
+                    w.create_element("Dial")
+                        .with_attribute(("action", step_url.as_str()))
+                        .with_attribute(("method", "POST"))
+                        .write_inner_content(|w| {
+                            w.create_element("Conference")
+                                .with_attribute(("startConferenceOnEnter", on))
+                                .with_attribute(("endConferenceOnExit", "true"))
+                                .write_text_content(BytesText::new(room))?;
+                            Ok(())
+                        })?;
                 }
                 Action::Hangup => {
                     w.create_element("Hangup").write_empty()?;
