@@ -681,6 +681,20 @@ impl Service<'_> {
         )))
     }
 
+    /// The calls waiting in Switchboard's own queue, on every instance (as
+    /// the database has them); if it cannot be read, this instance's memory.
+    async fn queue(&self, now: jiff::Timestamp) -> Vec<engine::CallState> {
+        match self.st.store().waiting(now).await {
+            Ok(calls) => calls,
+            Err(e) => {
+                warn!(
+                    "the queue is read from this instance's memory, the store did not answer: {e}"
+                );
+                self.st.store().live_states()
+            }
+        }
+    }
+
     /// An agent's call takes the caller who has waited longest for `group`
     /// in Switchboard's own queue: the caller's call is moved on (claimed,
     /// optimistically: of two agents racing for one caller, the second
@@ -697,7 +711,7 @@ impl Service<'_> {
         };
         let now = self.st.now();
         for _ in 0..STATUS_TRIES {
-            let live = self.st.store().live_states();
+            let live = self.queue(now).await;
             let mut waiting: Vec<(engine::Place, &engine::CallState)> = live
                 .iter()
                 .filter(|s| s.wait == engine::Wait::Queue && s.room.is_none())
@@ -826,9 +840,14 @@ impl Service<'_> {
             return Ok(self.render(&join, &p, call, s.step, Some(&w.group)));
         }
         let now = self.st.now();
-        let ours = state
-            .as_ref()
-            .map(|s| engine::queue_place(s, &w.group, now, &self.st.store().live_states()));
+        // Only providers without queues of their own need ours (they report no position).
+        let ours = match (&state, w.position) {
+            (Some(s), None) => {
+                let queue = self.queue(now).await;
+                Some(engine::queue_place(s, &w.group, now, &queue))
+            }
+            _ => None,
+        };
         let waiting = engine::Waiting {
             waited: w
                 .waited

@@ -15,6 +15,17 @@ use jiff::Timestamp;
 use std::collections::BTreeMap;
 
 /// The closures still in force at `$1`, by group.
+/// The states of calls waiting in a queue now, on any instance: live
+/// (not ended, started since `$1`) and whose latest step waits for a
+/// queue's result; the same SQL on both backends. For Switchboard's own
+/// queue (providers without queues of their own).
+pub(super) const WAITING_SQL: &str = "SELECT CAST(s.state AS TEXT) FROM calls c
+    JOIN steps s ON s.call_id = c.id
+    WHERE c.ended_at IS NULL AND c.started_at >= $1 AND s.wait = 'Queue'
+      AND s.step = (SELECT MAX(t.step) FROM steps t WHERE t.call_id = c.id)
+    ORDER BY c.started_at, c.call_sid
+    LIMIT 10000";
+
 pub(super) const CLOSURES_SQL: &str = "SELECT grp, closed_until, message, closed_at
     FROM closures WHERE closed_until > $1 ORDER BY grp";
 

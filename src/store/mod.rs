@@ -419,6 +419,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Every stored version with its calls, oldest first; calls started
     /// since `live_since` and not ended count as live.
     async fn versions(&self, live_since: Timestamp) -> Result<Vec<StoredVersion>, StoreError>;
+    /// The stored states (JSON) of live calls waiting for a queue's result
+    /// ([`admin::WAITING_SQL`]).
+    async fn waiting(&self, live_since: Timestamp) -> Result<Vec<String>, StoreError>;
     /// How many records a call's event log holds.
     async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError>;
     /// Has the call ended with its final status and every step from 1 to
@@ -705,6 +708,19 @@ impl Store {
         let idle = jiff::SignedDuration::try_from(live::IDLE).unwrap_or(jiff::SignedDuration::MAX);
         let since = now.checked_sub(idle).unwrap_or(Timestamp::MIN);
         self.db.versions(since).await
+    }
+
+    /// The calls waiting for a queue's result now, on every instance
+    /// sharing the database: Switchboard's own queue. Their sealed
+    /// sensitive values stay sealed (the queue needs none of them).
+    pub async fn waiting(&self, now: Timestamp) -> Result<Vec<CallState>, StoreError> {
+        let idle = jiff::SignedDuration::try_from(live::IDLE).unwrap_or(jiff::SignedDuration::MAX);
+        let since = now.checked_sub(idle).unwrap_or(Timestamp::MIN);
+        let rows = self.db.waiting(since).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|json| serde_json::from_str::<CallState>(json).ok())
+            .collect())
     }
 
     /// The voice XML a call's step answered (for retried callbacks).

@@ -1527,3 +1527,63 @@ async fn plivo_agents_take_callers_from_our_own_queue_into_a_room_of_their_own()
     assert_eq!((code, body.contains("group")), (400, true), "{body}");
     server.stop().await;
 }
+
+/// Two instances over one PostgreSQL database: an agent whose call reaches
+/// the other instance still takes the caller queued through the first, and
+/// a waiting caller's place counts callers queued on either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_own_queue_is_the_databases_not_one_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let launch = || async {
+        let state =
+            crate::server::state(demo(), &db, "recordings".into(), Some(open_hours())).await;
+        Server::launch(PlivoDialect.mount(state), None).await
+    };
+    let (a, b) = (launch().await, launch().await);
+    let mut waits = Vec::new();
+    for (server, sid) in [(&a, "u-on-a"), (&b, "u-on-b")] {
+        let new = PlivoDialect.new_call(sid, "+15550003333", "+18005550100");
+        let (_, doc) = PlivoDialect.post(&server.url("/plivo/voice"), &new).await;
+        let (url, p) = PlivoDialect.event(server, &doc, sid, &Event::Digits("1".into()));
+        let (_, menu) = PlivoDialect.post(&url, &p).await;
+        let (url, p) = PlivoDialect.event(server, &menu, sid, &Event::Digits("0".into()));
+        let (_, queued) = PlivoDialect.post(&url, &p).await;
+        waits.push(plivo_wait(&queued).unwrap_or_else(|| panic!("{queued}")));
+    }
+    // B's caller, asking B: one caller ahead, queued on A (the order of two
+    // callers who joined in the same millisecond is by call id).
+    let (_, hold) = PlivoDialect
+        .post(&waits[1], &owned(&[("CallUUID", "u-on-b")]))
+        .await;
+    let said = find(&tree(&hold), "Speak").map(text).unwrap_or_default();
+    assert_eq!(said, "You are number 2 in line.", "{hold}");
+    // An agent on B takes A's caller or B's, whichever waited longest; a
+    // second agent on A takes the other.
+    let agent = |id: &str| {
+        owned(&[
+            ("CallUUID", id),
+            ("From", "14155550900"),
+            ("To", "18005550999"),
+        ])
+    };
+    let (_, first) = PlivoDialect
+        .post(&b.url("/plivo/agent?group=general"), &agent("ag-1"))
+        .await;
+    let (_, second) = PlivoDialect
+        .post(&a.url("/plivo/agent?group=general"), &agent("ag-2"))
+        .await;
+    let mut rooms: Vec<String> = [first, second]
+        .iter()
+        .map(|d| {
+            find(&tree(d), "Conference")
+                .map(text)
+                .unwrap_or_else(|| panic!("no room: {d}"))
+        })
+        .collect();
+    rooms.sort();
+    assert_eq!(rooms, ["general-u-on-a", "general-u-on-b"]);
+    a.stop().await;
+    b.stop().await;
+}

@@ -637,6 +637,16 @@ impl Backend for PgStore {
         Ok(rows.into_iter().map(StoredVersion::of_row).collect())
     }
 
+    async fn waiting(&self, live_since: Timestamp) -> Result<Vec<String>, StoreError> {
+        let mut r = self.reader().await;
+        let rows = sqlx::query_as(super::admin::WAITING_SQL)
+            .bind(live_since.as_millisecond())
+            .fetch_all(r.conn().await?)
+            .await;
+        let rows: Vec<(String,)> = r.done(rows)?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     async fn event_count(&self, call_sid: &str) -> Result<u64, StoreError> {
         let mut r = self.reader().await;
         let row = sqlx::query_as(EVENT_COUNT)

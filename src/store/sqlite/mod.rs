@@ -292,6 +292,16 @@ impl Backend for SqliteStore {
         Ok(rows.into_iter().map(StoredVersion::of_row).collect())
     }
 
+    async fn waiting(&self, live_since: Timestamp) -> Result<Vec<String>, StoreError> {
+        let mut r = self.readers.get().await?;
+        let rows = sqlx::query_as(super::admin::WAITING_SQL)
+            .bind(live_since.as_millisecond())
+            .fetch_all(r.conn())
+            .await;
+        let rows: Vec<(String,)> = r.done(rows).await?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     /// The voice XML answered for a call's step.
     async fn response(&self, call_sid: &str, step: u64) -> Result<Option<String>, StoreError> {
         let mut r = self.readers.get().await?;
