@@ -195,6 +195,9 @@ impl Mounted {
         let n = self.provider.name();
         let mut lines = vec![match self.name {
             Name::Vxml => format!("  {n:<9} application URL {base}/{n}/voice"),
+            Name::Plivo => format!(
+                "  {n:<9} answer URL {base}/{n}/voice, hangup URL {base}/{n}/status, agents' answer URL {base}/{n}/agent?group=NAME"
+            ),
             _ => format!("  {n:<9} voice URL {base}/{n}/voice, status callback {base}/{n}/status"),
         }];
         if self.provider.signed() {
