@@ -79,6 +79,34 @@ pub fn is_ours(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Delete the uploads among `urls` (recordings erased with their calls):
+/// those that are ours (`…/admin/recordings/NAME`) are removed from `dir`
+/// and from `urls`, which keeps the ones a provider holds.
+pub async fn forget(dir: &Path, urls: &mut Vec<String>) {
+    let mut kept = Vec::with_capacity(urls.len());
+    for url in urls.drain(..) {
+        let ours = url
+            .rsplit_once("/admin/recordings/")
+            .map(|(_, name)| name.to_owned())
+            .filter(|name| is_ours(name));
+        match ours {
+            Some(name) => match tokio::fs::remove_file(dir.join(&name)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::error!(
+                        "could not delete the erased recording {name} in {}: {e}",
+                        dir.display()
+                    );
+                    kept.push(url);
+                }
+            },
+            None => kept.push(url),
+        }
+    }
+    *urls = kept;
+}
+
 /// Keep `data` as `name` in `dir` (created if need be).
 pub async fn keep(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await?;

@@ -529,5 +529,32 @@ async fn a_voicemail_recorded_by_a_browser_is_kept_for_signed_in_supervisors_onl
         b.get("/admin/recordings/nothing-here.wav").await.status,
         404
     );
+    // Erasing the caller deletes the recording we kept (the call has ended).
+    let (code, _) = Browser
+        .post(&server.url("/vxml/status?call=vx-vm"), &vec![])
+        .await;
+    assert_eq!(code, 204);
+    let page = b.get("/admin/callers?number=%2B15550002222").await;
+    let csrf = page.csrf();
+    let erased = b
+        .post(
+            "/admin/callers/erase",
+            &[
+                ("csrf", csrf.as_str()),
+                ("number", "+15550002222"),
+                ("confirm", "+15550002222"),
+            ],
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    assert!(
+        !uploads.path().join(&path).exists(),
+        "the recording is gone"
+    );
+    assert!(
+        !erased.body.contains("/admin/recordings/"),
+        "not listed as kept elsewhere: {}",
+        erased.body
+    );
     server.stop().await;
 }

@@ -466,7 +466,10 @@ async fn erase_caller(
         return pages::callers_page(&st, &signed, Some(&number), Some(problem)).await;
     }
     match st.store().erase_caller(&number, st.now()).await {
-        Ok(erased) => {
+        Ok(mut erased) => {
+            // Recordings we keep ourselves go with the calls; the page
+            // lists only those a provider keeps.
+            crate::server::uploads::forget(st.uploads(), &mut erased.recordings).await;
             tracing::info!(hash = %erased.hash, "admin: erased a caller");
             pages::erased(&number, &erased).into_response()
         }
