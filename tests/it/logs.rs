@@ -39,6 +39,10 @@ async fn a_debug_log_of_every_demo_scenario_holds_no_caller_data_in_clear() {
         .with_ansi(false)
         .finish();
     let _logging = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have registered a callsite (as "never
+    // interested", there being no subscriber then) while this one was being
+    // set: have every callsite ask again, this subscriber included.
+    tracing::callsite::rebuild_interest_cache();
     let played = play_demo_scenarios(&TestDb::sqlite()).await;
     drop(_logging);
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
