@@ -924,6 +924,13 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Signals are caught from here on, before the banner says the
+        // server listens: a SIGTERM that arrives while it is still starting
+        // stops it cleanly instead of killing it.
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
         let key_line = match keys.ids().as_slice() {
             [] => format!(
                 "none: sensitive entries are kept in memory only (set {} to keep them across instances)",
@@ -1053,18 +1060,18 @@ fn serve(a: ServeArgs, style: Style) -> anyhow::Result<ExitCode> {
                 reloader.reload_logged(why).await;
             }
         });
-        let shutdown = async {
-            let term = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(mut s) => {
+        let shutdown = async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
                         s.recv().await;
                     }
-                    Err(_) => std::future::pending::<()>().await,
+                    None => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term => {}
+                _ = wait(interrupt.take()) => {}
+                _ = wait(term.take()) => {}
             }
             info!("shutting down: finishing callbacks in flight and flushing the store");
         };
