@@ -207,6 +207,10 @@ enum CallerAction {
         number: String,
         #[command(flatten)]
         db: DatabaseArg,
+        /// The server's uploads folder (`serve --uploads`): the caller's
+        /// VoiceXML recordings kept there are deleted too.
+        #[arg(long, env = "SWITCHBOARD_UPLOADS")]
+        uploads: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
@@ -467,8 +471,14 @@ pub(crate) fn main() -> ExitCode {
             action: CallerAction::Export { number, db },
         } => export_caller(&db.url, &number),
         Command::Caller {
-            action: CallerAction::Erase { number, db, format },
-        } => erase_caller(&db.url, &number, format),
+            action:
+                CallerAction::Erase {
+                    number,
+                    db,
+                    uploads,
+                    format,
+                },
+        } => erase_caller(&db.url, &number, uploads.as_deref(), format),
         Command::AdminPassword => admin::hash_password(),
         Command::DataKey {
             action: DataKeyAction::New,
@@ -1303,13 +1313,23 @@ fn export_caller(url: &str, number: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn erase_caller(url: &str, number: &str, format: CheckFormat) -> anyhow::Result<ExitCode> {
+fn erase_caller(
+    url: &str,
+    number: &str,
+    uploads: Option<&Path>,
+    format: CheckFormat,
+) -> anyhow::Result<ExitCode> {
     let keys = switchboard::privacy::DataKeys::from_env()?;
     let now = jiff::Timestamp::now();
     let erased = with_store(url, async |store| {
         let store = store.clone().with_keys(keys);
         let erased = store.erase_caller(number, now).await;
-        anyhow::Context::with_context(erased, || format!("cannot erase {number}"))
+        let mut erased =
+            anyhow::Context::with_context(erased, || format!("cannot erase {number}"))?;
+        if let Some(dir) = uploads {
+            switchboard::server::uploads::forget(dir, &mut erased.recordings).await;
+        }
+        Ok(erased)
     })?;
     if let CheckFormat::Json = format {
         outln!("{}", serde_json::to_string_pretty(&erased)?);
@@ -1339,9 +1359,21 @@ fn erase_caller(url: &str, number: &str, format: CheckFormat) -> anyhow::Result<
             erased.live
         );
     }
-    if !erased.recordings.is_empty() {
+    let (ours, theirs): (Vec<&String>, Vec<&String>) = erased
+        .recordings
+        .iter()
+        .partition(|r| r.contains("/admin/recordings/"));
+    if !theirs.is_empty() {
         outln!("the provider still keeps these recordings: delete them there");
-        for r in &erased.recordings {
+        for r in theirs {
+            outln!("  {r}");
+        }
+    }
+    if !ours.is_empty() {
+        outln!(
+            "serve's uploads folder still keeps these recordings: delete these files from it by hand (with --uploads DIR, erasing deletes them)"
+        );
+        for r in ours {
             outln!("  {r}");
         }
     }

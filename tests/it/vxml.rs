@@ -558,3 +558,62 @@ async fn a_voicemail_recorded_by_a_browser_is_kept_for_signed_in_supervisors_onl
     );
     server.stop().await;
 }
+
+/// `switchboard caller erase --uploads DIR` deletes the caller's VoiceXML
+/// recordings kept there, as the admin page's erasure does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_erasure_deletes_kept_recordings_given_the_uploads_folder() {
+    use crate::support::db::Database;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite();
+    let url = db.url();
+    let uploads = dir.path().join("uploads");
+    let at: jiff::Timestamp = "2026-03-08T01:00:00Z".parse().unwrap();
+    let state =
+        crate::server::state(demo(), &db, "recordings".into(), Some(Arc::new(move || at))).await;
+    let server = Server::launch(Browser.mount(state).with_uploads(uploads.clone()), None).await;
+    let (_, mut doc) = Browser
+        .post(
+            &server.url("/vxml/voice"),
+            &Browser.new_call("vx-cli", "+15550004444", "+18005550100"),
+        )
+        .await;
+    for e in [
+        Event::Digits("1".into()),
+        Event::Digits("1".into()),
+        Event::Recording {
+            url: String::new(),
+            seconds: 5,
+        },
+    ] {
+        let (u, p) = Browser.event(&server, &doc, "vx-cli", &e);
+        doc = Browser.post(&u, &p).await.1;
+    }
+    let (code, _) = Browser
+        .post(&server.url("/vxml/status?call=vx-cli"), &vec![])
+        .await;
+    assert_eq!(code, 204);
+    server.stop().await;
+    let kept: Vec<_> = std::fs::read_dir(&uploads).unwrap().collect();
+    assert_eq!(kept.len(), 1, "one recording kept");
+    let out = crate::support::switchboard(&[
+        "caller",
+        "erase",
+        "+15550004444",
+        "--database",
+        &url,
+        "--uploads",
+        uploads.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&uploads).unwrap().count(),
+        0,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
