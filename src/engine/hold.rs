@@ -187,17 +187,7 @@ group = "own"
 "#;
 
     fn program(settings: &str) -> Program {
-        let (set, c) = compile_texts([("main", FLOW), ("settings", settings)]);
-        c.program.unwrap_or_else(|| {
-            panic!(
-                "{}",
-                crate::diagnostic::render_text(
-                    &c.diagnostics,
-                    &set.sources,
-                    crate::diagnostic::Style::Plain
-                )
-            )
-        })
+        crate::engine::tests::compiled([("main", FLOW), ("settings", settings)])
     }
 
     fn said(actions: &[Action]) -> Vec<String> {

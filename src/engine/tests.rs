@@ -37,7 +37,7 @@ fn program(flow: &str) -> Program {
 }
 
 /// The program of these files, which must have no errors.
-fn compiled<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Program {
+pub(super) fn compiled<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Program {
     let (set, c) = compile_texts(files);
     c.program.unwrap_or_else(|| {
         panic!(

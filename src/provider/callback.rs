@@ -114,14 +114,6 @@ impl Route {
         (Route::Done, "done"),
         (Route::Agent, "agent"),
     ];
-
-    /// The route mounted at `segment`.
-    pub fn from_segment(segment: &str) -> Option<Route> {
-        Route::ALL
-            .iter()
-            .find(|(_, s)| *s == segment)
-            .map(|(r, _)| *r)
-    }
 }
 
 /// What a callback asks for, provider-neutral.
@@ -269,16 +261,18 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Parameters as owned pairs, for tests.
+#[cfg(test)]
+pub(crate) fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn our_step_checks_the_call_and_reads_the_step() {

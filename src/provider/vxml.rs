@@ -571,12 +571,7 @@ fn hold_url(doc: &Document<'_>, group: &str) -> String {
 mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::provider::callback::p;
 
     fn event(query: &[(&str, &str)], body: &[(&str, &str)]) -> Result<Event, BadCallback> {
         let mut q = p(&[("call", "vx1"), ("s", "2")]);

@@ -35,10 +35,6 @@ const HISTORY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 90);
 /// How often a status callback that lost a race is applied again.
 const STATUS_TRIES: usize = 3;
 
-/// Every provider this build can speak, by route prefix: a callback to one
-/// of these that is not configured gets a 404 that says which are.
-pub const KNOWN: &[&str] = &["twilio", "plivo", "telnyx", "signalwire", "vxml"];
-
 /// The routes of every configured provider, and a 404 for the known rest.
 pub(super) fn routes(state: &AppState) -> Router<AppState> {
     use super::guard::{Answer, guard};
@@ -79,7 +75,10 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
     } else {
         mounted.join(", ")
     };
-    for name in KNOWN.iter().filter(|n| !mounted.contains(n)) {
+    // Every provider this build speaks: a callback to one that is not
+    // configured gets a 404 that says which are.
+    let known = crate::provider::capability::Kind::ALL.map(|k| k.name());
+    for name in known.iter().filter(|n| !mounted.contains(n)) {
         let body = format!(
             "the {name} provider is not configured on this server; mounted: {listed} (see `switchboard serve --help`)\n"
         );

@@ -30,7 +30,6 @@ use super::xml::{self, W, redirect, secs};
 use super::{Callback, Document, Provider, Refused, Request, Route, Urls};
 use crate::action::{Action, Speech};
 use crate::engine::{CallStatus, DialStatus, Event, QueueResult};
-use crate::routing::Endpoint;
 use quick_xml::events::BytesText;
 use std::io;
 
@@ -353,41 +352,23 @@ fn write(w: &mut W, doc: &Document<'_>, spoken: bool) -> io::Result<()> {
                 to,
                 timeout,
                 caller_id,
-            } => {
-                let timeout = secs(*timeout);
-                let mut el = w
-                    .create_element("Dial")
-                    .with_attribute(("action", step_url.as_str()))
-                    .with_attribute(("method", "POST"))
-                    .with_attribute(("timeout", timeout.as_str()))
-                    .with_attribute(("redirect", "true"));
-                if let Some(id) = caller_id {
-                    el = el.with_attribute(("callerId", id.as_str()));
-                }
-                el.write_inner_content(|w| {
-                    for e in to {
-                        let (tag, value) = match e {
-                            Endpoint::Number(n) => ("Number", n),
-                            Endpoint::Sip(s) => ("User", s),
-                        };
-                        w.create_element(tag)
-                            .write_text_content(BytesText::new(value))?;
-                    }
-                    Ok(())
-                })?;
-            }
-            Action::Record { max_length, beep } => {
-                let max = secs(*max_length);
-                w.create_element("Record")
-                    .with_attribute(("action", step_url.as_str()))
-                    .with_attribute(("method", "POST"))
-                    .with_attribute(("redirect", "true"))
-                    .with_attribute(("maxLength", max.as_str()))
-                    .with_attribute(("playBeep", if *beep { "true" } else { "false" }))
-                    .with_attribute(("finishOnKey", "#"))
-                    .write_empty()?;
-                redirect(w, &no_input)?;
-            }
+            } => xml::dial(
+                w,
+                &step_url,
+                *timeout,
+                caller_id.as_deref(),
+                to,
+                "User",
+                &[("redirect", "true")],
+            )?,
+            Action::Record { max_length, beep } => xml::record(
+                w,
+                &step_url,
+                &no_input,
+                *max_length,
+                *beep,
+                &[("redirect", "true")],
+            )?,
             Action::Redirect => redirect(w, &step_url)?,
             Action::Leave { full } => {
                 left = true;
@@ -469,12 +450,7 @@ fn speech(w: &mut W, s: &Speech, urls: &dyn Urls, spoken: bool) -> io::Result<()
 mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::provider::callback::p;
 
     fn step_event(body: &[(&str, &str)]) -> Result<Event, BadCallback> {
         let mut params = p(&[("CallUUID", "u1")]);

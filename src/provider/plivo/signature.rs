@@ -138,12 +138,7 @@ mod tests {
 
     const TOKEN: &str = "MAXXXXXXXXXXXXXXXXXX_token_abc123";
 
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::provider::callback::p;
 
     fn p1() -> Vec<(String, String)> {
         p(&[

@@ -130,12 +130,7 @@ pub fn status(params: &[(String, String)]) -> Result<StatusCallback, BadCallback
 mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::provider::callback::p;
 
     fn step_event(body: &[(&str, &str)]) -> Result<Event, BadCallback> {
         let mut params = p(&[("CallSid", "CA1")]);

@@ -16,7 +16,6 @@ use super::xml::{self, W, redirect, secs};
 use super::{BadCallback, Callback, Document, Provider, Refused, Request, Route, Urls};
 use crate::action::{Action, Speech};
 use crate::program::Program;
-use crate::routing::Endpoint;
 use quick_xml::events::BytesText;
 use std::io;
 
@@ -194,38 +193,9 @@ fn write(
                     to,
                     timeout,
                     caller_id,
-                } => {
-                    let timeout = secs(*timeout);
-                    let mut el = w
-                        .create_element("Dial")
-                        .with_attribute(("action", step_url.as_str()))
-                        .with_attribute(("method", "POST"))
-                        .with_attribute(("timeout", timeout.as_str()));
-                    if let Some(id) = caller_id {
-                        el = el.with_attribute(("callerId", id.as_str()));
-                    }
-                    el.write_inner_content(|w| {
-                        for e in to {
-                            let (tag, value) = match e {
-                                Endpoint::Number(n) => ("Number", n),
-                                Endpoint::Sip(s) => ("Sip", s),
-                            };
-                            w.create_element(tag)
-                                .write_text_content(BytesText::new(value))?;
-                        }
-                        Ok(())
-                    })?;
-                }
+                } => xml::dial(w, &step_url, *timeout, caller_id.as_deref(), to, "Sip", &[])?,
                 Action::Record { max_length, beep } => {
-                    let max = secs(*max_length);
-                    w.create_element("Record")
-                        .with_attribute(("action", step_url.as_str()))
-                        .with_attribute(("method", "POST"))
-                        .with_attribute(("maxLength", max.as_str()))
-                        .with_attribute(("playBeep", if *beep { "true" } else { "false" }))
-                        .with_attribute(("finishOnKey", "#"))
-                        .write_empty()?;
-                    redirect(w, &no_input)?;
+                    xml::record(w, &step_url, &no_input, *max_length, *beep, &[])?
                 }
                 Action::Redirect => redirect(w, &step_url)?,
                 Action::Leave { .. } => {
